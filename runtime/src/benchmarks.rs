@@ -1,0 +1,3 @@
+//! The pallets whose benchmarks this runtime runs.
+
+frame_benchmarking::define_benchmarks!([pallet_enclave_update, EnclaveUpdate]);

@@ -1,0 +1,184 @@
+//! # enclave-update development runtime
+//!
+//! A small solochain runtime that hosts the [`pallet_enclave_update`] pallet with the two
+//! governance paths a parachain team uses: sudo (root) and a council (`pallet-collective`) whose
+//! 2/3 majority may schedule, cancel and retire enclave measurements.
+//!
+//! Pallets: System, Timestamp, Balances, TransactionPayment, Sudo, Council, EnclaveUpdate.
+//!
+//! The runtime is executed natively by `enclave-update-node` (the development machines have no
+//! wasm32 target); with the `wasm` feature `substrate-wasm-builder` builds the usual wasm blob
+//! and [`WASM_BINARY`] holds it.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+// `construct_runtime`/`impl_runtime_apis` expand to large types.
+#![recursion_limit = "256"]
+
+extern crate alloc;
+
+#[cfg(feature = "wasm")]
+include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
+
+/// The wasm blob of this runtime: `None` unless built with the `wasm` feature.
+#[cfg(not(feature = "wasm"))]
+pub const WASM_BINARY: Option<&[u8]> = None;
+
+pub mod apis;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarks;
+pub mod configs;
+pub mod genesis_config_presets;
+#[cfg(test)]
+mod tests;
+
+use alloc::vec::Vec;
+use sp_runtime::{
+	generic,
+	traits::{BlakeTwo256, IdentifyAccount, Verify},
+	MultiAddress, MultiSignature,
+};
+use sp_version::RuntimeVersion;
+
+pub use enclave_update_primitives::Measurement;
+pub use frame_system::Call as SystemCall;
+pub use pallet_balances::Call as BalancesCall;
+pub use pallet_enclave_update::Call as EnclaveUpdateCall;
+
+/// Opaque types for the node: it needs to know the block format, not the runtime's types.
+pub mod opaque {
+	use super::*;
+	pub use sp_runtime::OpaqueExtrinsic as UncheckedExtrinsic;
+
+	/// Opaque block header type.
+	pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
+	/// Opaque block type.
+	pub type Block = generic::Block<Header, UncheckedExtrinsic>;
+	/// Opaque block identifier type.
+	pub type BlockId = generic::BlockId<Block>;
+}
+
+/// The runtime's version.
+#[sp_version::runtime_version]
+pub const VERSION: RuntimeVersion = RuntimeVersion {
+	spec_name: alloc::borrow::Cow::Borrowed("enclave-update-dev"),
+	impl_name: alloc::borrow::Cow::Borrowed("enclave-update-dev"),
+	authoring_version: 1,
+	spec_version: 100,
+	impl_version: 1,
+	apis: apis::RUNTIME_API_VERSIONS,
+	transaction_version: 1,
+	system_version: 1,
+};
+
+/// Milliseconds per block the runtime is configured for (the dev node may seal faster).
+pub const MILLI_SECS_PER_BLOCK: u64 = 6000;
+/// Blocks per minute at [`MILLI_SECS_PER_BLOCK`].
+pub const MINUTES: BlockNumber = 60_000 / (MILLI_SECS_PER_BLOCK as BlockNumber);
+/// Blocks per hour.
+pub const HOURS: BlockNumber = MINUTES * 60;
+/// Blocks per day.
+pub const DAYS: BlockNumber = HOURS * 24;
+
+/// One unit of the native token (12 decimals).
+pub const UNIT: Balance = 1_000_000_000_000;
+/// A thousandth of a unit.
+pub const MILLI_UNIT: Balance = 1_000_000_000;
+/// The existential deposit.
+pub const EXISTENTIAL_DEPOSIT: Balance = MILLI_UNIT;
+
+/// The signature type of transactions.
+pub type Signature = MultiSignature;
+/// An account identifier: the public key behind a [`Signature`].
+pub type AccountId = <<Signature as Verify>::Signer as IdentifyAccount>::AccountId;
+/// A balance of the native token.
+pub type Balance = u128;
+/// A transaction nonce.
+pub type Nonce = u32;
+/// A block hash.
+pub type Hash = sp_core::H256;
+/// A block number.
+pub type BlockNumber = u32;
+/// The address format of transaction senders.
+pub type Address = MultiAddress<AccountId, ()>;
+/// The block header.
+pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
+/// The block type.
+pub type Block = generic::Block<Header, UncheckedExtrinsic>;
+/// A signed block, with a justification.
+pub type SignedBlock = generic::SignedBlock<Block>;
+/// A block identifier.
+pub type BlockId = generic::BlockId<Block>;
+
+/// The transaction extensions checked on every signed transaction.
+pub type TxExtension = (
+	frame_system::CheckNonZeroSender<Runtime>,
+	frame_system::CheckSpecVersion<Runtime>,
+	frame_system::CheckTxVersion<Runtime>,
+	frame_system::CheckGenesis<Runtime>,
+	frame_system::CheckEra<Runtime>,
+	frame_system::CheckNonce<Runtime>,
+	frame_system::CheckWeight<Runtime>,
+	pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
+);
+
+/// An extrinsic as it appears in a block.
+pub type UncheckedExtrinsic =
+	generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
+/// The payload a transaction signer signs.
+pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
+
+/// Runs the blocks: initialisation, extrinsics, finalisation.
+pub type Executive = frame_executive::Executive<
+	Runtime,
+	Block,
+	frame_system::ChainContext<Runtime>,
+	Runtime,
+	AllPalletsWithSystem,
+>;
+
+#[frame_support::runtime]
+mod runtime {
+	/// The runtime.
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeFreezeReason,
+		RuntimeHoldReason,
+		RuntimeSlashReason,
+		RuntimeLockId,
+		RuntimeTask,
+		RuntimeViewFunction
+	)]
+	pub struct Runtime;
+
+	/// Accounts, blocks, events.
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
+
+	/// Block timestamps.
+	#[runtime::pallet_index(1)]
+	pub type Timestamp = pallet_timestamp;
+
+	/// The native token.
+	#[runtime::pallet_index(2)]
+	pub type Balances = pallet_balances;
+
+	/// Transaction fees.
+	#[runtime::pallet_index(3)]
+	pub type TransactionPayment = pallet_transaction_payment;
+
+	/// The sudo key: root for development chains.
+	#[runtime::pallet_index(4)]
+	pub type Sudo = pallet_sudo;
+
+	/// The council: its 2/3 majority governs enclave updates.
+	#[runtime::pallet_index(5)]
+	pub type Council = pallet_collective<Instance1>;
+
+	/// The governed schedule of allowed enclave measurements.
+	#[runtime::pallet_index(10)]
+	pub type EnclaveUpdate = pallet_enclave_update;
+}

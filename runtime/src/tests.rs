@@ -1,0 +1,357 @@
+//! Runtime-level tests: real signed extrinsics applied through `Executive`, on the development
+//! genesis, for the sudo and council paths of the EnclaveUpdate pallet and its runtime API.
+
+use crate::{
+	genesis_config_presets::{development_config_genesis, DEV_GENESIS_ENCLAVE},
+	*,
+};
+use codec::{Decode, Encode};
+use enclave_update_primitives::{Allowed, Decision, Denied, ScheduledEnclave};
+use frame_support::dispatch::GetDispatchInfo;
+use pallet_enclave_update::{Active, ActiveEnclave, Schedule, SupersededEnclave};
+use sp_keyring::Sr25519Keyring::{self, Alice, Bob, Charlie, Dave};
+use sp_runtime::{
+	generic::Era,
+	traits::{BlakeTwo256, Hash as _, Header as _},
+	ApplyExtrinsicResult, DispatchError, ModuleError,
+};
+
+fn measurement(byte: u8) -> Measurement {
+	Measurement::MrEnclave([byte; 32])
+}
+
+/// Merges the JSON `patch` into `base`, like a chain spec applies a genesis preset.
+fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
+	match (base, patch) {
+		(serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
+			for (key, value) in patch {
+				merge(base.entry(key).or_insert(serde_json::Value::Null), value);
+			}
+		},
+		(base, patch) => *base = patch,
+	}
+}
+
+/// Externalities with the development preset's genesis, built the way a node builds it.
+fn new_ext() -> sp_io::TestExternalities {
+	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
+	merge(&mut config, development_config_genesis());
+	let mut ext = sp_io::TestExternalities::new_empty();
+	ext.execute_with(|| {
+		frame_support::genesis_builder_helper::build_state::<RuntimeGenesisConfig>(
+			serde_json::to_vec(&config).unwrap(),
+		)
+		.unwrap()
+	});
+	ext
+}
+
+fn sign(who: Sr25519Keyring, call: RuntimeCall) -> UncheckedExtrinsic {
+	let nonce = System::account_nonce(who.to_account_id());
+	let extension: TxExtension = (
+		frame_system::CheckNonZeroSender::new(),
+		frame_system::CheckSpecVersion::new(),
+		frame_system::CheckTxVersion::new(),
+		frame_system::CheckGenesis::new(),
+		frame_system::CheckEra::from(Era::Immortal),
+		frame_system::CheckNonce::from(nonce),
+		frame_system::CheckWeight::new(),
+		pallet_transaction_payment::ChargeTransactionPayment::from(0),
+	);
+	let payload = SignedPayload::new(call.clone(), extension.clone()).unwrap();
+	let signature = payload.using_encoded(|bytes| who.sign(bytes));
+	UncheckedExtrinsic::new_signed(
+		call,
+		MultiAddress::Id(who.to_account_id()),
+		MultiSignature::Sr25519(signature),
+		extension,
+	)
+}
+
+/// Builds the next block with the timestamp inherent and `extrinsics`, returning their results.
+fn next_block(extrinsics: Vec<UncheckedExtrinsic>) -> Vec<ApplyExtrinsicResult> {
+	let number = System::block_number() + 1;
+	let parent = System::block_hash(number - 1);
+	let header =
+		Header::new(number, Default::default(), Default::default(), parent, Default::default());
+	Executive::initialize_block(&header);
+	let timestamp =
+		UncheckedExtrinsic::new_bare(RuntimeCall::Timestamp(pallet_timestamp::Call::set {
+			now: u64::from(number) * MILLI_SECS_PER_BLOCK,
+		}));
+	Executive::apply_extrinsic(timestamp).unwrap().unwrap();
+	let results = extrinsics.into_iter().map(Executive::apply_extrinsic).collect();
+	let header = Executive::finalize_block();
+	assert_eq!(header.number, number);
+	results
+}
+
+fn run_to_block(n: BlockNumber) {
+	while System::block_number() < n {
+		next_block(vec![]);
+	}
+}
+
+fn schedule_call(byte: u8, activates_at: BlockNumber) -> RuntimeCall {
+	RuntimeCall::EnclaveUpdate(EnclaveUpdateCall::schedule_enclave {
+		measurement: measurement(byte),
+		activates_at,
+	})
+}
+
+fn enclave_events() -> Vec<pallet_enclave_update::Event<Runtime>> {
+	System::events()
+		.into_iter()
+		.filter_map(|r| match r.event {
+			RuntimeEvent::EnclaveUpdate(e) => Some(e),
+			_ => None,
+		})
+		.collect()
+}
+
+fn lead_time() -> BlockNumber {
+	<Runtime as pallet_enclave_update::Config>::MinLeadTime::get()
+}
+
+fn pallet_error(error: pallet_enclave_update::Error<Runtime>) -> DispatchError {
+	let encoded = error.encode();
+	let mut raw = [0u8; 4];
+	raw[..encoded.len()].copy_from_slice(&encoded);
+	DispatchError::Module(ModuleError {
+		index: <EnclaveUpdate as frame_support::traits::PalletInfoAccess>::index() as u8,
+		error: raw,
+		message: None,
+	})
+}
+
+#[test]
+fn development_genesis_has_sudo_council_and_enclave() {
+	new_ext().execute_with(|| {
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(Alice.to_account_id()));
+		let mut council = vec![Alice.to_account_id(), Bob.to_account_id(), Charlie.to_account_id()];
+		council.sort();
+		assert_eq!(
+			pallet_collective::Members::<Runtime, configs::CouncilCollective>::get(),
+			council
+		);
+		assert_eq!(
+			Active::<Runtime>::get(),
+			Some(ActiveEnclave { measurement: DEV_GENESIS_ENCLAVE, since: 0 })
+		);
+		assert!(Balances::free_balance(Dave.to_account_id()) > 0);
+	});
+}
+
+#[test]
+fn sudo_schedules_an_enclave() {
+	new_ext().execute_with(|| {
+		let at = 1 + lead_time() + 1;
+		let sudo =
+			RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(schedule_call(0xbb, at)) });
+		let results = next_block(vec![sign(Alice, sudo)]);
+		assert_eq!(results, vec![Ok(Ok(()))]);
+		assert!(System::events().iter().any(|r| matches!(
+			r.event,
+			RuntimeEvent::Sudo(pallet_sudo::Event::Sudid { sudo_result: Ok(()) })
+		)));
+		assert_eq!(
+			enclave_events(),
+			vec![pallet_enclave_update::Event::Scheduled {
+				measurement: measurement(0xbb),
+				activates_at: at
+			}]
+		);
+		assert_eq!(
+			Schedule::<Runtime>::get().into_inner(),
+			vec![ScheduledEnclave { measurement: measurement(0xbb), activates_at: at }]
+		);
+	});
+}
+
+#[test]
+fn sudo_wrapped_invalid_schedule_reports_the_pallet_error() {
+	new_ext().execute_with(|| {
+		// Too soon: the pallet's error surfaces in the Sudid event.
+		let sudo =
+			RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(schedule_call(0xbb, 2)) });
+		next_block(vec![sign(Alice, sudo)]);
+		assert!(System::events().iter().any(|r| r.event
+			== RuntimeEvent::Sudo(pallet_sudo::Event::Sudid {
+				sudo_result: Err(pallet_error(pallet_enclave_update::Error::ActivationTooSoon)),
+			})));
+		assert!(Schedule::<Runtime>::get().is_empty());
+	});
+}
+
+#[test]
+fn a_plain_signed_account_is_refused() {
+	new_ext().execute_with(|| {
+		let results = next_block(vec![
+			sign(Dave, schedule_call(0xbb, 100)),
+			// Even the sudo key and council members cannot schedule without their origin.
+			sign(Alice, schedule_call(0xbb, 100)),
+		]);
+		let bad_origin: ApplyExtrinsicResult = Ok(Err(DispatchError::BadOrigin));
+		assert_eq!(results, vec![bad_origin.clone(), bad_origin]);
+		assert!(Schedule::<Runtime>::get().is_empty());
+		// A non-member cannot even propose a council motion.
+		let propose = RuntimeCall::Council(pallet_collective::Call::propose {
+			threshold: 2,
+			proposal: Box::new(schedule_call(0xbb, 100)),
+			length_bound: 1_000,
+		});
+		let results = next_block(vec![sign(Dave, propose)]);
+		assert!(matches!(results[0], Ok(Err(DispatchError::Module(_)))));
+	});
+}
+
+#[test]
+fn council_two_thirds_schedules_an_enclave() {
+	new_ext().execute_with(|| {
+		let at = 20;
+		let proposal = schedule_call(0xcc, at);
+		let proposal_hash = BlakeTwo256::hash_of(&proposal);
+		let length_bound = proposal.encoded_size() as u32;
+		let proposal_weight = proposal.get_dispatch_info().call_weight;
+		let propose = RuntimeCall::Council(pallet_collective::Call::propose {
+			threshold: 2,
+			proposal: Box::new(proposal),
+			length_bound,
+		});
+		assert_eq!(next_block(vec![sign(Alice, propose)]), vec![Ok(Ok(()))]);
+
+		let vote = |index| {
+			RuntimeCall::Council(pallet_collective::Call::vote {
+				proposal: proposal_hash,
+				index,
+				approve: true,
+			})
+		};
+		let close = RuntimeCall::Council(pallet_collective::Call::close {
+			proposal_hash,
+			index: 0,
+			proposal_weight_bound: proposal_weight,
+			length_bound,
+		});
+		// One aye is not enough to close early.
+		assert!(matches!(
+			next_block(vec![sign(Bob, vote(0)), sign(Dave, close.clone())])[1],
+			Ok(Err(_))
+		));
+		assert!(Schedule::<Runtime>::get().is_empty());
+		// Two of three are; anyone may close.
+		assert_eq!(
+			next_block(vec![sign(Charlie, vote(0)), sign(Dave, close)]),
+			vec![Ok(Ok(())), Ok(Ok(()))]
+		);
+		assert!(System::events().iter().any(|r| matches!(
+			r.event,
+			RuntimeEvent::Council(pallet_collective::Event::Executed { result: Ok(()), .. })
+		)));
+		assert_eq!(
+			Schedule::<Runtime>::get().into_inner(),
+			vec![ScheduledEnclave { measurement: measurement(0xcc), activates_at: at }]
+		);
+	});
+}
+
+#[test]
+fn council_one_third_is_not_enough() {
+	new_ext().execute_with(|| {
+		// A threshold-1 motion executes at once, with a 1-of-3 origin: refused by the pallet.
+		let proposal = schedule_call(0xcc, 20);
+		let length_bound = proposal.encoded_size() as u32;
+		let propose = RuntimeCall::Council(pallet_collective::Call::propose {
+			threshold: 1,
+			proposal: Box::new(proposal),
+			length_bound,
+		});
+		assert_eq!(next_block(vec![sign(Alice, propose)]), vec![Ok(Ok(()))]);
+		assert!(System::events().iter().any(|r| matches!(
+			r.event,
+			RuntimeEvent::Council(pallet_collective::Event::Executed {
+				result: Err(DispatchError::BadOrigin),
+				..
+			})
+		)));
+		assert!(Schedule::<Runtime>::get().is_empty());
+	});
+}
+
+#[test]
+fn scheduled_enclave_activates_at_its_block() {
+	new_ext().execute_with(|| {
+		let at = 1 + lead_time();
+		let sudo =
+			RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(schedule_call(0xbb, at)) });
+		assert_eq!(next_block(vec![sign(Alice, sudo)]), vec![Ok(Ok(()))]);
+		run_to_block(at - 1);
+		assert_eq!(Active::<Runtime>::get().unwrap().measurement, DEV_GENESIS_ENCLAVE);
+		next_block(vec![]);
+		assert_eq!(System::block_number(), at);
+		assert_eq!(
+			Active::<Runtime>::get(),
+			Some(ActiveEnclave { measurement: measurement(0xbb), since: at })
+		);
+		assert!(enclave_events().contains(&pallet_enclave_update::Event::Activated {
+			measurement: measurement(0xbb),
+			previous: Some(DEV_GENESIS_ENCLAVE),
+		}));
+	});
+}
+
+/// Calls a runtime API function through the generated native dispatcher, as the node does.
+fn call_api<R: Decode>(method: &str, args: impl Encode) -> R {
+	let encoded = crate::apis::api::dispatch(method, &args.encode()).expect("method exists");
+	R::decode(&mut &encoded[..]).unwrap()
+}
+
+#[test]
+fn runtime_api_answers_match_storage() {
+	new_ext().execute_with(|| {
+		let at = 1 + lead_time();
+		let sudo =
+			RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(schedule_call(0xbb, at)) });
+		next_block(vec![sign(Alice, sudo)]);
+
+		let active: Option<ActiveEnclave<BlockNumber>> =
+			call_api("EnclaveUpdateApi_active_enclave", ());
+		assert_eq!(active, Active::<Runtime>::get());
+		let schedule: Vec<ScheduledEnclave<BlockNumber>> =
+			call_api("EnclaveUpdateApi_schedule", ());
+		assert_eq!(schedule, Schedule::<Runtime>::get().into_inner());
+		let at_cut_over: Option<Measurement> = call_api("EnclaveUpdateApi_measurement_at", at);
+		assert_eq!(at_cut_over, Some(measurement(0xbb)));
+		let before: Option<Measurement> = call_api("EnclaveUpdateApi_measurement_at", at - 1);
+		assert_eq!(before, Some(DEV_GENESIS_ENCLAVE));
+
+		let decision: Decision<BlockNumber> = call_api(
+			"EnclaveUpdateApi_provisioning_decision",
+			(DEV_GENESIS_ENCLAVE, measurement(0xbb)),
+		);
+		assert_eq!(decision, Decision::Allowed(Allowed::ScheduledSuccessor { activates_at: at }));
+		let decision: Decision<BlockNumber> = call_api(
+			"EnclaveUpdateApi_provisioning_decision",
+			(DEV_GENESIS_ENCLAVE, measurement(0xdd)),
+		);
+		assert_eq!(decision, Decision::Denied(Denied::RequesterNotScheduled));
+
+		let retired: Vec<Measurement> = call_api("EnclaveUpdateApi_retired", ());
+		assert!(retired.is_empty());
+		let history: Vec<SupersededEnclave<BlockNumber>> = call_api("EnclaveUpdateApi_history", ());
+		assert!(history.is_empty());
+	});
+}
+
+#[test]
+fn metadata_exposes_the_pallet() {
+	new_ext().execute_with(|| {
+		// Runtime APIs are described from metadata v15 on.
+		let encoded = Runtime::metadata_at_version(15).expect("v15 is supported").encode();
+		// The pallet name and a call name are in the metadata a client reads.
+		let contains = |needle: &[u8]| encoded.windows(needle.len()).any(|w| w == needle);
+		assert!(contains(b"EnclaveUpdate"));
+		assert!(contains(b"schedule_enclave"));
+		assert!(contains(b"EnclaveUpdateApi"));
+	});
+}
