@@ -1,0 +1,314 @@
+//! `enclave-worker`: the command-line front of the worker's trusted core.
+
+use std::{
+	path::{Path, PathBuf},
+	process::ExitCode,
+};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use enclave_worker::{
+	attestation::{AttestationPolicy, Collateral, TcbStatus, Verifier},
+	keys::KeyMaterial,
+	status::{Readiness, WorkerStatus},
+	store::Store,
+	tee::{GramineTee, SimTee, Tee},
+	Measurement,
+};
+
+/// The enclave-update worker: runs inside an SGX/TDX enclave, holds the shielding and
+/// state keys of a chain's confidential state, and hands them over to the next scheduled
+/// enclave build without ever losing them.
+#[derive(Parser, Debug)]
+#[command(name = "enclave-worker", version, about, long_about = None)]
+struct Cli {
+	#[command(subcommand)]
+	command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+	/// Generate fresh keys for the FIRST enclave of a chain and seal them to this
+	/// enclave's measurement. Refuses if the data directory already holds key material:
+	/// a successor or replica must use `request-keys` instead, never `init`.
+	Init {
+		#[command(flatten)]
+		data: DataDirArg,
+		#[command(flatten)]
+		tee: TeeArgs,
+	},
+	/// Show the worker's readiness (no keys / provisioning / standby / active / retired),
+	/// measurement, key checksum and last processed block. With `--tee`, also check that
+	/// this enclave build can unseal the keys in the data directory.
+	Status {
+		#[command(flatten)]
+		data: DataDirArg,
+		#[command(flatten)]
+		tee: TeeArgs,
+		/// Print JSON instead of text.
+		#[arg(long)]
+		json: bool,
+	},
+	/// Verify a quote (DCAP, or simulated with `--dev`) against collateral and a policy.
+	/// Prints the proven identity and the verdict; exits non-zero if the quote is refused.
+	VerifyQuote(VerifyQuoteArgs),
+}
+
+#[derive(Args, Debug)]
+struct DataDirArg {
+	/// Directory holding the sealed keys, snapshots and status file.
+	#[arg(long, value_name = "DIR")]
+	data_dir: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum TeeChoice {
+	/// Software simulation (development only: its quotes are refused outside dev mode).
+	Sim,
+	/// SGX through Gramine's /dev/attestation.
+	Gramine,
+}
+
+#[derive(Args, Debug)]
+struct TeeArgs {
+	/// TEE backend.
+	#[arg(long, value_enum)]
+	tee: Option<TeeChoice>,
+	/// Measurement of the simulated enclave (0x-hex: 32 bytes MRENCLAVE or 48 bytes MRTD).
+	/// Run two sim workers with different values to play "old" and "new" builds.
+	#[arg(long, value_name = "HEX")]
+	measurement: Option<Measurement>,
+	/// Per-host secret of the sim backend (default: `<data-dir>/sim-host-secret`, created
+	/// once). Workers on one host that share it behave like enclaves on one CPU.
+	#[arg(long, value_name = "FILE")]
+	host_secret: Option<PathBuf>,
+	/// Root of Gramine's attestation pseudo-filesystem.
+	#[arg(long, value_name = "DIR", default_value = enclave_worker::tee::gramine::DEFAULT_ROOT)]
+	gramine_root: PathBuf,
+}
+
+impl TeeArgs {
+	fn build(&self, data_dir: &Path) -> Result<Option<Box<dyn Tee>>> {
+		let Some(choice) = self.tee else {
+			if self.measurement.is_some() {
+				bail!("--measurement needs --tee sim");
+			}
+			return Ok(None);
+		};
+		Ok(Some(match choice {
+			TeeChoice::Sim => {
+				let measurement = self.measurement.context("--tee sim needs --measurement")?;
+				let host_secret = self
+					.host_secret
+					.clone()
+					.unwrap_or_else(|| data_dir.join(enclave_worker::tee::sim::HOST_SECRET_FILE));
+				Box::new(SimTee::new(measurement, host_secret))
+			},
+			TeeChoice::Gramine => {
+				if self.measurement.is_some() {
+					bail!("--measurement is only for --tee sim: Gramine reports its own");
+				}
+				Box::new(GramineTee::new(&self.gramine_root))
+			},
+		}))
+	}
+}
+
+#[derive(Args, Debug)]
+struct VerifyQuoteArgs {
+	/// The quote file (raw bytes).
+	quote: PathBuf,
+	/// Collateral JSON (dcap-qvl format) for a DCAP quote.
+	#[arg(long, value_name = "JSON")]
+	collateral: Option<PathBuf>,
+	/// Verification time in unix seconds (default: now). Collateral must be valid then.
+	#[arg(long, value_name = "UNIX")]
+	at: Option<u64>,
+	/// Dev mode: accept simulated quotes from `--tee sim` workers.
+	#[arg(long)]
+	dev: bool,
+	/// Also accept this TCB status (repeatable), e.g. SWHardeningNeeded. Default: UpToDate only.
+	#[arg(long, value_name = "STATUS")]
+	allow_status: Vec<TcbStatus>,
+	/// Refuse quotes carrying this advisory id (repeatable), e.g. INTEL-SA-00615.
+	#[arg(long, value_name = "ID")]
+	reject_advisory: Vec<String>,
+	/// Accept debug enclaves (never in production).
+	#[arg(long)]
+	allow_debug: bool,
+	/// Require this MRSIGNER (0x-hex).
+	#[arg(long, value_name = "HEX")]
+	mrsigner: Option<String>,
+	/// Require this ISV product id.
+	#[arg(long, value_name = "ID")]
+	product_id: Option<u16>,
+	/// Require at least this ISV SVN.
+	#[arg(long, value_name = "SVN")]
+	min_svn: Option<u16>,
+	/// Require this report data (0x-hex, 64 bytes).
+	#[arg(long, value_name = "HEX")]
+	report_data: Option<String>,
+	/// Print JSON instead of text.
+	#[arg(long)]
+	json: bool,
+}
+
+fn main() -> ExitCode {
+	tracing_subscriber::fmt()
+		.with_env_filter(
+			tracing_subscriber::EnvFilter::try_from_default_env()
+				.unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+		)
+		.with_writer(std::io::stderr)
+		.init();
+	match run(Cli::parse()) {
+		Ok(code) => code,
+		Err(e) => {
+			eprintln!("error: {e:#}");
+			ExitCode::FAILURE
+		},
+	}
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+	match cli.command {
+		Command::Init { data, tee } => init(&data.data_dir, &tee),
+		Command::Status { data, tee, json } => status(&data.data_dir, &tee, json),
+		Command::VerifyQuote(args) => verify_quote(&args),
+	}
+}
+
+fn init(data_dir: &Path, tee_args: &TeeArgs) -> Result<ExitCode> {
+	let tee = tee_args.build(data_dir)?.context("init needs --tee sim|gramine")?;
+	let store = Store::open(data_dir)?;
+	let identity = tee.identity()?;
+	let sealing_key = tee.sealing_key()?;
+	let keys = KeyMaterial::generate();
+	store.init_keys(&sealing_key, &identity.measurement, &keys)?;
+	let mut status = WorkerStatus {
+		// The first enclave of a chain holds fresh keys and may process from genesis.
+		readiness: Readiness::Active,
+		tee: Some(tee.kind()),
+		measurement: Some(identity.measurement),
+		key_checksum: Some(keys.checksum()),
+		shielding_public_key: Some(format!("0x{}", hex::encode(keys.shielding.public_key()))),
+		last_processed_block: None,
+		updated_at: 0,
+	};
+	status.save(data_dir)?;
+	tracing::info!(measurement = %identity.measurement, checksum = %keys.checksum(), "initialised fresh keys");
+	println!("initialised {}", data_dir.display());
+	println!("{status}");
+	Ok(ExitCode::SUCCESS)
+}
+
+fn status(data_dir: &Path, tee_args: &TeeArgs, json: bool) -> Result<ExitCode> {
+	let mut status = WorkerStatus::load(data_dir)?;
+	if let Some(tee) = tee_args.build(data_dir)? {
+		let identity = tee.identity()?;
+		let store = Store::open(data_dir)?;
+		let (keys, from) = store.read_sealed_keys(&tee.sealing_key()?, &identity.measurement)?;
+		if status.key_checksum.is_some_and(|c| c != keys.checksum()) {
+			bail!(
+				"status file reports key checksum {:?} but the sealed keys have {}",
+				status.key_checksum,
+				keys.checksum()
+			);
+		}
+		tracing::info!(?from, "this enclave can unseal the keys");
+		status.key_checksum = Some(keys.checksum());
+		status.measurement = Some(identity.measurement);
+	}
+	if json {
+		println!("{}", serde_json::to_string_pretty(&status)?);
+	} else {
+		println!("{status}");
+	}
+	Ok(ExitCode::SUCCESS)
+}
+
+fn parse_hex(text: &str, what: &str) -> Result<Vec<u8>> {
+	hex::decode(text.strip_prefix("0x").unwrap_or(text)).with_context(|| format!("{what}: bad hex"))
+}
+
+fn verify_quote(args: &VerifyQuoteArgs) -> Result<ExitCode> {
+	let quote =
+		std::fs::read(&args.quote).with_context(|| format!("reading {}", args.quote.display()))?;
+	let collateral = args.collateral.as_deref().map(Collateral::from_file).transpose()?;
+	let now = match args.at {
+		Some(at) => at,
+		None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs(),
+	};
+	let mut policy = AttestationPolicy {
+		dev_mode: args.dev,
+		allow_debug: args.allow_debug,
+		product_id: args.product_id,
+		min_svn: args.min_svn,
+		..AttestationPolicy::default()
+	};
+	policy.accepted_tcb_statuses.extend(args.allow_status.iter().copied());
+	policy.rejected_advisories.extend(args.reject_advisory.iter().cloned());
+	policy.mrsigner = args.mrsigner.as_deref().map(|m| parse_hex(m, "--mrsigner")).transpose()?;
+	let report_data = match &args.report_data {
+		Some(text) => {
+			let bytes = parse_hex(text, "--report-data")?;
+			Some(
+				<[u8; 64]>::try_from(bytes.as_slice())
+					.ok()
+					.context("--report-data: need 64 bytes")?,
+			)
+		},
+		None => None,
+	};
+	let verifier = Verifier::new(policy);
+	let identity = match verifier.check_evidence(&quote, collateral.as_ref(), now) {
+		Ok(identity) => identity,
+		Err(e) => {
+			print_verdict(args.json, None, &Err(e.to_string()), now);
+			return Ok(ExitCode::FAILURE);
+		},
+	};
+	let verdict =
+		verifier.policy().evaluate(&identity, report_data.as_ref()).map_err(|e| e.to_string());
+	print_verdict(args.json, Some(&identity), &verdict, now);
+	Ok(if verdict.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn print_verdict(
+	json: bool,
+	identity: Option<&enclave_worker::attestation::PeerIdentity>,
+	verdict: &Result<(), String>,
+	now: u64,
+) {
+	if json {
+		let value = serde_json::json!({
+			"identity": identity,
+			"accepted": verdict.is_ok(),
+			"refusal": verdict.as_ref().err(),
+			"verified_at": now,
+		});
+		println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+		return;
+	}
+	if let Some(id) = identity {
+		println!("evidence:      {:?}", id.kind);
+		println!("measurement:   {}", id.measurement);
+		println!(
+			"signer:        {}",
+			id.signer.as_ref().map_or("-".into(), |s| format!("0x{}", hex::encode(s)))
+		);
+		println!("product id:    {}", id.product_id.map_or("-".into(), |v| v.to_string()));
+		println!("svn:           {}", id.svn.map_or("-".into(), |v| v.to_string()));
+		println!("debug:         {}", id.debug);
+		println!("tcb status:    {}", id.tcb_status);
+		println!(
+			"advisories:    {}",
+			if id.advisory_ids.is_empty() { "-".into() } else { id.advisory_ids.join(", ") }
+		);
+		println!("report data:   0x{}", hex::encode(id.report_data));
+	}
+	match verdict {
+		Ok(()) => println!("verdict:       ACCEPTED"),
+		Err(reason) => println!("verdict:       REFUSED: {reason}"),
+	}
+}

@@ -1,0 +1,30 @@
+//! # enclave-worker
+//!
+//! The trusted core of the enclave-update worker: the code that runs inside an SGX/TDX
+//! enclave and must never lose key material across an upgrade of that enclave.
+//!
+//! ## Overview
+//! - [`tee`]: the boundary to the hardware. A [`tee::Tee`] reports its own measurement,
+//!   produces quotes over 64 bytes of report data and derives a sealing key bound to its
+//!   measurement. Backends: [`tee::sim`] (software, development only) and
+//!   [`tee::gramine`] (SGX DCAP through Gramine's `/dev/attestation`).
+//! - [`attestation`]: verifies a peer's evidence (a DCAP quote, or a simulated quote in
+//!   dev mode) against collateral and an [`attestation::AttestationPolicy`], returning a
+//!   typed [`attestation::PeerIdentity`] or a specific [`attestation::AttestationError`].
+//! - [`keys`]: the shielding key (X25519) and the state key (XChaCha20-Poly1305) in
+//!   zeroizing, mlocked memory, their operator-facing [`keys::KeyChecksum`], and a
+//!   [`keys::KeyStore`] whose material can be replaced in a running process.
+//! - [`store`]: sealed key files and state snapshots, written atomically with a
+//!   versioned, authenticated format and a fallback to the previous good copy.
+//! - [`status`]: the worker's readiness and progress, persisted for `enclave-worker status`.
+
+#![deny(missing_docs)]
+
+pub mod attestation;
+pub mod keys;
+mod secret;
+pub mod status;
+pub mod store;
+pub mod tee;
+
+pub use enclave_update_primitives::Measurement;

@@ -1,0 +1,170 @@
+//! The worker's readiness and progress, persisted in `status.json` in the data directory
+//! so that `enclave-worker status` can report it without touching any key.
+
+use std::{fmt, path::Path};
+
+use enclave_update_primitives::Measurement;
+use serde::{Deserialize, Serialize};
+
+use crate::{keys::KeyChecksum, store::atomic_write, tee::TeeKind};
+
+/// File name of the status file.
+pub const STATUS_FILE: &str = "status.json";
+
+/// Where the worker is in its life cycle. Not a bool: a worker can hold keys and still not
+/// be the one that processes blocks (seed 004).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Readiness {
+	/// No key material: needs `init` or `request-keys`.
+	NoKeys,
+	/// Requesting keys from a running worker.
+	Provisioning,
+	/// Holds the keys, follows the chain, waits for its activation block.
+	Standby,
+	/// Holds the keys and processes blocks.
+	Active,
+	/// Superseded or retired: processes nothing more.
+	Retired,
+}
+
+impl fmt::Display for Readiness {
+	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+		let text = match self {
+			Self::NoKeys => "no keys",
+			Self::Provisioning => "provisioning",
+			Self::Standby => "standby",
+			Self::Active => "active",
+			Self::Retired => "retired",
+		};
+		f.write_str(text)
+	}
+}
+
+/// Errors reading or writing the status file.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+	/// File system error.
+	#[error("status file {path}: {source}")]
+	Io {
+		/// The file.
+		path: String,
+		/// The underlying error.
+		#[source]
+		source: std::io::Error,
+	},
+	/// The file is not valid status JSON.
+	#[error("status file {path} is not valid: {source}")]
+	Invalid {
+		/// The file.
+		path: String,
+		/// The parse error.
+		#[source]
+		source: serde_json::Error,
+	},
+}
+
+/// The persisted status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerStatus {
+	/// Readiness.
+	pub readiness: Readiness,
+	/// The backend the worker runs on.
+	pub tee: Option<TeeKind>,
+	/// This worker's measurement.
+	pub measurement: Option<Measurement>,
+	/// Checksum of the key material it holds.
+	pub key_checksum: Option<KeyChecksum>,
+	/// Shielding public key (0x-hex).
+	pub shielding_public_key: Option<String>,
+	/// Last block whose effects are in the state.
+	pub last_processed_block: Option<u64>,
+	/// When this status was written (unix seconds).
+	pub updated_at: u64,
+}
+
+impl WorkerStatus {
+	/// The status of a data directory nobody initialised.
+	pub fn no_keys() -> Self {
+		Self {
+			readiness: Readiness::NoKeys,
+			tee: None,
+			measurement: None,
+			key_checksum: None,
+			shielding_public_key: None,
+			last_processed_block: None,
+			updated_at: 0,
+		}
+	}
+
+	/// Reads the status of `data_dir`; a missing file means [`Readiness::NoKeys`].
+	pub fn load(data_dir: &Path) -> Result<Self, StatusError> {
+		let path = data_dir.join(STATUS_FILE);
+		match std::fs::read(&path) {
+			Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| StatusError::Invalid {
+				path: path.display().to_string(),
+				source,
+			}),
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::no_keys()),
+			Err(source) => Err(StatusError::Io { path: path.display().to_string(), source }),
+		}
+	}
+
+	/// Writes the status atomically, stamping `updated_at`.
+	pub fn save(&mut self, data_dir: &Path) -> Result<(), StatusError> {
+		self.updated_at = std::time::SystemTime::now()
+			.duration_since(std::time::UNIX_EPOCH)
+			.map(|d| d.as_secs())
+			.unwrap_or(0);
+		let path = data_dir.join(STATUS_FILE);
+		let io = |source| StatusError::Io { path: path.display().to_string(), source };
+		let json = serde_json::to_vec_pretty(self).map_err(|e| io(std::io::Error::other(e)))?;
+		atomic_write(&path, &json).map_err(io)
+	}
+}
+
+impl fmt::Display for WorkerStatus {
+	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+		let or_none = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+		writeln!(f, "readiness:            {}", self.readiness)?;
+		writeln!(
+			f,
+			"tee:                  {}",
+			or_none(self.tee.map(|t| format!("{t:?}").to_lowercase()))
+		)?;
+		writeln!(f, "measurement:          {}", or_none(self.measurement.map(|m| m.to_string())))?;
+		writeln!(f, "key checksum:         {}", or_none(self.key_checksum.map(|c| c.to_string())))?;
+		writeln!(f, "shielding public key: {}", or_none(self.shielding_public_key.clone()))?;
+		write!(
+			f,
+			"last processed block: {}",
+			or_none(self.last_processed_block.map(|b| b.to_string()))
+		)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn missing_file_is_no_keys_and_round_trip() {
+		let dir = tempfile::tempdir().unwrap();
+		assert_eq!(WorkerStatus::load(dir.path()).unwrap().readiness, Readiness::NoKeys);
+		let mut status = WorkerStatus {
+			readiness: Readiness::Active,
+			tee: Some(TeeKind::Sim),
+			measurement: Some(Measurement::MrEnclave([1; 32])),
+			key_checksum: Some(KeyChecksum([2; 32])),
+			shielding_public_key: None,
+			last_processed_block: Some(9),
+			updated_at: 0,
+		};
+		status.save(dir.path()).unwrap();
+		let loaded = WorkerStatus::load(dir.path()).unwrap();
+		assert_eq!(loaded.readiness, Readiness::Active);
+		assert_eq!(loaded.key_checksum, status.key_checksum);
+		assert!(loaded.to_string().contains("active"));
+		std::fs::write(dir.path().join(STATUS_FILE), b"{").unwrap();
+		assert!(matches!(WorkerStatus::load(dir.path()), Err(StatusError::Invalid { .. })));
+	}
+}

@@ -1,0 +1,746 @@
+//! Sealed key files and encrypted state snapshots under a data directory.
+//!
+//! File layout (all integers little-endian), identical for every kind:
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 4  | magic `EUWS` |
+//! | 2  | format version ([`FORMAT_VERSION`]) |
+//! | 1  | file kind ([`FileKind`]) |
+//! | 1  | measurement kind (1 = MRENCLAVE, 2 = MRTD) of the enclave that wrote the file |
+//! | 48 | that measurement, zero-padded |
+//! | 8  | payload length (ciphertext + 16-byte tag) |
+//! | 24 | XChaCha20-Poly1305 nonce |
+//! | .. | ciphertext, then tag |
+//!
+//! The header (up to the nonce, which the AEAD authenticates as its own input) is the
+//! associated data, so magic, version, kind, measurement and length are authenticated. Key files are encrypted with the TEE's sealing key; snapshots with the
+//! *state key*, so a successor enclave that was provisioned the state key can read the
+//! state its predecessor wrote, while only the same measurement can unseal the keys.
+//!
+//! Every write goes through [`atomic_write`]; the previous good copy is kept as
+//! `<name>.prev` and used when the newest copy is torn or fails to authenticate. Nothing
+//! here deletes key material: a key file that cannot be unsealed is moved aside, never
+//! overwritten.
+
+use std::{
+	fs::{File, OpenOptions},
+	io::{self, Write},
+	path::{Path, PathBuf},
+};
+
+use enclave_update_primitives::Measurement;
+use zeroize::Zeroizing;
+
+use crate::{
+	keys::{aead_open_in_place, aead_seal_in_place, KeyMaterial, StateKey, NONCE_LEN, TAG_LEN},
+	tee::{sim::measurement_tag, SealingKey},
+};
+
+/// File magic.
+pub const MAGIC: [u8; 4] = *b"EUWS";
+/// Current format version.
+pub const FORMAT_VERSION: u16 = 1;
+/// Header length in bytes.
+pub const HEADER_LEN: usize = 4 + 2 + 1 + 1 + 48 + 8 + NONCE_LEN;
+/// Name of the sealed key file in the data directory.
+pub const KEYS_FILE: &str = "keys.sealed";
+/// Name of the latest state snapshot in the data directory.
+pub const SNAPSHOT_FILE: &str = "state.snapshot";
+const SNAPSHOT_PREFIX_LEN: usize = 8 + 32;
+
+/// What a file holds; part of the authenticated header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum FileKind {
+	/// Key material sealed with the TEE sealing key.
+	SealedKeys = 1,
+	/// A state snapshot encrypted with the state key.
+	StateSnapshot = 2,
+}
+
+impl FileKind {
+	fn from_byte(byte: u8) -> Option<Self> {
+		match byte {
+			1 => Some(Self::SealedKeys),
+			2 => Some(Self::StateSnapshot),
+			_ => None,
+		}
+	}
+}
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+	/// File system error.
+	#[error("I/O error on {path}: {source}")]
+	Io {
+		/// The file involved.
+		path: PathBuf,
+		/// The underlying error.
+		#[source]
+		source: io::Error,
+	},
+	/// No sealed key file (nor a previous copy) exists.
+	#[error("no sealed keys in {0}: run `enclave-worker init` (first enclave of a chain) or `enclave-worker request-keys` (successor or replica)")]
+	NoKeys(PathBuf),
+	/// No snapshot (nor a previous copy) exists.
+	#[error("no state snapshot in {0}")]
+	NoSnapshot(PathBuf),
+	/// `init` was asked to create keys where key material already exists.
+	#[error(
+		"key material already exists at {0}; refusing to overwrite it (keys must never be lost)"
+	)]
+	KeysAlreadyExist(PathBuf),
+	/// The file does not start with the store's magic.
+	#[error("not an enclave-worker store file (bad magic)")]
+	BadMagic,
+	/// The file is of a format version this build does not read.
+	#[error("unsupported store format version {0}")]
+	UnsupportedVersion(u16),
+	/// The file is of another kind than expected.
+	#[error("file kind {found} where {expected:?} was expected")]
+	WrongKind {
+		/// The kind the caller asked for.
+		expected: FileKind,
+		/// The kind byte in the file.
+		found: u8,
+	},
+	/// The header names no known measurement kind.
+	#[error("unknown measurement kind {0} in header")]
+	BadMeasurement(u8),
+	/// The file is shorter or longer than its header says: a torn or partial write.
+	#[error("file is torn: header says {expected} bytes, file has {actual}")]
+	Truncated {
+		/// Length the header announces.
+		expected: u64,
+		/// Actual length.
+		actual: u64,
+	},
+	/// The AEAD tag does not verify: tampered, torn, or a wrong key.
+	#[error(
+		"file failed authentication (corrupted, tampered with, or encrypted under another key)"
+	)]
+	AuthenticationFailed,
+	/// The key file was sealed by another enclave build (a different measurement).
+	#[error("the sealed keys were written by enclave {sealed_by}, but this enclave is {current}: a new build cannot unseal its predecessor's keys. Run `enclave-worker request-keys --from <url of a running worker>` to have them provisioned; the old file is kept untouched")]
+	SealedByOtherEnclave {
+		/// Measurement in the file's header.
+		sealed_by: Measurement,
+		/// This enclave's measurement.
+		current: Measurement,
+	},
+	/// The decrypted payload is not valid for its kind.
+	#[error("decrypted payload is invalid: {0}")]
+	InvalidPayload(String),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+	move |source| StoreError::Io { path: path.to_path_buf(), source }
+}
+
+/// Writes `bytes` to `path` so that readers see the old or the new content, never a mix:
+/// temp file in the same directory, write, fsync, rename over `path`, fsync the directory.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+	let dir = match path.parent() {
+		Some(p) if !p.as_os_str().is_empty() => p,
+		_ => Path::new("."),
+	};
+	let file_name = path
+		.file_name()
+		.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+	let mut tmp_name = std::ffi::OsString::from(".");
+	tmp_name.push(file_name);
+	tmp_name.push(format!(".tmp-{}", std::process::id()));
+	let tmp = dir.join(tmp_name);
+	let result = (|| {
+		let mut file = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
+		restrict_permissions(&file)?;
+		file.write_all(bytes)?;
+		file.sync_all()?;
+		drop(file);
+		std::fs::rename(&tmp, path)?;
+		File::open(dir)?.sync_all()
+	})();
+	if result.is_err() {
+		// Best effort: a leftover temp file is harmless but untidy.
+		let _ = std::fs::remove_file(&tmp);
+	}
+	result
+}
+
+#[cfg(unix)]
+fn restrict_permissions(file: &File) -> io::Result<()> {
+	use std::os::unix::fs::PermissionsExt;
+	file.set_permissions(std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_file: &File) -> io::Result<()> {
+	Ok(())
+}
+
+/// A store file split into its parts, not yet decrypted.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ParsedFile<'a> {
+	/// What the file holds.
+	pub kind: FileKind,
+	/// The measurement of the enclave that wrote it.
+	pub written_by: Measurement,
+	/// The header (the AEAD's associated data).
+	pub header: &'a [u8],
+	/// The nonce.
+	pub nonce: [u8; NONCE_LEN],
+	/// Ciphertext without the tag.
+	pub ciphertext: &'a [u8],
+	/// The tag.
+	pub tag: [u8; TAG_LEN],
+}
+
+/// Parses a store file without decrypting it. Pure and total: any input yields a value or
+/// an error, never a panic (this is the store's fuzz target).
+pub fn parse_file(bytes: &[u8]) -> Result<ParsedFile<'_>, StoreError> {
+	let actual = bytes.len() as u64;
+	if bytes.len() < 4 || bytes[..4] != MAGIC {
+		// A torn write may leave a prefix of the magic: report that as torn, not foreign.
+		if bytes.len() < 4 && MAGIC.starts_with(bytes) {
+			return Err(StoreError::Truncated { expected: HEADER_LEN as u64, actual });
+		}
+		return Err(StoreError::BadMagic);
+	}
+	if bytes.len() < HEADER_LEN {
+		return Err(StoreError::Truncated { expected: HEADER_LEN as u64, actual });
+	}
+	let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+	if version != FORMAT_VERSION {
+		return Err(StoreError::UnsupportedVersion(version));
+	}
+	let kind_byte = bytes[6];
+	let kind = FileKind::from_byte(kind_byte)
+		.ok_or(StoreError::WrongKind { expected: FileKind::SealedKeys, found: kind_byte })?;
+	let measurement_bytes = &bytes[8..56];
+	let written_by = match bytes[7] {
+		1 if measurement_bytes[32..].iter().all(|b| *b == 0) => {
+			Measurement::from_bytes(&measurement_bytes[..32])
+		},
+		2 => Measurement::from_bytes(measurement_bytes),
+		other => return Err(StoreError::BadMeasurement(other)),
+	}
+	.map_err(|_| StoreError::BadMeasurement(bytes[7]))?;
+	let mut len_bytes = [0u8; 8];
+	len_bytes.copy_from_slice(&bytes[56..64]);
+	let payload_len = u64::from_le_bytes(len_bytes);
+	let expected = (HEADER_LEN as u64).saturating_add(payload_len);
+	if expected != actual || payload_len < TAG_LEN as u64 {
+		return Err(StoreError::Truncated { expected, actual });
+	}
+	let mut nonce = [0u8; NONCE_LEN];
+	nonce.copy_from_slice(&bytes[64..HEADER_LEN]);
+	let tag_start = bytes.len() - TAG_LEN;
+	let mut tag = [0u8; TAG_LEN];
+	tag.copy_from_slice(&bytes[tag_start..]);
+	Ok(ParsedFile {
+		kind,
+		written_by,
+		header: &bytes[..HEADER_LEN],
+		nonce,
+		ciphertext: &bytes[HEADER_LEN..tag_start],
+		tag,
+	})
+}
+
+fn header_prefix(kind: FileKind, written_by: &Measurement, payload_len: u64) -> Vec<u8> {
+	let mut header = Vec::with_capacity(HEADER_LEN);
+	header.extend_from_slice(&MAGIC);
+	header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+	header.push(kind as u8);
+	header.push(measurement_tag(written_by));
+	let mut padded = [0u8; 48];
+	padded[..written_by.as_bytes().len()].copy_from_slice(written_by.as_bytes());
+	header.extend_from_slice(&padded);
+	header.extend_from_slice(&payload_len.to_le_bytes());
+	header
+}
+
+/// Builds a complete encrypted file around `plaintext`. The plaintext is copied once into
+/// the output buffer and encrypted there.
+pub fn encode_file(
+	key: &[u8; 32],
+	kind: FileKind,
+	written_by: &Measurement,
+	plaintext: &[u8],
+) -> Result<Vec<u8>, StoreError> {
+	encode_file_with(key, kind, written_by, plaintext.len(), |buf| buf.copy_from_slice(plaintext))
+}
+
+fn encode_file_with(
+	key: &[u8; 32],
+	kind: FileKind,
+	written_by: &Measurement,
+	plaintext_len: usize,
+	fill: impl FnOnce(&mut [u8]),
+) -> Result<Vec<u8>, StoreError> {
+	let payload_len = (plaintext_len as u64).saturating_add(TAG_LEN as u64);
+	let mut out = header_prefix(kind, written_by, payload_len);
+	let nonce_at = out.len();
+	out.resize(HEADER_LEN + plaintext_len, 0);
+	fill(&mut out[HEADER_LEN..]);
+	// The associated data is the header without the nonce field: the nonce is generated
+	// by the seal itself and is authenticated as an input of the AEAD anyway.
+	let (head, body) = out.split_at_mut(HEADER_LEN);
+	let (nonce, tag) = aead_seal_in_place(key, &head[..nonce_at], body)
+		.map_err(|_| StoreError::InvalidPayload("plaintext too large".into()))?;
+	head[nonce_at..].copy_from_slice(&nonce);
+	out.extend_from_slice(&tag);
+	Ok(out)
+}
+
+/// Decrypts a parsed file in place and returns its plaintext.
+fn decode_file(
+	key: &[u8; 32],
+	bytes: &mut Vec<u8>,
+	expected: FileKind,
+) -> Result<Measurement, StoreError> {
+	let parsed = parse_file(bytes)?;
+	if parsed.kind != expected {
+		return Err(StoreError::WrongKind { expected, found: parsed.kind as u8 });
+	}
+	let written_by = parsed.written_by;
+	let nonce = parsed.nonce;
+	let tag = parsed.tag;
+	let len = bytes.len();
+	let (head, body) = bytes.split_at_mut(HEADER_LEN);
+	let body_len = len - HEADER_LEN - TAG_LEN;
+	aead_open_in_place(key, &nonce, &head[..HEADER_LEN - NONCE_LEN], &mut body[..body_len], &tag)
+		.map_err(|_| StoreError::AuthenticationFailed)?;
+	bytes.drain(..HEADER_LEN);
+	bytes.truncate(body_len);
+	Ok(written_by)
+}
+
+/// A state snapshot: the encrypted state after processing `block_number`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Snapshot {
+	/// The last block whose effects are in `state`.
+	pub block_number: u64,
+	/// The state hash after that block, which the successor chains on.
+	pub state_hash: [u8; 32],
+	/// The serialized state.
+	pub state: Vec<u8>,
+	/// The enclave that wrote it.
+	pub written_by: Measurement,
+}
+
+impl std::fmt::Debug for Snapshot {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		// The state is confidential: show its size only.
+		f.debug_struct("Snapshot")
+			.field("block_number", &self.block_number)
+			.field("state_hash", &hex::encode(self.state_hash))
+			.field("state_len", &self.state.len())
+			.field("written_by", &self.written_by)
+			.finish()
+	}
+}
+
+/// Which copy a read was served from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadFrom {
+	/// The newest file.
+	Current,
+	/// The previous good copy, because the newest one was torn or failed to authenticate.
+	Previous,
+}
+
+/// The data directory of one worker.
+#[derive(Debug, Clone)]
+pub struct Store {
+	dir: PathBuf,
+}
+
+fn prev_path(path: &Path) -> PathBuf {
+	let mut name = path.as_os_str().to_os_string();
+	name.push(".prev");
+	PathBuf::from(name)
+}
+
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+	match std::fs::read(path) {
+		Ok(bytes) => Ok(Some(bytes)),
+		Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+		Err(e) => Err(io_err(path)(e)),
+	}
+}
+
+impl Store {
+	/// Opens (creating if needed) the data directory `dir`.
+	pub fn open(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
+		let dir = dir.into();
+		std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+		Ok(Self { dir })
+	}
+
+	/// The data directory.
+	pub fn dir(&self) -> &Path {
+		&self.dir
+	}
+
+	/// Path of the sealed key file.
+	pub fn keys_path(&self) -> PathBuf {
+		self.dir.join(KEYS_FILE)
+	}
+
+	/// Path of the latest snapshot.
+	pub fn snapshot_path(&self) -> PathBuf {
+		self.dir.join(SNAPSHOT_FILE)
+	}
+
+	/// Whether any key file (current or previous copy) exists.
+	pub fn has_keys(&self) -> bool {
+		let path = self.keys_path();
+		path.exists() || prev_path(&path).exists()
+	}
+
+	/// Seals freshly generated keys for the first enclave of a chain. Refuses if any key
+	/// material is already present: `init` must never replace keys it cannot recover.
+	pub fn init_keys(
+		&self,
+		sealing_key: &SealingKey,
+		measurement: &Measurement,
+		keys: &KeyMaterial,
+	) -> Result<(), StoreError> {
+		if self.has_keys() {
+			return Err(StoreError::KeysAlreadyExist(self.keys_path()));
+		}
+		self.write_sealed_keys(sealing_key, measurement, keys)
+	}
+
+	/// Seals `keys` (e.g. after provisioning). The current file, if it authenticates, becomes
+	/// `<name>.prev`; a current file this enclave cannot unseal (another build's keys, or a
+	/// corrupt copy) is moved aside to `<name>.<reason>-<unix time>` and never deleted.
+	pub fn write_sealed_keys(
+		&self,
+		sealing_key: &SealingKey,
+		measurement: &Measurement,
+		keys: &KeyMaterial,
+	) -> Result<(), StoreError> {
+		let path = self.keys_path();
+		let plaintext = keys.to_plaintext();
+		let file = encode_file(
+			sealing_key.expose_secret(),
+			FileKind::SealedKeys,
+			measurement,
+			&plaintext,
+		)?;
+		self.rotate_before_write(&path, |bytes| {
+			let mut bytes = Zeroizing::new(bytes);
+			let parsed = parse_file(&bytes)?;
+			if parsed.written_by != *measurement {
+				return Err(StoreError::SealedByOtherEnclave {
+					sealed_by: parsed.written_by,
+					current: *measurement,
+				});
+			}
+			decode_file(sealing_key.expose_secret(), &mut bytes, FileKind::SealedKeys).map(|_| ())
+		})?;
+		atomic_write(&path, &file).map_err(io_err(&path))?;
+		tracing::info!(path = %path.display(), checksum = %keys.checksum(), "sealed key material");
+		Ok(())
+	}
+
+	/// Moves the current copy of `path` to `.prev` if `check` accepts it, aside otherwise.
+	fn rotate_before_write(
+		&self,
+		path: &Path,
+		check: impl FnOnce(Vec<u8>) -> Result<(), StoreError>,
+	) -> Result<(), StoreError> {
+		let Some(current) = read_optional(path)? else { return Ok(()) };
+		let target = match check(current) {
+			Ok(()) => prev_path(path),
+			Err(e) => {
+				let reason = match e {
+					StoreError::SealedByOtherEnclave { .. } => "other-enclave",
+					_ => "unreadable",
+				};
+				let now = std::time::SystemTime::now()
+					.duration_since(std::time::UNIX_EPOCH)
+					.map(|d| d.as_secs())
+					.unwrap_or(0);
+				let mut name = path.as_os_str().to_os_string();
+				name.push(format!(".{reason}-{now}"));
+				let aside = PathBuf::from(name);
+				tracing::warn!(from = %path.display(), to = %aside.display(), error = %e, "keeping a file this enclave cannot read");
+				aside
+			},
+		};
+		std::fs::rename(path, &target).map_err(io_err(path))?;
+		Ok(())
+	}
+
+	/// Unseals the key material. Falls back to `<name>.prev` when the newest copy is torn
+	/// or fails to authenticate; reports [`StoreError::SealedByOtherEnclave`] when the
+	/// keys belong to another build.
+	pub fn read_sealed_keys(
+		&self,
+		sealing_key: &SealingKey,
+		measurement: &Measurement,
+	) -> Result<(KeyMaterial, ReadFrom), StoreError> {
+		let path = self.keys_path();
+		self.read_with_fallback(&path, StoreError::NoKeys(self.dir.clone()), |mut bytes| {
+			let parsed = parse_file(&bytes)?;
+			if parsed.kind != FileKind::SealedKeys {
+				return Err(StoreError::WrongKind {
+					expected: FileKind::SealedKeys,
+					found: parsed.kind as u8,
+				});
+			}
+			if parsed.written_by != *measurement {
+				return Err(StoreError::SealedByOtherEnclave {
+					sealed_by: parsed.written_by,
+					current: *measurement,
+				});
+			}
+			decode_file(sealing_key.expose_secret(), &mut bytes, FileKind::SealedKeys)?;
+			let bytes = Zeroizing::new(bytes);
+			KeyMaterial::from_plaintext(&bytes)
+				.map_err(|e| StoreError::InvalidPayload(e.to_string()))
+		})
+	}
+
+	fn read_with_fallback<T>(
+		&self,
+		path: &Path,
+		missing: StoreError,
+		decode: impl Fn(Vec<u8>) -> Result<T, StoreError>,
+	) -> Result<(T, ReadFrom), StoreError> {
+		let current = match read_optional(path)? {
+			Some(bytes) => match decode(bytes) {
+				Ok(value) => return Ok((value, ReadFrom::Current)),
+				Err(e) => Some(e),
+			},
+			None => None,
+		};
+		let prev = prev_path(path);
+		match (read_optional(&prev)?, current) {
+			(Some(bytes), current_err) => match decode(bytes) {
+				Ok(value) => {
+					if let Some(e) = &current_err {
+						tracing::warn!(path = %path.display(), error = %e, "newest copy unreadable; using the previous good copy");
+					}
+					Ok((value, ReadFrom::Previous))
+				},
+				// The newest copy's error explains more (e.g. SealedByOtherEnclave).
+				Err(prev_err) => Err(current_err.unwrap_or(prev_err)),
+			},
+			(None, Some(e)) => Err(e),
+			(None, None) => Err(missing),
+		}
+	}
+
+	/// Writes a snapshot of the state after `block_number`, encrypted with the state key.
+	pub fn write_snapshot(
+		&self,
+		state_key: &StateKey,
+		written_by: &Measurement,
+		block_number: u64,
+		state_hash: &[u8; 32],
+		state: &[u8],
+	) -> Result<(), StoreError> {
+		let path = self.snapshot_path();
+		let file = encode_snapshot(state_key, written_by, block_number, state_hash, state)?;
+		self.rotate_before_write(&path, |bytes| decode_snapshot(state_key, bytes).map(|_| ()))?;
+		atomic_write(&path, &file).map_err(io_err(&path))?;
+		tracing::debug!(block_number, len = state.len(), "wrote state snapshot");
+		Ok(())
+	}
+
+	/// Reads the latest snapshot, falling back to the previous one if the newest is torn.
+	pub fn read_snapshot(&self, state_key: &StateKey) -> Result<(Snapshot, ReadFrom), StoreError> {
+		let path = self.snapshot_path();
+		self.read_with_fallback(&path, StoreError::NoSnapshot(self.dir.clone()), |bytes| {
+			decode_snapshot(state_key, bytes)
+		})
+	}
+}
+
+/// Encodes a snapshot file in memory (used by [`Store::write_snapshot`] and benchmarks).
+pub fn encode_snapshot(
+	state_key: &StateKey,
+	written_by: &Measurement,
+	block_number: u64,
+	state_hash: &[u8; 32],
+	state: &[u8],
+) -> Result<Vec<u8>, StoreError> {
+	encode_file_with(
+		state_key.expose_secret(),
+		FileKind::StateSnapshot,
+		written_by,
+		SNAPSHOT_PREFIX_LEN + state.len(),
+		|buf| {
+			buf[..8].copy_from_slice(&block_number.to_le_bytes());
+			buf[8..SNAPSHOT_PREFIX_LEN].copy_from_slice(state_hash);
+			buf[SNAPSHOT_PREFIX_LEN..].copy_from_slice(state);
+		},
+	)
+}
+
+/// Decodes a snapshot file in memory (inverse of [`encode_snapshot`]).
+pub fn decode_snapshot(state_key: &StateKey, mut bytes: Vec<u8>) -> Result<Snapshot, StoreError> {
+	let written_by = decode_file(state_key.expose_secret(), &mut bytes, FileKind::StateSnapshot)?;
+	if bytes.len() < SNAPSHOT_PREFIX_LEN {
+		return Err(StoreError::InvalidPayload("snapshot shorter than its prefix".into()));
+	}
+	let mut number = [0u8; 8];
+	number.copy_from_slice(&bytes[..8]);
+	let mut state_hash = [0u8; 32];
+	state_hash.copy_from_slice(&bytes[8..SNAPSHOT_PREFIX_LEN]);
+	bytes.drain(..SNAPSHOT_PREFIX_LEN);
+	Ok(Snapshot { block_number: u64::from_le_bytes(number), state_hash, state: bytes, written_by })
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::tee::{SimTee, Tee};
+
+	const A: Measurement = Measurement::MrEnclave([0xaa; 32]);
+	const B: Measurement = Measurement::MrEnclave([0xbb; 32]);
+
+	fn setup() -> (tempfile::TempDir, Store, SealingKey, SealingKey) {
+		let dir = tempfile::tempdir().unwrap();
+		let store = Store::open(dir.path().join("data")).unwrap();
+		let ka = SimTee::in_data_dir(A, dir.path()).sealing_key().unwrap();
+		let kb = SimTee::in_data_dir(B, dir.path()).sealing_key().unwrap();
+		(dir, store, ka, kb)
+	}
+
+	#[test]
+	fn keys_round_trip_and_init_refuses_twice() {
+		let (_d, store, ka, _) = setup();
+		let keys = KeyMaterial::generate();
+		store.init_keys(&ka, &A, &keys).unwrap();
+		let (read, copy) = store.read_sealed_keys(&ka, &A).unwrap();
+		assert_eq!(copy, ReadFrom::Current);
+		assert_eq!(read.checksum(), keys.checksum());
+		assert!(matches!(
+			store.init_keys(&ka, &A, &KeyMaterial::generate()),
+			Err(StoreError::KeysAlreadyExist(_))
+		));
+		assert_eq!(store.read_sealed_keys(&ka, &A).unwrap().0.checksum(), keys.checksum());
+	}
+
+	#[test]
+	fn other_measurement_gets_a_clear_error() {
+		let (_d, store, ka, kb) = setup();
+		store.init_keys(&ka, &A, &KeyMaterial::generate()).unwrap();
+		let err = store.read_sealed_keys(&kb, &B).unwrap_err();
+		assert!(matches!(err, StoreError::SealedByOtherEnclave { sealed_by: A, current: B }));
+		assert!(err.to_string().contains("enclave-worker request-keys"), "{err}");
+		// A forged header naming B does not help: B's key does not authenticate A's file.
+		let path = store.keys_path();
+		let mut bytes = std::fs::read(&path).unwrap();
+		bytes[8..40].copy_from_slice(&[0xbb; 32]);
+		std::fs::write(&path, &bytes).unwrap();
+		assert!(matches!(store.read_sealed_keys(&kb, &B), Err(StoreError::AuthenticationFailed)));
+	}
+
+	#[test]
+	fn provisioned_keys_never_clobber_another_enclaves_file() {
+		let (_d, store, ka, kb) = setup();
+		let a_keys = KeyMaterial::generate();
+		store.init_keys(&ka, &A, &a_keys).unwrap();
+		let a_file = std::fs::read(store.keys_path()).unwrap();
+		// B was provisioned the same keys and seals them in the same directory.
+		let provisioned = KeyMaterial::from_plaintext(&a_keys.to_plaintext()).unwrap();
+		store.write_sealed_keys(&kb, &B, &provisioned).unwrap();
+		assert_eq!(store.read_sealed_keys(&kb, &B).unwrap().0.checksum(), a_keys.checksum());
+		let kept: Vec<_> = std::fs::read_dir(store.dir())
+			.unwrap()
+			.map(|e| e.unwrap().path())
+			.filter(|p| p.to_string_lossy().contains("other-enclave"))
+			.collect();
+		assert_eq!(kept.len(), 1);
+		assert_eq!(std::fs::read(&kept[0]).unwrap(), a_file);
+	}
+
+	#[test]
+	fn torn_newest_copy_falls_back_to_previous() {
+		let (_d, store, ka, _) = setup();
+		let first = KeyMaterial::generate();
+		store.init_keys(&ka, &A, &first).unwrap();
+		let second = KeyMaterial::generate();
+		store.write_sealed_keys(&ka, &A, &second).unwrap();
+		let path = store.keys_path();
+		let bytes = std::fs::read(&path).unwrap();
+		std::fs::write(&path, &bytes[..bytes.len() - 5]).unwrap();
+		let (keys, copy) = store.read_sealed_keys(&ka, &A).unwrap();
+		assert_eq!(copy, ReadFrom::Previous);
+		assert_eq!(keys.checksum(), first.checksum());
+		// A flipped bit (same length) fails authentication and falls back too.
+		let mut flipped = bytes.clone();
+		flipped[HEADER_LEN + 3] ^= 1;
+		std::fs::write(&path, &flipped).unwrap();
+		assert_eq!(store.read_sealed_keys(&ka, &A).unwrap().1, ReadFrom::Previous);
+		// With no good copy at all, the error says why.
+		std::fs::remove_file(prev_path(&path)).unwrap();
+		assert!(matches!(store.read_sealed_keys(&ka, &A), Err(StoreError::AuthenticationFailed)));
+		std::fs::write(&path, &bytes[..10]).unwrap();
+		assert!(matches!(store.read_sealed_keys(&ka, &A), Err(StoreError::Truncated { .. })));
+		std::fs::remove_file(&path).unwrap();
+		assert!(matches!(store.read_sealed_keys(&ka, &A), Err(StoreError::NoKeys(_))));
+	}
+
+	#[test]
+	fn snapshot_is_readable_by_a_successor_with_the_state_key() {
+		let (_d, store, _, _) = setup();
+		let keys = KeyMaterial::generate();
+		store.write_snapshot(&keys.state, &A, 41, &[1; 32], b"state at 41").unwrap();
+		store.write_snapshot(&keys.state, &A, 42, &[2; 32], b"state at 42").unwrap();
+		// The successor B holds a provisioned copy of the same state key.
+		let provisioned = KeyMaterial::from_plaintext(&keys.to_plaintext()).unwrap();
+		let (snap, copy) = store.read_snapshot(&provisioned.state).unwrap();
+		assert_eq!(copy, ReadFrom::Current);
+		assert_eq!((snap.block_number, snap.state_hash, snap.written_by), (42, [2; 32], A));
+		assert_eq!(snap.state, b"state at 42");
+		assert!(!format!("{snap:?}").contains("state at"));
+		// A torn newest snapshot falls back to block 41.
+		let path = store.snapshot_path();
+		let bytes = std::fs::read(&path).unwrap();
+		std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+		let (snap, copy) = store.read_snapshot(&keys.state).unwrap();
+		assert_eq!((snap.block_number, copy), (41, ReadFrom::Previous));
+		// Another state key cannot read it.
+		let other = KeyMaterial::generate();
+		assert!(store.read_snapshot(&other.state).is_err());
+	}
+
+	#[test]
+	fn header_fields_are_authenticated() {
+		let keys = KeyMaterial::generate();
+		let file = encode_snapshot(&keys.state, &A, 7, &[3; 32], b"xyz").unwrap();
+		for index in [4usize, 6, 7, 9, 56, 64, HEADER_LEN] {
+			let mut tampered = file.clone();
+			tampered[index] ^= 1;
+			assert!(decode_snapshot(&keys.state, tampered).is_err(), "byte {index}");
+		}
+		assert!(decode_snapshot(&keys.state, file.clone()).is_ok());
+		assert!(matches!(parse_file(b"nope"), Err(StoreError::BadMagic)));
+		assert!(matches!(parse_file(b"EU"), Err(StoreError::Truncated { .. })));
+		let mut wrong_kind = file.clone();
+		wrong_kind[6] = 1;
+		assert!(matches!(
+			decode_snapshot(&keys.state, wrong_kind),
+			Err(StoreError::WrongKind { .. })
+		));
+	}
+
+	#[test]
+	fn atomic_write_replaces_content_and_leaves_no_temp_files() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("f");
+		atomic_write(&path, b"one").unwrap();
+		atomic_write(&path, b"two").unwrap();
+		assert_eq!(std::fs::read(&path).unwrap(), b"two");
+		assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+	}
+}
