@@ -90,6 +90,12 @@ pub enum AttestationError {
 	/// verify to Intel's root at the verification time.
 	#[error("certificate chain does not verify: {0}")]
 	CertificateChainInvalid(String),
+	/// The platform's TCB (CPU SVN / PCE SVN / TEE TCB SVN) is older than every level the
+	/// collateral lists, so it has no status at all.
+	#[error(
+		"the platform TCB matches no TCB level in the collateral (older than any listed level)"
+	)]
+	TcbLevelNotFound,
 	/// The platform's TCB is revoked (refused by any policy).
 	#[error("TCB status is Revoked")]
 	TcbRevoked,
@@ -420,13 +426,35 @@ impl Collateral {
 		&self.0
 	}
 
-	/// The validity window `(latest issue date, earliest next update)` of the TCB info and
-	/// QE identity JSON, in unix seconds.
+	/// The validity window `(latest issue date, earliest next update)` of the TCB info, the
+	/// QE identity and both CRLs, in unix seconds. (Certificate validity is checked during
+	/// chain verification.)
 	pub fn validity_window(&self) -> Result<(u64, u64), AttestationError> {
-		let (tcb_issue, tcb_next) = issue_and_next_update(&self.0.tcb_info, "TCB info")?;
+		let (mut from, mut until) = issue_and_next_update(&self.0.tcb_info, "TCB info")?;
 		let (qe_issue, qe_next) = issue_and_next_update(&self.0.qe_identity, "QE identity")?;
-		Ok((tcb_issue.max(qe_issue), tcb_next.min(qe_next)))
+		from = from.max(qe_issue);
+		until = until.min(qe_next);
+		for (crl, what) in [(&self.0.root_ca_crl, "root CA CRL"), (&self.0.pck_crl, "PCK CRL")] {
+			let (this_update, next_update) = crl_window(crl, what)?;
+			from = from.max(this_update);
+			if let Some(next_update) = next_update {
+				until = until.min(next_update);
+			}
+		}
+		Ok((from, until))
 	}
+}
+
+fn crl_window(der_bytes: &[u8], what: &str) -> Result<(u64, Option<u64>), AttestationError> {
+	use der::Decode as _;
+	let crl =
+		x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(der_bytes)
+			.map_err(|e| AttestationError::CollateralInvalid(format!("{what}: {e}")))?;
+	let tbs = &crl.tbs_cert_list;
+	Ok((
+		tbs.this_update.to_unix_duration().as_secs(),
+		tbs.next_update.map(|t| t.to_unix_duration().as_secs()),
+	))
 }
 
 fn issue_and_next_update(json: &str, what: &str) -> Result<(u64, u64), AttestationError> {
@@ -451,7 +479,7 @@ fn issue_and_next_update(json: &str, what: &str) -> Result<(u64, u64), Attestati
 #[derive(Debug)]
 pub enum Evidence {
 	/// A simulated quote.
-	Simulated(SignedSimQuote),
+	Simulated(Box<SignedSimQuote>),
 	/// A DCAP quote.
 	Dcap(Box<Quote>),
 }
@@ -462,15 +490,46 @@ pub enum Evidence {
 /// evidence fuzz target).
 pub fn decode_evidence(bytes: &[u8]) -> Result<Evidence, AttestationError> {
 	if SimQuote::is_simulated(bytes) {
-		return SimQuote::decode(bytes).map(Evidence::Simulated);
+		return SimQuote::decode(bytes).map(|q| Evidence::Simulated(Box::new(q)));
 	}
 	let needed = dcap_framed_len(bytes)?;
 	if bytes.len() < needed {
 		return Err(AttestationError::Truncated { needed, got: bytes.len() });
 	}
-	Quote::parse(bytes)
-		.map(|q| Evidence::Dcap(Box::new(q)))
-		.map_err(|e| AttestationError::Malformed(format!("{e:#}")))
+	let quote = Quote::parse(bytes).map_err(|e| AttestationError::Malformed(format!("{e:#}")))?;
+	check_certification_data(&quote)?;
+	Ok(Evidence::Dcap(Box::new(quote)))
+}
+
+/// PCK certificate chain (PEM) embedded in the quote.
+const CERT_TYPE_PCK_CHAIN: u16 = 5;
+
+/// Structural check of an embedded PCK chain: every PEM block well formed (a broken
+/// armour must not silently drop the leaf) and every certificate valid DER. Signatures
+/// are checked by the chain verification later.
+fn check_certification_data(quote: &Quote) -> Result<(), AttestationError> {
+	if quote.inner_cert_type() != CERT_TYPE_PCK_CHAIN {
+		// Other types (e.g. encrypted PPID) need the PCK chain from the collateral.
+		return Ok(());
+	}
+	let invalid = |why: String| AttestationError::CertificationDataInvalid(why);
+	let chain = quote.inner_cert_data();
+	let count = |needle: &[u8]| chain.windows(needle.len()).filter(|w| *w == needle).count();
+	let begins = count(b"-----BEGIN CERTIFICATE-----");
+	let ends = count(b"-----END CERTIFICATE-----");
+	let blocks = pem::parse_many(chain).map_err(|e| invalid(format!("PEM: {e}")))?;
+	if begins != ends || blocks.len() != begins || blocks.len() < 2 {
+		return Err(invalid(format!(
+			"PCK chain has {begins} BEGIN / {ends} END markers and {} readable certificates",
+			blocks.len()
+		)));
+	}
+	for (index, block) in blocks.iter().enumerate() {
+		use der::Decode as _;
+		x509_cert::Certificate::from_der(block.contents())
+			.map_err(|e| invalid(format!("certificate {index} of the PCK chain: {e}")))?;
+	}
+	Ok(())
 }
 
 /// The length a DCAP quote announces through its header and length fields.
@@ -520,7 +579,7 @@ impl dcap_qvl::Policy for CryptoOnly {
 
 /// Maps dcap-qvl's error (an `anyhow` chain) to a specific refusal. Pinned to dcap-qvl
 /// 0.7's messages; the tests on real quotes catch a change of wording.
-fn classify_dcap_error(error: &anyhow::Error) -> AttestationError {
+fn classify_dcap_error(error: &anyhow::Error, now: u64) -> AttestationError {
 	let message = format!("{error:#}");
 	let has = |needle: &str| message.contains(needle);
 	if has("ISV enclave report signature is invalid") {
@@ -529,6 +588,12 @@ fn classify_dcap_error(error: &anyhow::Error) -> AttestationError {
 		AttestationError::QeReportSignatureInvalid
 	} else if has("QE report hash mismatch") {
 		AttestationError::QeReportDataMismatch
+	} else if has("No matching TCB level") {
+		AttestationError::TcbLevelNotFound
+	} else if has("CrlExpired") || has("CertExpired") || has("expired") {
+		AttestationError::CollateralExpired { expired_at: expiry_in(&message).unwrap_or(0), now }
+	} else if has("CertNotValidYet") || has("in the future") {
+		AttestationError::CollateralNotYetValid { valid_from: 0, now }
 	} else if has("PCK cert")
 		|| has("PCK certificate")
 		|| has("Certificate chain is too short in quote")
@@ -536,7 +601,7 @@ fn classify_dcap_error(error: &anyhow::Error) -> AttestationError {
 		AttestationError::CertificationDataInvalid(message)
 	} else if has("Failed to verify certificate chain") {
 		AttestationError::CertificateChainInvalid(message)
-	} else if has("Revoked") {
+	} else if has("TCB status is invalid: Revoked") {
 		AttestationError::TcbRevoked
 	} else if has("Debug mode is enabled") {
 		AttestationError::DebugEnclave
@@ -555,6 +620,14 @@ fn classify_dcap_error(error: &anyhow::Error) -> AttestationError {
 	} else {
 		AttestationError::Verification(message)
 	}
+}
+
+/// Extracts the expiry webpki reports (`next_update: UnixTime(N)` / `not_after: ...`).
+fn expiry_in(message: &str) -> Option<u64> {
+	["next_update: UnixTime(", "not_after: UnixTime("].iter().find_map(|marker| {
+		let rest = &message[message.find(marker)? + marker.len()..];
+		rest[..rest.find(')')?].parse().ok()
+	})
 }
 
 /// Verifies evidence under a policy.
@@ -604,7 +677,7 @@ impl Verifier {
 					return Err(AttestationError::SimulatedQuoteRefused);
 				}
 				signed.verify_dev_signature()?;
-				let q = signed.quote;
+				let q = &signed.quote;
 				Ok(PeerIdentity {
 					kind: EvidenceKind::Simulated,
 					measurement: q.measurement,
@@ -645,7 +718,7 @@ impl Verifier {
 			// dcap-qvl pass them keeps a single place for that decision.
 			.allow_debug(true)
 			.verify_with_policy(quote, collateral.as_dcap(), now, &CryptoOnly)
-			.map_err(|e| classify_dcap_error(&e))?;
+			.map_err(|e| classify_dcap_error(&e, now))?;
 		if now > claims.earliest_expiration_date {
 			return Err(AttestationError::CollateralExpired {
 				expired_at: claims.earliest_expiration_date,

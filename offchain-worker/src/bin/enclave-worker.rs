@@ -20,7 +20,7 @@ use enclave_worker::{
 /// state keys of a chain's confidential state, and hands them over to the next scheduled
 /// enclave build without ever losing them.
 #[derive(Parser, Debug)]
-#[command(name = "enclave-worker", version, about, long_about = None)]
+#[command(name = "enclave-worker", version)]
 struct Cli {
 	#[command(subcommand)]
 	command: Command,

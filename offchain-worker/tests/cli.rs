@@ -1,0 +1,138 @@
+//! The `enclave-worker` binary, run as a process on temporary data directories.
+
+use std::{path::Path, process::Command};
+
+const A: &str = "0xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const B: &str = "0xbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+struct Output {
+	ok: bool,
+	stdout: String,
+	stderr: String,
+}
+
+fn worker(args: &[&str]) -> Output {
+	let out = Command::new(env!("CARGO_BIN_EXE_enclave-worker"))
+		.args(args)
+		.env("RUST_LOG", "warn")
+		.output()
+		.expect("run enclave-worker");
+	Output {
+		ok: out.status.success(),
+		stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+		stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+	}
+}
+
+fn fixture(name: &str) -> String {
+	Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name).display().to_string()
+}
+
+fn init(dir: &str, measurement: &str) -> Output {
+	worker(&["init", "--data-dir", dir, "--tee", "sim", "--measurement", measurement])
+}
+
+#[test]
+fn init_then_status_shows_checksum_and_second_init_is_refused() {
+	let tmp = tempfile::tempdir().unwrap();
+	let dir = tmp.path().join("a").display().to_string();
+	let before = worker(&["status", "--data-dir", &dir, "--json"]);
+	assert!(before.ok, "{}", before.stderr);
+	let status: serde_json::Value = serde_json::from_str(&before.stdout).unwrap();
+	assert_eq!(status["readiness"], "NoKeys");
+
+	let first = init(&dir, A);
+	assert!(first.ok, "{}", first.stderr);
+	let status = worker(&["status", "--data-dir", &dir, "--json"]);
+	assert!(status.ok, "{}", status.stderr);
+	let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+	assert_eq!(status["readiness"], "Active");
+	assert_eq!(status["measurement"], A);
+	let checksum = status["key_checksum"].as_str().unwrap().to_owned();
+	assert_eq!(checksum.len(), 66);
+
+	let human = worker(&["status", "--data-dir", &dir, "--tee", "sim", "--measurement", A]);
+	assert!(human.ok, "{}", human.stderr);
+	assert!(human.stdout.contains(&checksum), "{}", human.stdout);
+	assert!(human.stdout.contains("active"), "{}", human.stdout);
+
+	let keys_before = std::fs::read(tmp.path().join("a/keys.sealed")).unwrap();
+	let second = init(&dir, A);
+	assert!(!second.ok);
+	assert!(second.stderr.contains("already exists"), "{}", second.stderr);
+	assert_eq!(std::fs::read(tmp.path().join("a/keys.sealed")).unwrap(), keys_before);
+}
+
+#[test]
+fn another_measurement_cannot_unseal_and_is_told_what_to_do() {
+	let tmp = tempfile::tempdir().unwrap();
+	let dir = tmp.path().display().to_string();
+	assert!(init(&dir, A).ok);
+	let other = worker(&["status", "--data-dir", &dir, "--tee", "sim", "--measurement", B]);
+	assert!(!other.ok);
+	assert!(other.stderr.contains("cannot unseal"), "{}", other.stderr);
+	assert!(other.stderr.contains("enclave-worker request-keys"), "{}", other.stderr);
+	assert!(!other.stderr.contains("panicked"), "{}", other.stderr);
+	// Refusing B's init keeps A's keys.
+	assert!(!init(&dir, B).ok);
+	assert!(worker(&["status", "--data-dir", &dir, "--tee", "sim", "--measurement", A]).ok);
+}
+
+#[test]
+fn verify_quote_on_real_fixtures() {
+	let tdx = worker(&[
+		"verify-quote",
+		&fixture("tdx_quote"),
+		"--collateral",
+		&fixture("tdx_quote_collateral.json"),
+		"--at",
+		"1751624655",
+	]);
+	assert!(tdx.ok, "{}{}", tdx.stdout, tdx.stderr);
+	assert!(tdx.stdout.contains("ACCEPTED") && tdx.stdout.contains("UpToDate"), "{}", tdx.stdout);
+
+	let sgx_args = [
+		"verify-quote",
+		&fixture("sgx_quote"),
+		"--collateral",
+		&fixture("sgx_quote_collateral.json"),
+		"--at",
+		"1751624924",
+	];
+	let refused = worker(&sgx_args);
+	assert!(!refused.ok);
+	assert!(refused.stdout.contains("REFUSED"), "{}", refused.stdout);
+	assert!(refused.stdout.contains("ConfigurationAndSWHardeningNeeded"), "{}", refused.stdout);
+
+	let mut allowed = sgx_args.to_vec();
+	allowed.extend(["--allow-status", "ConfigurationAndSWHardeningNeeded", "--json"]);
+	let accepted = worker(&allowed);
+	assert!(accepted.ok, "{}", accepted.stdout);
+	let json: serde_json::Value = serde_json::from_str(&accepted.stdout).unwrap();
+	assert_eq!(json["accepted"], true);
+	assert_eq!(json["identity"]["kind"], "sgx");
+
+	let expired = worker(&[
+		"verify-quote",
+		&fixture("tdx_quote"),
+		"--collateral",
+		&fixture("tdx_quote_collateral.json"),
+		"--at",
+		"1800000000",
+	]);
+	assert!(!expired.ok);
+	assert!(expired.stdout.contains("expired"), "{}", expired.stdout);
+}
+
+#[test]
+fn help_explains_every_subcommand() {
+	let help = worker(&["--help"]);
+	assert!(help.ok);
+	for word in ["init", "status", "verify-quote", "request-keys"] {
+		assert!(help.stdout.contains(word), "{word}: {}", help.stdout);
+	}
+	let verify_help = worker(&["verify-quote", "--help"]);
+	for flag in ["--collateral", "--at", "--dev", "--allow-status", "--reject-advisory"] {
+		assert!(verify_help.stdout.contains(flag), "{flag}: {}", verify_help.stdout);
+	}
+}
