@@ -21,6 +21,8 @@
 #![deny(missing_docs)]
 
 pub mod attestation;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keys;
 mod secret;
 pub mod status;
