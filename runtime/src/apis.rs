@@ -176,7 +176,7 @@ impl_runtime_apis! {
 			use crate::*;
 
 			let mut list = Vec::<BenchmarkList>::new();
-			crate::benchmarks::list_benchmarks!(list, extra);
+			list_benchmarks!(list, extra);
 			let storage_info = AllPalletsWithSystem::storage_info();
 			(list, storage_info)
 		}
@@ -191,7 +191,7 @@ impl_runtime_apis! {
 			let whitelist = AllPalletsWithSystem::whitelisted_storage_keys();
 			let mut batches = Vec::<BenchmarkBatch>::new();
 			let params = (&config, &whitelist);
-			crate::benchmarks::add_benchmarks!(params, batches);
+			add_benchmarks!(params, batches);
 			Ok(batches)
 		}
 	}

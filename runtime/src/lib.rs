@@ -23,9 +23,11 @@ include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 #[cfg(not(feature = "wasm"))]
 pub const WASM_BINARY: Option<&[u8]> = None;
 
-pub mod apis;
+// `define_benchmarks!` makes the `list_benchmarks!`/`add_benchmarks!` macros that `apis` uses.
 #[cfg(feature = "runtime-benchmarks")]
+#[macro_use]
 mod benchmarks;
+pub mod apis;
 pub mod configs;
 pub mod genesis_config_presets;
 #[cfg(test)]

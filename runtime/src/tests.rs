@@ -192,7 +192,7 @@ fn a_plain_signed_account_is_refused() {
 			sign(Alice, schedule_call(0xbb, 100)),
 		]);
 		let bad_origin: ApplyExtrinsicResult = Ok(Err(DispatchError::BadOrigin));
-		assert_eq!(results, vec![bad_origin.clone(), bad_origin]);
+		assert_eq!(results, vec![bad_origin, bad_origin]);
 		assert!(Schedule::<Runtime>::get().is_empty());
 		// A non-member cannot even propose a council motion.
 		let propose = RuntimeCall::Council(pallet_collective::Call::propose {

@@ -52,16 +52,16 @@
 //!
 //! ```ignore
 //! impl pallet_enclave_update::Config for Runtime {
-//! 	type ScheduleOrigin = EitherOfDiverse<
-//! 		EnsureRoot<AccountId>,
-//! 		pallet_collective::EnsureProportionAtLeast<AccountId, CouncilCollective, 2, 3>,
-//! 	>;
-//! 	type RetireOrigin = EnsureRoot<AccountId>;
-//! 	type MinLeadTime = ConstU32<10>;
-//! 	type MaxScheduled = ConstU32<8>;
-//! 	type MaxHistory = ConstU32<32>;
-//! 	type MaxRetired = ConstU32<128>;
-//! 	type WeightInfo = pallet_enclave_update::weights::SubstrateWeight<Runtime>;
+//!     type ScheduleOrigin = EitherOfDiverse<
+//!         EnsureRoot<AccountId>,
+//!         pallet_collective::EnsureProportionAtLeast<AccountId, CouncilCollective, 2, 3>,
+//!     >;
+//!     type RetireOrigin = EnsureRoot<AccountId>;
+//!     type MinLeadTime = ConstU32<10>;
+//!     type MaxScheduled = ConstU32<8>;
+//!     type MaxHistory = ConstU32<32>;
+//!     type MaxRetired = ConstU32<128>;
+//!     type WeightInfo = pallet_enclave_update::weights::SubstrateWeight<Runtime>;
 //! }
 //! ```
 //!
@@ -69,8 +69,8 @@
 //!
 //! ```ignore
 //! enclave_update: EnclaveUpdateConfig {
-//! 	initial_enclave: Some("0x…".parse().unwrap()),
-//! 	..Default::default()
+//!     initial_enclave: Some("0x…".parse().unwrap()),
+//!     ..Default::default()
 //! },
 //! ```
 //!

@@ -19,7 +19,7 @@ pub use enclave_update_primitives::{
 
 sp_api::decl_runtime_apis! {
 	/// The schedule of allowed enclave measurements and the provisioning decision over it.
-	pub trait EnclaveUpdateApi<BlockNumber: Codec> {
+	pub trait EnclaveUpdateApi<BlockNumber> where BlockNumber: Codec {
 		/// The active measurement and the block it became active at.
 		fn active_enclave() -> Option<ActiveEnclave<BlockNumber>>;
 
