@@ -197,56 +197,89 @@ pub struct ParsedFile<'a> {
 	pub tag: [u8; TAG_LEN],
 }
 
-/// Parses a store file without decrypting it. Pure and total: any input yields a value or
-/// an error, never a panic (this is the store's fuzz target).
-pub fn parse_file(bytes: &[u8]) -> Result<ParsedFile<'_>, StoreError> {
-	let actual = bytes.len() as u64;
-	if bytes.len() < 4 || bytes[..4] != MAGIC {
+/// The fields of a store file's header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+	/// What the file holds.
+	pub kind: FileKind,
+	/// The measurement of the enclave that wrote it.
+	pub written_by: Measurement,
+	/// Ciphertext + tag length.
+	pub payload_len: u64,
+	/// The nonce.
+	pub nonce: [u8; NONCE_LEN],
+}
+
+/// Parses a header from the first bytes of a file whose total length is `file_len`, and
+/// checks that length against the header (a torn write leaves a shorter file).
+pub fn parse_header(prefix: &[u8], file_len: u64) -> Result<Header, StoreError> {
+	if prefix.len() < 4 || prefix[..4] != MAGIC {
 		// A torn write may leave a prefix of the magic: report that as torn, not foreign.
-		if bytes.len() < 4 && MAGIC.starts_with(bytes) {
-			return Err(StoreError::Truncated { expected: HEADER_LEN as u64, actual });
+		if prefix.len() < 4 && MAGIC.starts_with(prefix) {
+			return Err(StoreError::Truncated { expected: HEADER_LEN as u64, actual: file_len });
 		}
 		return Err(StoreError::BadMagic);
 	}
-	if bytes.len() < HEADER_LEN {
-		return Err(StoreError::Truncated { expected: HEADER_LEN as u64, actual });
+	if prefix.len() < HEADER_LEN || file_len < HEADER_LEN as u64 {
+		return Err(StoreError::Truncated { expected: HEADER_LEN as u64, actual: file_len });
 	}
-	let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+	let version = u16::from_le_bytes([prefix[4], prefix[5]]);
 	if version != FORMAT_VERSION {
 		return Err(StoreError::UnsupportedVersion(version));
 	}
-	let kind_byte = bytes[6];
+	let kind_byte = prefix[6];
 	let kind = FileKind::from_byte(kind_byte)
 		.ok_or(StoreError::WrongKind { expected: FileKind::SealedKeys, found: kind_byte })?;
-	let measurement_bytes = &bytes[8..56];
-	let written_by = match bytes[7] {
+	let measurement_bytes = &prefix[8..56];
+	let written_by = match prefix[7] {
 		1 if measurement_bytes[32..].iter().all(|b| *b == 0) => {
 			Measurement::from_bytes(&measurement_bytes[..32])
 		},
 		2 => Measurement::from_bytes(measurement_bytes),
 		other => return Err(StoreError::BadMeasurement(other)),
 	}
-	.map_err(|_| StoreError::BadMeasurement(bytes[7]))?;
+	.map_err(|_| StoreError::BadMeasurement(prefix[7]))?;
 	let mut len_bytes = [0u8; 8];
-	len_bytes.copy_from_slice(&bytes[56..64]);
+	len_bytes.copy_from_slice(&prefix[56..64]);
 	let payload_len = u64::from_le_bytes(len_bytes);
 	let expected = (HEADER_LEN as u64).saturating_add(payload_len);
-	if expected != actual || payload_len < TAG_LEN as u64 {
-		return Err(StoreError::Truncated { expected, actual });
+	if expected != file_len || payload_len < TAG_LEN as u64 {
+		return Err(StoreError::Truncated { expected, actual: file_len });
 	}
 	let mut nonce = [0u8; NONCE_LEN];
-	nonce.copy_from_slice(&bytes[64..HEADER_LEN]);
+	nonce.copy_from_slice(&prefix[64..HEADER_LEN]);
+	Ok(Header { kind, written_by, payload_len, nonce })
+}
+
+/// Parses a store file without decrypting it. Pure and total: any input yields a value or
+/// an error, never a panic (this is the store's fuzz target).
+pub fn parse_file(bytes: &[u8]) -> Result<ParsedFile<'_>, StoreError> {
+	let header = parse_header(bytes, bytes.len() as u64)?;
+	// parse_header checked that the file is HEADER_LEN + payload_len >= HEADER_LEN + TAG_LEN.
 	let tag_start = bytes.len() - TAG_LEN;
 	let mut tag = [0u8; TAG_LEN];
 	tag.copy_from_slice(&bytes[tag_start..]);
 	Ok(ParsedFile {
-		kind,
-		written_by,
+		kind: header.kind,
+		written_by: header.written_by,
 		header: &bytes[..HEADER_LEN],
-		nonce,
+		nonce: header.nonce,
 		ciphertext: &bytes[HEADER_LEN..tag_start],
 		tag,
 	})
+}
+
+/// Reads and parses only the header of the file at `path` (no payload read).
+fn read_header(path: &Path) -> Result<Header, StoreError> {
+	use std::io::Read;
+	let mut file = File::open(path).map_err(io_err(path))?;
+	let file_len = file.metadata().map_err(io_err(path))?.len();
+	let mut prefix = Vec::with_capacity(HEADER_LEN);
+	Read::by_ref(&mut file)
+		.take(HEADER_LEN as u64)
+		.read_to_end(&mut prefix)
+		.map_err(io_err(path))?;
+	parse_header(&prefix, file_len)
 }
 
 fn header_prefix(kind: FileKind, written_by: &Measurement, payload_len: u64) -> Vec<u8> {
@@ -432,7 +465,8 @@ impl Store {
 			measurement,
 			&plaintext,
 		)?;
-		self.rotate_before_write(&path, |bytes| {
+		self.rotate_before_write(&path, |path| {
+			let Some(bytes) = read_optional(path)? else { return Ok(()) };
 			let mut bytes = Zeroizing::new(bytes);
 			let parsed = parse_file(&bytes)?;
 			if parsed.written_by != *measurement {
@@ -452,10 +486,12 @@ impl Store {
 	fn rotate_before_write(
 		&self,
 		path: &Path,
-		check: impl FnOnce(Vec<u8>) -> Result<(), StoreError>,
+		check: impl FnOnce(&Path) -> Result<(), StoreError>,
 	) -> Result<(), StoreError> {
-		let Some(current) = read_optional(path)? else { return Ok(()) };
-		let target = match check(current) {
+		if !path.exists() {
+			return Ok(());
+		}
+		let target = match check(path) {
 			Ok(()) => prev_path(path),
 			Err(e) => {
 				let reason = match e {
@@ -548,7 +584,14 @@ impl Store {
 	) -> Result<(), StoreError> {
 		let path = self.snapshot_path();
 		let file = encode_snapshot(state_key, written_by, block_number, state_hash, state)?;
-		self.rotate_before_write(&path, |bytes| decode_snapshot(state_key, bytes).map(|_| ()))?;
+		// Snapshots can be hundreds of MiB: the copy kept as `.prev` is checked for
+		// structure and length (what a torn write breaks) from its header, not read whole.
+		self.rotate_before_write(&path, |path| match read_header(path)?.kind {
+			FileKind::StateSnapshot => Ok(()),
+			other => {
+				Err(StoreError::WrongKind { expected: FileKind::StateSnapshot, found: other as u8 })
+			},
+		})?;
 		atomic_write(&path, &file).map_err(io_err(&path))?;
 		tracing::debug!(block_number, len = state.len(), "wrote state snapshot");
 		Ok(())
