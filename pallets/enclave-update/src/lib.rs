@@ -267,7 +267,7 @@ pub mod pallet {
 		NotAfterLastScheduled,
 		/// The measurement is already in the schedule.
 		AlreadyScheduled,
-		/// The measurement is the active one.
+		/// The measurement is the active one: it cannot be scheduled again nor cancelled.
 		AlreadyActive,
 		/// The measurement is retired and can never be scheduled again.
 		MeasurementRetired,
@@ -333,6 +333,12 @@ pub mod pallet {
 				Error::<T>::ActivationTooSoon
 			);
 			ensure!(!Self::is_retired(&measurement), Error::<T>::MeasurementRetired);
+			// Also after other successors: cancelling them would leave the active measurement
+			// as its own successor.
+			ensure!(
+				Active::<T>::get().map(|a| a.measurement) != Some(measurement),
+				Error::<T>::AlreadyActive
+			);
 
 			Schedule::<T>::try_mutate(|schedule| -> DispatchResult {
 				if let Some(last) = schedule.last() {
@@ -342,12 +348,6 @@ pub mod pallet {
 					!schedule.iter().any(|s| s.measurement == measurement),
 					Error::<T>::AlreadyScheduled
 				);
-				if schedule.is_empty() {
-					ensure!(
-						Active::<T>::get().map(|a| a.measurement) != Some(measurement),
-						Error::<T>::AlreadyActive
-					);
-				}
 				schedule
 					.try_push(ScheduledEnclave { measurement, activates_at })
 					.map_err(|_| Error::<T>::ScheduleFull)?;

@@ -112,8 +112,25 @@ fn schedule_enclave_rejects_duplicates_active_and_retired() {
 		assert_noop!(EnclaveUpdate::schedule_enclave(root(), m(1), 30), E::AlreadyScheduled);
 		assert_ok!(EnclaveUpdate::retire_enclave(council(), m(9)));
 		assert_noop!(EnclaveUpdate::schedule_enclave(root(), m(9), 30), E::MeasurementRetired);
-		// Rolling back to the active build after a successor is a legitimate governance choice.
-		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(GENESIS), 30));
+		// Not even after another successor: cancelling that one would leave the active
+		// measurement as its own successor.
+		assert_noop!(EnclaveUpdate::schedule_enclave(root(), m(GENESIS), 30), E::AlreadyActive);
+	});
+}
+
+#[test]
+fn superseded_measurement_can_be_scheduled_again() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(1), 10));
+		run_to_block(10);
+		// Rolling back to the previous build is a governance choice the pallet allows.
+		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(GENESIS), 20));
+		run_to_block(20);
+		assert_eq!(
+			Active::<Test>::get(),
+			Some(ActiveEnclave { measurement: m(GENESIS), since: 20 })
+		);
+		assert_eq!(History::<Test>::get().len(), 2);
 	});
 }
 
