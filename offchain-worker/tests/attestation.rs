@@ -362,3 +362,31 @@ fn garbage_is_refused_without_panicking() {
 		assert!(verifier.verify(&bytes, None, 0, None).is_err());
 	}
 }
+
+#[test]
+fn collateral_cache_serves_valid_entries_offline() {
+	use enclave_worker::attestation::CollateralCache;
+	let dir = tempfile::tempdir().unwrap();
+	let cache = CollateralCache::new(dir.path().join("collateral"));
+	let (sgx_quote, sgx_collateral) = sgx();
+	let (tdx_quote, _) = tdx();
+	let key = CollateralCache::key_for(&sgx_quote).unwrap();
+	assert!(key.starts_with("sgx-"), "{key}");
+	assert!(CollateralCache::key_for(&tdx_quote).unwrap().starts_with("tdx-"));
+
+	assert!(matches!(
+		cache.get(&sgx_quote, SGX_AT),
+		Err(AttestationError::CollateralNotCached { .. })
+	));
+	cache.insert(&sgx_quote, &sgx_collateral).unwrap();
+	let cached = cache.get(&sgx_quote, SGX_AT).unwrap();
+	Verifier::new(sgx_policy()).verify(&sgx_quote, Some(&cached), SGX_AT, None).unwrap();
+	assert!(matches!(
+		cache.get(&sgx_quote, SGX_AT + 365 * 86_400),
+		Err(AttestationError::CollateralExpired { .. })
+	));
+	assert!(matches!(
+		cache.get(&tdx_quote, TDX_AT),
+		Err(AttestationError::CollateralNotCached { .. })
+	));
+}

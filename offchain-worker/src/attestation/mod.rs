@@ -17,7 +17,10 @@ use dcap_qvl::{quote::Quote, QuoteClaims, QuoteCollateralV3};
 use enclave_update_primitives::Measurement;
 use serde::{Deserialize, Serialize};
 
+mod cache;
 pub mod sim_quote;
+
+pub use cache::CollateralCache;
 
 use sim_quote::{SignedSimQuote, SimQuote};
 
@@ -54,6 +57,12 @@ pub enum AttestationError {
 	/// A DCAP quote was given without collateral.
 	#[error("no collateral given for a DCAP quote")]
 	MissingCollateral,
+	/// The collateral cache has no entry for this platform (and no PCCS is configured).
+	#[error("no cached collateral for {key}: fetch it from a PCCS and add it to the cache")]
+	CollateralNotCached {
+		/// The cache key (TEE type, FMSPC, PCK CA).
+		key: String,
+	},
 	/// The collateral cannot be parsed or is inconsistent.
 	#[error("collateral is invalid: {0}")]
 	CollateralInvalid(String),
