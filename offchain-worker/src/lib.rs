@@ -17,10 +17,13 @@
 //! - [`store`]: sealed key files and state snapshots, written atomically with a
 //!   versioned, authenticated format and a fallback to the previous good copy.
 //! - [`status`]: the worker's readiness and progress, persisted for `enclave-worker status`.
+//! - [`chain`]: the EnclaveUpdate pallet's storage read with storage proofs against an
+//!   accepted header, and the provisioning decision over it.
 
 #![deny(missing_docs)]
 
 pub mod attestation;
+pub mod chain;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod keys;

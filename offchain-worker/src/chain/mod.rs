@@ -1,0 +1,86 @@
+//! The worker's view of the chain: the EnclaveUpdate pallet's storage, read with storage proofs
+//! and checked against the state root of a header the worker has accepted, so a lying host
+//! cannot forge the schedule.
+//!
+//! - [`VerifiedSchedule`]: the pallet's storage at one verified block, and the
+//!   [`provisioning_decision`] over it.
+//! - [`ScheduleSource`]: where the provisioning protocol gets its latest verified schedule.
+
+use enclave_update_primitives::{
+	provisioning_decision, ActiveEnclave, Decision, Measurement, ScheduleView, ScheduledEnclave,
+	SupersededEnclave,
+};
+use std::future::Future;
+
+pub mod proof;
+
+/// The block number type of the chains this worker follows.
+pub type BlockNumber = u32;
+
+/// The EnclaveUpdate pallet's storage at one block whose header the worker accepted and whose
+/// state root the storage proofs were checked against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedSchedule {
+	/// The chain's genesis hash.
+	pub genesis_hash: [u8; 32],
+	/// The verified block's number.
+	pub block_number: BlockNumber,
+	/// The verified block's hash.
+	pub block_hash: [u8; 32],
+	/// `EnclaveUpdate::Active`.
+	pub active: Option<ActiveEnclave<BlockNumber>>,
+	/// `EnclaveUpdate::History`.
+	pub superseded: Vec<SupersededEnclave<BlockNumber>>,
+	/// `EnclaveUpdate::Schedule`.
+	pub scheduled: Vec<ScheduledEnclave<BlockNumber>>,
+	/// `EnclaveUpdate::Retired`.
+	pub retired: Vec<Measurement>,
+}
+
+impl VerifiedSchedule {
+	/// The schedule as [`provisioning_decision`] reads it.
+	pub fn view(&self) -> ScheduleView<'_, BlockNumber> {
+		ScheduleView {
+			active: self.active,
+			superseded: &self.superseded,
+			scheduled: &self.scheduled,
+			retired: &self.retired,
+		}
+	}
+
+	/// May `provider` hand its keys to `requester` at this verified block?
+	pub fn decide(&self, provider: &Measurement, requester: &Measurement) -> Decision<BlockNumber> {
+		provisioning_decision(&self.view(), provider, requester, self.block_number)
+	}
+}
+
+/// Why no verified schedule could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+	/// A storage proof did not check out against the accepted header's state root.
+	#[error("storage proof rejected: {0}")]
+	Proof(#[from] proof::ProofError),
+	/// The host offered a view older than one this worker has already verified (a rollback).
+	#[error("chain view at block {offered} is older than the verified block {verified}")]
+	StaleView {
+		/// The block the host offered.
+		offered: BlockNumber,
+		/// The highest block this worker has verified.
+		verified: BlockNumber,
+	},
+	/// The node reported a different genesis hash than the one this worker is bound to.
+	#[error("genesis hash mismatch: the node is on another chain")]
+	WrongGenesis,
+	/// The node could not be reached or answered with an error.
+	#[error("node RPC failed: {0}")]
+	Rpc(String),
+}
+
+/// Where the provisioning protocol gets the latest verified schedule from.
+pub trait ScheduleSource: Send + Sync {
+	/// The pallet's storage at the latest block this worker has verified; never older than a
+	/// view it returned before.
+	fn verified_schedule(
+		&self,
+	) -> impl Future<Output = Result<VerifiedSchedule, ChainError>> + Send;
+}

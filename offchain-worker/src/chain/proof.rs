@@ -1,0 +1,291 @@
+//! Storage read proofs of the EnclaveUpdate pallet, checked against a state root.
+//!
+//! The host hands the worker a header and a `state_getReadProof` answer; only values that the
+//! proof's trie nodes connect to the header's state root are believed. A key the proof does not
+//! cover is an error, not an absent value: absence must be proven too.
+
+use codec::{Decode, DecodeAll};
+use enclave_update_primitives::{ActiveEnclave, Measurement, ScheduledEnclave, SupersededEnclave};
+use sp_core::{Blake2Hasher, H256};
+use sp_crypto_hashing::twox_128;
+use sp_state_machine::{read_proof_check, StorageProof};
+
+use super::BlockNumber;
+
+/// The name the pallet has in `construct_runtime!` of the dev runtime.
+pub const DEFAULT_PALLET_NAME: &str = "EnclaveUpdate";
+
+/// The storage keys of the pallet's items that the provisioning decision reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PalletKeys {
+	/// `Active`.
+	pub active: Vec<u8>,
+	/// `Schedule`.
+	pub schedule: Vec<u8>,
+	/// `History`.
+	pub history: Vec<u8>,
+	/// `Retired`.
+	pub retired: Vec<u8>,
+}
+
+fn storage_value_key(pallet: &str, item: &str) -> Vec<u8> {
+	[twox_128(pallet.as_bytes()), twox_128(item.as_bytes())].concat()
+}
+
+impl PalletKeys {
+	/// The keys for the pallet named `pallet_name` in the runtime (its `construct_runtime!`
+	/// name, e.g. [`DEFAULT_PALLET_NAME`]).
+	pub fn new(pallet_name: &str) -> Self {
+		PalletKeys {
+			active: storage_value_key(pallet_name, "Active"),
+			schedule: storage_value_key(pallet_name, "Schedule"),
+			history: storage_value_key(pallet_name, "History"),
+			retired: storage_value_key(pallet_name, "Retired"),
+		}
+	}
+
+	/// All keys, in the order a read proof is requested.
+	pub fn all(&self) -> [&[u8]; 4] {
+		[&self.active, &self.schedule, &self.history, &self.retired]
+	}
+}
+
+impl Default for PalletKeys {
+	fn default() -> Self {
+		PalletKeys::new(DEFAULT_PALLET_NAME)
+	}
+}
+
+/// The pallet's storage as proven.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ProvenStorage {
+	/// `Active`.
+	pub active: Option<ActiveEnclave<BlockNumber>>,
+	/// `History`.
+	pub superseded: Vec<SupersededEnclave<BlockNumber>>,
+	/// `Schedule`.
+	pub scheduled: Vec<ScheduledEnclave<BlockNumber>>,
+	/// `Retired`.
+	pub retired: Vec<Measurement>,
+}
+
+/// Why a read proof was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProofError {
+	/// The proof's nodes do not connect the key to the state root (forged or foreign proof,
+	/// or a value altered on the way).
+	#[error("the proof does not prove {item} against the state root: {reason}")]
+	NotProven {
+		/// The storage item.
+		item: &'static str,
+		/// What the trie lookup reported.
+		reason: String,
+	},
+	/// The proven bytes are not the item's SCALE encoding (a runtime with another layout).
+	#[error("the proven value of {item} does not decode")]
+	Undecodable {
+		/// The storage item.
+		item: &'static str,
+	},
+	/// The proven schedule breaks the pallet's invariants (sorted, retired set sorted).
+	#[error("the proven {item} breaks the pallet's invariants")]
+	Inconsistent {
+		/// The storage item.
+		item: &'static str,
+	},
+}
+
+fn decode<T: Decode>(item: &'static str, bytes: Option<Vec<u8>>) -> Result<Option<T>, ProofError> {
+	bytes
+		.map(|bytes| T::decode_all(&mut &bytes[..]).map_err(|_| ProofError::Undecodable { item }))
+		.transpose()
+}
+
+/// Checks `proof` (the nodes of a `state_getReadProof` answer for [`PalletKeys::all`]) against
+/// `state_root` and decodes the pallet's storage from it.
+pub fn check_read_proof(
+	state_root: [u8; 32],
+	proof: Vec<Vec<u8>>,
+	keys: &PalletKeys,
+) -> Result<ProvenStorage, ProofError> {
+	let proof = StorageProof::new(proof);
+	let root = H256::from(state_root);
+	let read = |item: &'static str, key: &[u8]| -> Result<Option<Vec<u8>>, ProofError> {
+		let mut values = read_proof_check::<Blake2Hasher, _>(root, proof.clone(), [key])
+			.map_err(|e| ProofError::NotProven { item, reason: e.to_string() })?;
+		Ok(values.remove(key).flatten())
+	};
+	let storage = ProvenStorage {
+		active: decode("Active", read("Active", &keys.active)?)?,
+		scheduled: decode("Schedule", read("Schedule", &keys.schedule)?)?.unwrap_or_default(),
+		superseded: decode("History", read("History", &keys.history)?)?.unwrap_or_default(),
+		retired: decode("Retired", read("Retired", &keys.retired)?)?.unwrap_or_default(),
+	};
+	if !storage.scheduled.windows(2).all(|w| w[0].activates_at < w[1].activates_at) {
+		return Err(ProofError::Inconsistent { item: "Schedule" });
+	}
+	// provisioning_decision binary-searches the retired set.
+	if !storage.retired.windows(2).all(|w| w[0] < w[1]) {
+		return Err(ProofError::Inconsistent { item: "Retired" });
+	}
+	Ok(storage)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use codec::Encode;
+	use sp_state_machine::{prove_read, Backend, InMemoryBackend};
+
+	fn m(byte: u8) -> Measurement {
+		Measurement::MrEnclave([byte; 32])
+	}
+
+	fn backend_with(entries: Vec<(Vec<u8>, Vec<u8>)>) -> InMemoryBackend<Blake2Hasher> {
+		let mut backend = InMemoryBackend::<Blake2Hasher>::default();
+		backend.insert(
+			vec![(None, entries.into_iter().map(|(k, v)| (k, Some(v))).collect())],
+			Default::default(),
+		);
+		backend
+	}
+
+	fn prove(
+		backend: &InMemoryBackend<Blake2Hasher>,
+		keys: &PalletKeys,
+	) -> ([u8; 32], Vec<Vec<u8>>) {
+		let proof = prove_read(backend.clone(), keys.all()).unwrap();
+		(
+			backend.storage_root(std::iter::empty(), Default::default()).0.into(),
+			proof.into_iter_nodes().collect(),
+		)
+	}
+
+	fn sample() -> (InMemoryBackend<Blake2Hasher>, PalletKeys, ProvenStorage) {
+		let keys = PalletKeys::default();
+		let storage = ProvenStorage {
+			active: Some(ActiveEnclave { measurement: m(1), since: 10 }),
+			superseded: vec![SupersededEnclave {
+				measurement: m(0),
+				activated_at: 0,
+				superseded_at: 10,
+			}],
+			scheduled: vec![ScheduledEnclave { measurement: m(2), activates_at: 30 }],
+			retired: vec![m(7), m(9)],
+		};
+		let backend = backend_with(vec![
+			(keys.active.clone(), storage.active.unwrap().encode()),
+			(keys.schedule.clone(), storage.scheduled.encode()),
+			(keys.history.clone(), storage.superseded.encode()),
+			(keys.retired.clone(), storage.retired.encode()),
+			(b"unrelated".to_vec(), vec![1, 2, 3]),
+		]);
+		(backend, keys, storage)
+	}
+
+	#[test]
+	fn a_valid_proof_yields_the_storage() {
+		let (backend, keys, storage) = sample();
+		let (root, proof) = prove(&backend, &keys);
+		assert_eq!(check_read_proof(root, proof, &keys), Ok(storage));
+	}
+
+	#[test]
+	fn absent_items_are_proven_absent() {
+		let keys = PalletKeys::default();
+		let backend = backend_with(vec![(b"unrelated".to_vec(), vec![1])]);
+		let (root, proof) = prove(&backend, &keys);
+		assert_eq!(check_read_proof(root, proof, &keys), Ok(ProvenStorage::default()));
+	}
+
+	#[test]
+	fn a_proof_against_another_root_is_refused() {
+		let (backend, keys, _) = sample();
+		let (mut root, proof) = prove(&backend, &keys);
+		root[0] ^= 1;
+		assert!(matches!(
+			check_read_proof(root, proof, &keys),
+			Err(ProofError::NotProven { item: "Active", .. })
+		));
+	}
+
+	#[test]
+	fn an_altered_value_is_refused() {
+		let (backend, keys, storage) = sample();
+		let (root, proof) = prove(&backend, &keys);
+		// The host swaps the retired set for an empty one in the proof's leaf node.
+		let retired = storage.retired.encode();
+		let altered: Vec<Vec<u8>> = proof
+			.into_iter()
+			.map(|node| match node.windows(retired.len()).position(|w| w == retired) {
+				Some(at) => {
+					let mut node = node.clone();
+					node[at + 1] ^= 0xff;
+					node
+				},
+				None => node,
+			})
+			.collect();
+		assert!(matches!(
+			check_read_proof(root, altered, &keys),
+			Err(ProofError::NotProven { .. })
+		));
+	}
+
+	#[test]
+	fn a_proof_missing_nodes_is_refused() {
+		let (backend, keys, _) = sample();
+		let (root, proof) = prove(&backend, &keys);
+		// Only the nodes proving `Active`: the other keys are not covered.
+		let partial =
+			prove_read(backend.clone(), [&keys.active[..]]).unwrap().into_iter_nodes().collect();
+		assert!(matches!(
+			check_read_proof(root, partial, &keys),
+			Err(ProofError::NotProven { item: "Schedule", .. })
+		));
+		assert!(check_read_proof(root, proof, &keys).is_ok());
+	}
+
+	#[test]
+	fn undecodable_and_inconsistent_values_are_refused() {
+		let keys = PalletKeys::default();
+		let backend = backend_with(vec![(keys.schedule.clone(), vec![0xff, 0xff])]);
+		let (root, proof) = prove(&backend, &keys);
+		assert_eq!(
+			check_read_proof(root, proof, &keys),
+			Err(ProofError::Undecodable { item: "Schedule" })
+		);
+
+		let unsorted = vec![m(9), m(7)];
+		let backend = backend_with(vec![(keys.retired.clone(), unsorted.encode())]);
+		let (root, proof) = prove(&backend, &keys);
+		assert_eq!(
+			check_read_proof(root, proof, &keys),
+			Err(ProofError::Inconsistent { item: "Retired" })
+		);
+	}
+
+	#[test]
+	fn keys_match_the_pallet() {
+		use enclave_update_runtime::{Runtime, RuntimeGenesisConfig};
+		use sp_runtime::BuildStorage;
+
+		let mut genesis = RuntimeGenesisConfig::default();
+		genesis.enclave_update.initial_enclave = Some(m(0xaa));
+		genesis.enclave_update.initial_schedule = vec![(m(0xbb), 20)];
+		let storage = genesis.build_storage().unwrap();
+		let mut ext = sp_io::TestExternalities::new(storage.clone());
+		let expected = ext.execute_with(|| ProvenStorage {
+			active: pallet_enclave_update::Active::<Runtime>::get(),
+			superseded: pallet_enclave_update::History::<Runtime>::get().into_inner(),
+			scheduled: pallet_enclave_update::Schedule::<Runtime>::get().into_inner(),
+			retired: pallet_enclave_update::Retired::<Runtime>::get().into_inner(),
+		});
+		assert!(expected.active.is_some() && !expected.scheduled.is_empty());
+
+		let backend = backend_with(storage.top.into_iter().collect());
+		let keys = PalletKeys::default();
+		let (root, proof) = prove(&backend, &keys);
+		assert_eq!(check_read_proof(root, proof, &keys), Ok(expected));
+	}
+}
