@@ -47,6 +47,9 @@ pub const HEADER_LEN: usize = 4 + 2 + 1 + 1 + 48 + 8 + NONCE_LEN;
 pub const KEYS_FILE: &str = "keys.sealed";
 /// Name of the latest state snapshot in the data directory.
 pub const SNAPSHOT_FILE: &str = "state.snapshot";
+/// Name of the sealed chain progress (rollback protection) in the data directory.
+pub const CHAIN_PROGRESS_FILE: &str = "chain.progress";
+const CHAIN_PROGRESS_LEN: usize = 4 + 32 + 32;
 const SNAPSHOT_PREFIX_LEN: usize = 8 + 32;
 
 /// What a file holds; part of the authenticated header.
@@ -57,6 +60,8 @@ pub enum FileKind {
 	SealedKeys = 1,
 	/// A state snapshot encrypted with the state key.
 	StateSnapshot = 2,
+	/// The highest chain block this enclave has verified, sealed with the TEE sealing key.
+	ChainProgress = 3,
 }
 
 impl FileKind {
@@ -64,6 +69,7 @@ impl FileKind {
 		match byte {
 			1 => Some(Self::SealedKeys),
 			2 => Some(Self::StateSnapshot),
+			3 => Some(Self::ChainProgress),
 			_ => None,
 		}
 	}
@@ -351,6 +357,18 @@ fn decode_file(
 	Ok(written_by)
 }
 
+/// The highest block an enclave has verified on its chain: it refuses any older view, so a host
+/// replaying an old chain state (where a requester was still scheduled) is caught.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainProgress {
+	/// The chain's genesis hash.
+	pub genesis_hash: [u8; 32],
+	/// The highest verified block number.
+	pub block_number: u32,
+	/// Its hash.
+	pub block_hash: [u8; 32],
+}
+
 /// A state snapshot: the encrypted state after processing `block_number`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Snapshot {
@@ -573,6 +591,57 @@ impl Store {
 		}
 	}
 
+	/// Seals `progress` with this enclave's sealing key (atomically: the old value stays until
+	/// the new one is complete).
+	pub fn write_chain_progress(
+		&self,
+		sealing_key: &SealingKey,
+		measurement: &Measurement,
+		progress: &ChainProgress,
+	) -> Result<(), StoreError> {
+		let path = self.dir.join(CHAIN_PROGRESS_FILE);
+		let mut plaintext = Vec::with_capacity(CHAIN_PROGRESS_LEN);
+		plaintext.extend_from_slice(&progress.block_number.to_le_bytes());
+		plaintext.extend_from_slice(&progress.block_hash);
+		plaintext.extend_from_slice(&progress.genesis_hash);
+		let file = encode_file(
+			sealing_key.expose_secret(),
+			FileKind::ChainProgress,
+			measurement,
+			&plaintext,
+		)?;
+		atomic_write(&path, &file).map_err(io_err(&path))
+	}
+
+	/// The sealed chain progress, `None` before the first verified block. A file sealed by
+	/// another build is `None` too: each build keeps its own progress.
+	pub fn read_chain_progress(
+		&self,
+		sealing_key: &SealingKey,
+		measurement: &Measurement,
+	) -> Result<Option<ChainProgress>, StoreError> {
+		let path = self.dir.join(CHAIN_PROGRESS_FILE);
+		let Some(mut bytes) = read_optional(&path)? else { return Ok(None) };
+		if parse_file(&bytes)?.written_by != *measurement {
+			return Ok(None);
+		}
+		decode_file(sealing_key.expose_secret(), &mut bytes, FileKind::ChainProgress)?;
+		if bytes.len() != CHAIN_PROGRESS_LEN {
+			return Err(StoreError::InvalidPayload("chain progress has the wrong length".into()));
+		}
+		let mut number = [0u8; 4];
+		number.copy_from_slice(&bytes[..4]);
+		let mut block_hash = [0u8; 32];
+		block_hash.copy_from_slice(&bytes[4..36]);
+		let mut genesis_hash = [0u8; 32];
+		genesis_hash.copy_from_slice(&bytes[36..]);
+		Ok(Some(ChainProgress {
+			genesis_hash,
+			block_number: u32::from_le_bytes(number),
+			block_hash,
+		}))
+	}
+
 	/// Writes a snapshot of the state after `block_number`, encrypted with the state key.
 	pub fn write_snapshot(
 		&self,
@@ -655,6 +724,25 @@ mod tests {
 		let ka = SimTee::in_data_dir(A, dir.path()).sealing_key().unwrap();
 		let kb = SimTee::in_data_dir(B, dir.path()).sealing_key().unwrap();
 		(dir, store, ka, kb)
+	}
+
+	#[test]
+	fn chain_progress_is_sealed_per_measurement() {
+		let (_d, store, ka, kb) = setup();
+		assert_eq!(store.read_chain_progress(&ka, &A).unwrap(), None);
+		let progress =
+			ChainProgress { genesis_hash: [1; 32], block_number: 42, block_hash: [2; 32] };
+		store.write_chain_progress(&ka, &A, &progress).unwrap();
+		assert_eq!(store.read_chain_progress(&ka, &A).unwrap(), Some(progress));
+		// Another build keeps its own progress and cannot read A's.
+		assert_eq!(store.read_chain_progress(&kb, &B).unwrap(), None);
+		// A tampered file does not authenticate.
+		let path = store.dir().join(CHAIN_PROGRESS_FILE);
+		let mut bytes = std::fs::read(&path).unwrap();
+		let last = bytes.len() - 1;
+		bytes[last] ^= 1;
+		std::fs::write(&path, bytes).unwrap();
+		assert!(store.read_chain_progress(&ka, &A).is_err());
 	}
 
 	#[test]

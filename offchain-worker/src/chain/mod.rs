@@ -13,6 +13,7 @@ use enclave_update_primitives::{
 use std::future::Future;
 
 pub mod proof;
+pub mod rpc;
 
 /// The block number type of the chains this worker follows.
 pub type BlockNumber = u32;
@@ -71,6 +72,15 @@ pub enum ChainError {
 	/// The node reported a different genesis hash than the one this worker is bound to.
 	#[error("genesis hash mismatch: the node is on another chain")]
 	WrongGenesis,
+	/// The node does not know the block asked for.
+	#[error("the node does not know the block")]
+	UnknownBlock,
+	/// The node answered with a header (or proof) of another block than the one asked for.
+	#[error("the node's header does not hash to the block asked for")]
+	HeaderHashMismatch,
+	/// The sealed chain progress could not be read or written.
+	#[error("sealed chain progress: {0}")]
+	Progress(String),
 	/// The node could not be reached or answered with an error.
 	#[error("node RPC failed: {0}")]
 	Rpc(String),

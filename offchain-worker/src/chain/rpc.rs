@@ -1,0 +1,206 @@
+//! [`RpcChain`]: a [`ScheduleSource`] that follows a node over JSON-RPC (subxt's RPC client)
+//! and believes nothing the node says without a check:
+//!
+//! 1. the finalized head's header must hash to the finalized hash, and be accepted by the
+//!    [`HeaderVerifier`] (finality);
+//! 2. the pallet's storage comes from `state_getReadProof` at that block, checked against the
+//!    header's state root ([`check_read_proof`]);
+//! 3. the block must not be older than the highest block this enclave verified before, which
+//!    is kept sealed on disk ([`crate::store::ChainProgress`]): a host replaying an old chain
+//!    view, in which a retired or cancelled requester was still scheduled, is refused.
+
+use super::{
+	proof::{check_read_proof, PalletKeys},
+	BlockNumber, ChainError, ScheduleSource, VerifiedSchedule,
+};
+use crate::{
+	store::{ChainProgress, Store},
+	tee::SealingKey,
+	Measurement,
+};
+use sp_core::H256;
+use sp_runtime::traits::{BlakeTwo256, Hash as _};
+use std::sync::{Arc, Mutex};
+use subxt_rpcs::{methods::LegacyRpcMethods, RpcClient};
+
+/// The header format of the chains this worker follows.
+pub type Header = sp_runtime::generic::Header<BlockNumber, BlakeTwo256>;
+
+/// The types subxt's RPC client decodes node answers into.
+pub enum WorkerRpcConfig {}
+
+impl subxt_rpcs::RpcConfig for WorkerRpcConfig {
+	type Header = Header;
+	type Hash = H256;
+	type AccountId = [u8; 32];
+}
+
+/// Decides whether a header is final: the trust anchor for everything read at that block.
+pub trait HeaderVerifier: Send + Sync {
+	/// Accepts `header`, whose hash is `hash`, as final; or says why not.
+	fn accept(&self, hash: &[u8; 32], header: &Header) -> Result<(), ChainError>;
+}
+
+/// Development mode: the local node's finalized heads are final. The node runs next to the
+/// enclave under the same operator, so this trusts the host for finality (not for storage,
+/// which is still proof-checked). A production verifier checks a GRANDPA justification of the
+/// header against the authority set it tracks (from a trusted checkpoint, following
+/// `ScheduledChange`/`ForcedChange` digests): it plugs in here, through this trait.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrustLocalNodeFinality;
+
+impl HeaderVerifier for TrustLocalNodeFinality {
+	fn accept(&self, _hash: &[u8; 32], _header: &Header) -> Result<(), ChainError> {
+		Ok(())
+	}
+}
+
+/// Where the highest verified block is kept between runs.
+pub struct SealedProgress {
+	/// The worker's data directory.
+	pub store: Store,
+	/// The enclave's sealing key.
+	pub sealing_key: Arc<SealingKey>,
+	/// The enclave's measurement.
+	pub measurement: Measurement,
+}
+
+/// A [`ScheduleSource`] over a node's JSON-RPC; see the module docs.
+pub struct RpcChain<V> {
+	rpc: LegacyRpcMethods<WorkerRpcConfig>,
+	keys: PalletKeys,
+	headers: V,
+	genesis_hash: [u8; 32],
+	progress: Mutex<Option<ChainProgress>>,
+	sealed: Option<SealedProgress>,
+}
+
+fn rpc_error(e: impl std::fmt::Display) -> ChainError {
+	ChainError::Rpc(e.to_string())
+}
+
+impl<V: HeaderVerifier> RpcChain<V> {
+	/// Connects to the node at `url` (`ws://…`). With `expected_genesis`, a node on another
+	/// chain is refused; the sealed progress, when given, must belong to the same chain.
+	pub async fn connect(
+		url: &str,
+		expected_genesis: Option<[u8; 32]>,
+		keys: PalletKeys,
+		headers: V,
+		sealed: Option<SealedProgress>,
+	) -> Result<Self, ChainError> {
+		let client = RpcClient::from_insecure_url(url).await.map_err(rpc_error)?;
+		Self::with_client(client, expected_genesis, keys, headers, sealed).await
+	}
+
+	/// As [`RpcChain::connect`], over an existing client.
+	pub async fn with_client(
+		client: RpcClient,
+		expected_genesis: Option<[u8; 32]>,
+		keys: PalletKeys,
+		headers: V,
+		sealed: Option<SealedProgress>,
+	) -> Result<Self, ChainError> {
+		let rpc = LegacyRpcMethods::<WorkerRpcConfig>::new(client);
+		let genesis_hash = rpc.genesis_hash().await.map_err(rpc_error)?.0;
+		if expected_genesis.is_some_and(|expected| expected != genesis_hash) {
+			return Err(ChainError::WrongGenesis);
+		}
+		let progress = match &sealed {
+			Some(s) => s
+				.store
+				.read_chain_progress(&s.sealing_key, &s.measurement)
+				.map_err(|e| ChainError::Progress(e.to_string()))?,
+			None => None,
+		};
+		if progress.is_some_and(|p| p.genesis_hash != genesis_hash) {
+			return Err(ChainError::WrongGenesis);
+		}
+		Ok(RpcChain { rpc, keys, headers, genesis_hash, progress: Mutex::new(progress), sealed })
+	}
+
+	/// The genesis hash of the followed chain.
+	pub fn genesis_hash(&self) -> [u8; 32] {
+		self.genesis_hash
+	}
+
+	/// The highest block verified so far.
+	pub fn progress(&self) -> Option<ChainProgress> {
+		*self.progress.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+	}
+
+	/// The pallet's storage at block `hash`, verified (see the module docs).
+	pub async fn verified_at(&self, hash: [u8; 32]) -> Result<VerifiedSchedule, ChainError> {
+		let header = self
+			.rpc
+			.chain_get_header(Some(H256(hash)))
+			.await
+			.map_err(rpc_error)?
+			.ok_or(ChainError::UnknownBlock)?;
+		// The header must be the block asked for, not any header the host likes.
+		if BlakeTwo256::hash_of(&header).0 != hash {
+			return Err(ChainError::HeaderHashMismatch);
+		}
+		self.headers.accept(&hash, &header)?;
+		self.check_not_older(header.number)?;
+
+		let keys: Vec<Vec<u8>> = self.keys.all().iter().map(|k| k.to_vec()).collect();
+		let proof = self
+			.rpc
+			.state_get_read_proof(keys.iter().map(|k| &k[..]), Some(H256(hash)))
+			.await
+			.map_err(rpc_error)?;
+		if proof.at.0 != hash {
+			return Err(ChainError::HeaderHashMismatch);
+		}
+		let nodes = proof.proof.into_iter().map(|bytes| bytes.0).collect();
+		let storage = check_read_proof(header.state_root.0, nodes, &self.keys)?;
+
+		self.record(ChainProgress {
+			genesis_hash: self.genesis_hash,
+			block_number: header.number,
+			block_hash: hash,
+		})?;
+		Ok(VerifiedSchedule {
+			genesis_hash: self.genesis_hash,
+			block_number: header.number,
+			block_hash: hash,
+			active: storage.active,
+			superseded: storage.superseded,
+			scheduled: storage.scheduled,
+			retired: storage.retired,
+		})
+	}
+
+	fn check_not_older(&self, offered: BlockNumber) -> Result<(), ChainError> {
+		match self.progress() {
+			Some(verified) if offered < verified.block_number => {
+				Err(ChainError::StaleView { offered, verified: verified.block_number })
+			},
+			_ => Ok(()),
+		}
+	}
+
+	fn record(&self, progress: ChainProgress) -> Result<(), ChainError> {
+		let mut current = self.progress.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+		// Concurrent verifications may finish out of order: keep the highest.
+		if current.is_some_and(|c| c.block_number >= progress.block_number) {
+			return Ok(());
+		}
+		if let Some(sealed) = &self.sealed {
+			sealed
+				.store
+				.write_chain_progress(&sealed.sealing_key, &sealed.measurement, &progress)
+				.map_err(|e| ChainError::Progress(e.to_string()))?;
+		}
+		*current = Some(progress);
+		Ok(())
+	}
+}
+
+impl<V: HeaderVerifier> ScheduleSource for RpcChain<V> {
+	async fn verified_schedule(&self) -> Result<VerifiedSchedule, ChainError> {
+		let finalized = self.rpc.chain_get_finalized_head().await.map_err(rpc_error)?;
+		self.verified_at(finalized.0).await
+	}
+}
