@@ -19,6 +19,8 @@
 //! - [`status`]: the worker's readiness and progress, persisted for `enclave-worker status`.
 //! - [`chain`]: the EnclaveUpdate pallet's storage read with storage proofs against an
 //!   accepted header, and the provisioning decision over it.
+//! - [`provisioning`]: the mutual-attestation key hand-over between an old and a new enclave,
+//!   over TCP, allowed only by the verified schedule of both sides.
 
 #![deny(missing_docs)]
 
@@ -27,6 +29,7 @@ pub mod chain;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod keys;
+pub mod provisioning;
 mod secret;
 pub mod status;
 pub mod store;

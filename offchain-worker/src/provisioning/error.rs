@@ -1,0 +1,286 @@
+//! The typed refusals of both sides of the hand-over.
+//!
+//! Nothing here carries key material: the variants hold measurements, checksums, block
+//! numbers and the peers' error texts only.
+
+use std::time::Duration;
+
+use enclave_update_primitives::{Denied, Measurement};
+
+use super::protocol::RefusalReason;
+use crate::{
+	attestation::AttestationError,
+	chain::ChainError,
+	keys::{KeyChecksum, KeyError},
+	store::StoreError,
+	tee::TeeError,
+};
+
+/// Failures of the connection itself: transport, framing, decoding, timeouts.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+	/// Reading or writing the socket failed.
+	#[error("connection I/O: {0}")]
+	Io(#[from] std::io::Error),
+	/// The peer did not send (or take) a frame in time.
+	#[error("timed out after {timeout:?} while {step}")]
+	Timeout {
+		/// What was awaited.
+		step: &'static str,
+		/// The timeout in force.
+		timeout: Duration,
+	},
+	/// The peer closed the connection.
+	#[error("the peer closed the connection while {step}")]
+	Closed {
+		/// What was awaited.
+		step: &'static str,
+	},
+	/// The peer announced a frame longer than the maximum frame length.
+	#[error("frame exceeds the maximum frame length")]
+	FrameTooLarge,
+	/// A frame is not one SCALE-encoded message.
+	#[error("malformed message: {0}")]
+	Malformed(String),
+}
+
+impl WireError {
+	/// What to tell the peer, if anything (not after a transport failure).
+	fn refusal(&self) -> Option<RefusalReason> {
+		match self {
+			Self::FrameTooLarge => Some(RefusalReason::FrameTooLarge),
+			Self::Malformed(_) => Some(RefusalReason::Malformed),
+			Self::Io(_) | Self::Timeout { .. } | Self::Closed { .. } => None,
+		}
+	}
+}
+
+/// Why a nonce was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NonceError {
+	/// Not issued on this connection (or forgotten long ago).
+	#[error("unknown nonce (not issued on this connection)")]
+	Unknown,
+	/// Issued, but its time to live is over: the quote is bound to a stale challenge.
+	#[error("expired nonce (stale challenge)")]
+	Expired,
+	/// Already used by an earlier key request.
+	#[error("replayed nonce")]
+	Replayed,
+}
+
+impl From<NonceError> for RefusalReason {
+	fn from(value: NonceError) -> Self {
+		match value {
+			NonceError::Unknown => Self::NonceUnknown,
+			NonceError::Expired => Self::NonceExpired,
+			NonceError::Replayed => Self::NonceReplayed,
+		}
+	}
+}
+
+/// Why the provider did not hand its keys over.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvideError {
+	/// The connection failed.
+	#[error(transparent)]
+	Wire(#[from] WireError),
+	/// A message arrived out of order.
+	#[error("expected {expected}, got {got}")]
+	UnexpectedMessage {
+		/// The awaited message.
+		expected: &'static str,
+		/// The message received.
+		got: &'static str,
+	},
+	/// The requester ended the handshake.
+	#[error("the requester refused: {0}")]
+	PeerRefused(RefusalReason),
+	/// The requester speaks another protocol version.
+	#[error("unsupported protocol version {requested} (this provider speaks {supported})")]
+	UnsupportedVersion {
+		/// The requested version.
+		requested: u16,
+		/// The version this build speaks.
+		supported: u16,
+	},
+	/// The requester follows another chain.
+	#[error("the requester follows another chain (genesis hash mismatch)")]
+	WrongGenesis,
+	/// Too many challenges are outstanding.
+	#[error("too many outstanding challenges")]
+	TooManyChallenges,
+	/// The nonce of the key request was refused.
+	#[error(transparent)]
+	Nonce(#[from] NonceError),
+	/// The requester's evidence was refused.
+	#[error("requester evidence refused: {0}")]
+	Attestation(#[from] AttestationError),
+	/// The requester's quote does not bind its ephemeral key, the nonce and the chain.
+	#[error("the requester's quote does not bind this handshake (report data mismatch)")]
+	TranscriptMismatch,
+	/// The verified chain view denies the hand-over.
+	#[error("denied by the verified schedule: {0}")]
+	Denied(Denied),
+	/// No verified chain view could be had.
+	#[error("no verified chain view: {0}")]
+	Chain(#[from] ChainError),
+	/// This provider holds no keys to hand over.
+	#[error("this provider holds no keys")]
+	NoKeys,
+	/// The TEE failed (identity or quote).
+	#[error("TEE: {0}")]
+	Tee(#[from] TeeError),
+	/// HPKE sealing failed (e.g. the requester's ephemeral key is a low-order point).
+	#[error("sealing the keys to the requester's ephemeral key failed: {0}")]
+	Seal(String),
+	/// The requester acknowledged other keys than the ones sent.
+	#[error("the requester acknowledged another key checksum")]
+	AckMismatch,
+	/// An internal task failed.
+	#[error("internal error: {0}")]
+	Internal(String),
+}
+
+impl ProvideError {
+	/// What to tell the requester before closing, if anything.
+	pub fn refusal(&self) -> Option<RefusalReason> {
+		Some(match self {
+			Self::Wire(e) => return e.refusal(),
+			Self::PeerRefused(_) => return None,
+			Self::UnexpectedMessage { .. } => RefusalReason::UnexpectedMessage,
+			Self::UnsupportedVersion { supported, .. } => {
+				RefusalReason::UnsupportedVersion { supported: *supported }
+			},
+			Self::WrongGenesis => RefusalReason::WrongGenesis,
+			Self::TooManyChallenges => RefusalReason::TooManyChallenges,
+			Self::Nonce(e) => (*e).into(),
+			Self::Attestation(e) => RefusalReason::attestation(e),
+			Self::TranscriptMismatch => RefusalReason::TranscriptMismatch,
+			Self::Denied(d) => RefusalReason::Denied(*d),
+			Self::Chain(_) => RefusalReason::ChainUnavailable,
+			Self::NoKeys => RefusalReason::ProviderHasNoKeys,
+			Self::Seal(_) => RefusalReason::Malformed,
+			Self::AckMismatch => RefusalReason::ChecksumMismatch,
+			Self::Tee(_) | Self::Internal(_) => RefusalReason::Internal,
+		})
+	}
+}
+
+/// Why the requester did not obtain (or did not store) the keys. Nothing was written to its
+/// store unless the error says so.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+	/// The provider could not be reached.
+	#[error("cannot connect to the provider at {addr}: {source}")]
+	Connect {
+		/// The provider's address.
+		addr: String,
+		/// The underlying error.
+		#[source]
+		source: std::io::Error,
+	},
+	/// The connection failed.
+	#[error(transparent)]
+	Wire(#[from] WireError),
+	/// A message arrived out of order.
+	#[error("expected {expected}, got {got}")]
+	UnexpectedMessage {
+		/// The awaited message.
+		expected: &'static str,
+		/// The message received.
+		got: &'static str,
+	},
+	/// The provider refused.
+	#[error("the provider refused: {0}")]
+	Refused(RefusalReason),
+	/// The provider answered in another protocol version.
+	#[error("the provider speaks protocol version {offered}, this requester {supported}")]
+	UnsupportedVersion {
+		/// The provider's version.
+		offered: u16,
+		/// This build's version.
+		supported: u16,
+	},
+	/// The provider's evidence was refused.
+	#[error("provider evidence refused: {0}")]
+	Attestation(#[from] AttestationError),
+	/// The provider's quote does not bind this handshake's transcript (a message or a response
+	/// field was altered, or the quote belongs to another handshake).
+	#[error("the provider's quote does not bind this handshake's transcript")]
+	TranscriptMismatch,
+	/// The provider's quote proves another measurement than it claimed in its challenge.
+	#[error("the provider claimed {claimed} but its quote proves {attested}")]
+	ProviderMeasurementMismatch {
+		/// The measurement in the challenge.
+		claimed: Measurement,
+		/// The measurement the quote proves.
+		attested: Measurement,
+	},
+	/// This requester's own verified chain view does not allow the provider to hand keys to it.
+	#[error("the provider is not authorized by this requester's verified schedule: {0}")]
+	ProviderNotAuthorized(Denied),
+	/// The sealed keys did not decrypt.
+	#[error("the sealed keys did not decrypt (tampered ciphertext or wrong context)")]
+	Decrypt,
+	/// The decrypted key material is malformed.
+	#[error("received key material is malformed: {0}")]
+	KeyMaterial(#[from] KeyError),
+	/// The keys do not match the checksum the provider announced.
+	#[error("received keys have checksum {got}, the provider announced {expected}")]
+	ChecksumMismatch {
+		/// The announced checksum.
+		expected: KeyChecksum,
+		/// The received keys' checksum.
+		got: KeyChecksum,
+	},
+	/// This requester already holds other keys and was not told to replace them.
+	#[error("this enclave already holds keys {held}; refusing to replace them with {offered} (set replace_existing_keys to replace; the old keys are kept as the .prev copy)")]
+	KeysDiffer {
+		/// The checksum of the keys held.
+		held: KeyChecksum,
+		/// The checksum of the keys offered.
+		offered: KeyChecksum,
+	},
+	/// The requester's store failed (reading existing keys, or sealing the new ones).
+	#[error("store: {0}")]
+	Store(#[from] StoreError),
+	/// The TEE failed (identity, quote or sealing key).
+	#[error("TEE: {0}")]
+	Tee(#[from] TeeError),
+	/// No verified chain view could be had.
+	#[error("no verified chain view: {0}")]
+	Chain(#[from] ChainError),
+	/// The provider's view is of another chain than this requester's.
+	#[error("the chain view changed genesis during the hand-over")]
+	WrongGenesis,
+	/// An internal task failed.
+	#[error("internal error: {0}")]
+	Internal(String),
+}
+
+impl RequestError {
+	/// What to tell the provider before closing, if anything.
+	pub fn refusal(&self) -> Option<RefusalReason> {
+		Some(match self {
+			Self::Wire(e) => return e.refusal(),
+			Self::Connect { .. } | Self::Refused(_) => return None,
+			Self::UnexpectedMessage { .. } => RefusalReason::UnexpectedMessage,
+			Self::UnsupportedVersion { supported, .. } => {
+				RefusalReason::UnsupportedVersion { supported: *supported }
+			},
+			Self::Attestation(e) => RefusalReason::attestation(e),
+			Self::TranscriptMismatch | Self::ProviderMeasurementMismatch { .. } => {
+				RefusalReason::TranscriptMismatch
+			},
+			Self::ProviderNotAuthorized(d) => RefusalReason::ProviderNotAuthorized(*d),
+			Self::Decrypt => RefusalReason::DecryptionFailed,
+			Self::KeyMaterial(_) => RefusalReason::Malformed,
+			Self::ChecksumMismatch { .. } => RefusalReason::ChecksumMismatch,
+			Self::KeysDiffer { .. } => RefusalReason::KeysDiffer,
+			Self::Chain(_) => RefusalReason::ChainUnavailable,
+			Self::WrongGenesis => RefusalReason::WrongGenesis,
+			Self::Store(_) | Self::Tee(_) | Self::Internal(_) => RefusalReason::Internal,
+		})
+	}
+}

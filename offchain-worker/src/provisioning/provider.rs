@@ -1,0 +1,350 @@
+//! The provider side: a running enclave that hands its keys to requesters the verified
+//! schedule allows.
+
+use std::{
+	sync::{Arc, Mutex},
+	time::{Duration, Instant},
+};
+
+use enclave_update_primitives::{Allowed, Decision, Measurement};
+use tokio::{
+	io::{AsyncRead, AsyncWrite},
+	net::TcpListener,
+	sync::Semaphore,
+};
+use tracing::Instrument;
+
+use super::{
+	collateral_for,
+	error::ProvideError,
+	nonces::NonceBook,
+	now_unix,
+	protocol::{
+		request_report_data, response_report_data, seal_to, Ack, Challenge, ChallengeRequest,
+		Connection, KeyRequest, KeyResponse, Message, Transcript, DEFAULT_MAX_FRAME_LEN,
+		PROTOCOL_VERSION,
+	},
+};
+use crate::{
+	attestation::{Collateral, CollateralCache, PeerIdentity, Verifier},
+	chain::{BlockNumber, ScheduleSource, VerifiedSchedule},
+	keys::{KeyChecksum, KeyStore},
+	tee::Tee,
+};
+
+/// Settings of a [`Provider`].
+#[derive(Clone, Debug)]
+pub struct ProviderConfig {
+	/// How long a challenge nonce stays valid (clamped to one day).
+	pub nonce_ttl: Duration,
+	/// How many unanswered challenges may be outstanding; more are refused.
+	pub max_outstanding_challenges: usize,
+	/// How many connections [`Provider::serve`] handles at once; more wait in the backlog.
+	pub max_connections: usize,
+	/// How long each read (and write) of a frame may take.
+	pub io_timeout: Duration,
+	/// The longest frame accepted.
+	pub max_frame_len: usize,
+	/// Collateral for requesters' DCAP quotes (simulated quotes need none).
+	pub collateral: Option<CollateralCache>,
+}
+
+impl Default for ProviderConfig {
+	fn default() -> Self {
+		Self {
+			nonce_ttl: Duration::from_secs(60),
+			max_outstanding_challenges: 64,
+			max_connections: 16,
+			io_timeout: Duration::from_secs(10),
+			max_frame_len: DEFAULT_MAX_FRAME_LEN,
+			collateral: None,
+		}
+	}
+}
+
+/// A completed hand-over, as the provider saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandoverRecord {
+	/// The requester's attested measurement.
+	pub requester: Measurement,
+	/// Why the schedule allowed it.
+	pub reason: Allowed<BlockNumber>,
+	/// The verified block the decision was taken at.
+	pub decided_at_block: BlockNumber,
+	/// Its hash.
+	pub decided_at_hash: [u8; 32],
+	/// The checksum of the keys handed over (and acknowledged).
+	pub key_checksum: KeyChecksum,
+}
+
+/// The provider's decision path: verify the requester's `evidence` (cryptography, policy, and
+/// the binding of its report data to `expected_report_data`), then decide over `schedule`
+/// whether `provider` may hand its keys to the attested measurement.
+pub fn authorize_requester(
+	verifier: &Verifier,
+	evidence: &[u8],
+	collateral: Option<&Collateral>,
+	now: u64,
+	expected_report_data: &[u8; 64],
+	schedule: &VerifiedSchedule,
+	provider: &Measurement,
+) -> Result<(PeerIdentity, Allowed<BlockNumber>), ProvideError> {
+	let identity = verifier.check_evidence(evidence, collateral, now)?;
+	verifier.policy().evaluate(&identity, None)?;
+	if identity.report_data != *expected_report_data {
+		return Err(ProvideError::TranscriptMismatch);
+	}
+	match schedule.decide(provider, &identity.measurement) {
+		Decision::Allowed(reason) => Ok((identity, reason)),
+		Decision::Denied(reason) => Err(ProvideError::Denied(reason)),
+	}
+}
+
+/// Hands the keys in a [`KeyStore`] to requesters the verified schedule allows.
+pub struct Provider<T, S> {
+	tee: Arc<T>,
+	keys: Arc<KeyStore>,
+	verifier: Verifier,
+	schedule: S,
+	config: ProviderConfig,
+	nonces: Mutex<NonceBook>,
+}
+
+impl<T, S> Provider<T, S>
+where
+	T: Tee + 'static,
+	S: ScheduleSource + 'static,
+{
+	/// A provider for the keys in `keys`, proving itself with `tee`, checking requesters with
+	/// `verifier` and deciding over the views of `schedule_source`.
+	pub fn new(
+		tee: Arc<T>,
+		keys: Arc<KeyStore>,
+		verifier: Verifier,
+		schedule_source: S,
+		config: ProviderConfig,
+	) -> Self {
+		let nonces =
+			Mutex::new(NonceBook::new(config.nonce_ttl, config.max_outstanding_challenges));
+		Self { tee, keys, verifier, schedule: schedule_source, config, nonces }
+	}
+
+	/// Accepts connections forever, each handled in its own task, at most
+	/// [`ProviderConfig::max_connections`] at once.
+	pub async fn serve(self, listener: TcpListener) {
+		let provider = Arc::new(self);
+		let permits = Arc::new(Semaphore::new(provider.config.max_connections.max(1)));
+		loop {
+			// The semaphore is never closed, so acquiring only waits.
+			let Ok(permit) = permits.clone().acquire_owned().await else { return };
+			let (stream, peer) = match listener.accept().await {
+				Ok(accepted) => accepted,
+				Err(e) => {
+					// Typically out of file descriptors: back off instead of spinning.
+					tracing::warn!(error = %e, "accepting a provisioning connection failed");
+					tokio::time::sleep(Duration::from_millis(100)).await;
+					continue;
+				},
+			};
+			let provider = provider.clone();
+			let span = tracing::info_span!("provisioning", %peer);
+			tokio::spawn(
+				async move {
+					// The outcome is logged by `handle`.
+					let _ = provider.handle(stream).await;
+					drop(permit);
+				}
+				.instrument(span),
+			);
+		}
+	}
+
+	/// Runs one hand-over on `stream`; refusals are sent to the requester and logged.
+	pub async fn handle<IO>(&self, stream: IO) -> Result<HandoverRecord, ProvideError>
+	where
+		IO: AsyncRead + AsyncWrite + Unpin,
+	{
+		let mut conn = Connection::new(stream, self.config.max_frame_len, self.config.io_timeout);
+		let mut issued = None;
+		let result = self.run(&mut conn, &mut issued).await;
+		if let Some(nonce) = issued {
+			self.book().retire(&nonce);
+		}
+		match &result {
+			Ok(record) => tracing::info!(
+				requester = %record.requester,
+				reason = ?record.reason,
+				block = record.decided_at_block,
+				block_hash = %hex::encode(record.decided_at_hash),
+				key_checksum = %record.key_checksum,
+				"handed the keys over"
+			),
+			Err(e) => {
+				tracing::warn!(error = %e, "refused a key request");
+				if let Some(reason) = e.refusal() {
+					conn.refuse(reason).await;
+				}
+			},
+		}
+		result
+	}
+
+	fn book(&self) -> std::sync::MutexGuard<'_, NonceBook> {
+		// A panic while holding the lock cannot leave the book inconsistent for our purposes.
+		self.nonces.lock().unwrap_or_else(|p| p.into_inner())
+	}
+
+	async fn run<IO>(
+		&self,
+		conn: &mut Connection<IO>,
+		issued: &mut Option<[u8; 32]>,
+	) -> Result<HandoverRecord, ProvideError>
+	where
+		IO: AsyncRead + AsyncWrite + Unpin,
+	{
+		let own = self.tee.identity()?.measurement;
+
+		// Step 1: the challenge.
+		let (request, challenge) = async {
+			let request = match conn.recv("awaiting the challenge request").await? {
+				Message::ChallengeRequest(request) => request,
+				other => return Err(unexpected("ChallengeRequest", other)),
+			};
+			if request.version != PROTOCOL_VERSION {
+				return Err(ProvideError::UnsupportedVersion {
+					requested: request.version,
+					supported: PROTOCOL_VERSION,
+				});
+			}
+			let view = self.schedule.verified_schedule().await?;
+			if request.genesis_hash != view.genesis_hash {
+				return Err(ProvideError::WrongGenesis);
+			}
+			self.keys.require().map_err(|_| ProvideError::NoKeys)?;
+			let nonce = self.book().issue(Instant::now())?;
+			*issued = Some(nonce);
+			let ttl_ms = u32::try_from(self.config.nonce_ttl.as_millis()).unwrap_or(u32::MAX);
+			let challenge =
+				Challenge { version: PROTOCOL_VERSION, nonce, provider_measurement: own, ttl_ms };
+			conn.send(&Message::Challenge(challenge.clone())).await?;
+			Ok::<_, ProvideError>((request, challenge))
+		}
+		.instrument(tracing::info_span!("challenge"))
+		.await?;
+
+		// Steps 2 and 3: verify, decide, seal, answer.
+		let (requester, response) = async {
+			let key_request = match conn.recv("awaiting the key request").await? {
+				Message::KeyRequest(key_request) => key_request,
+				other => return Err(unexpected("KeyRequest", other)),
+			};
+			let now = Instant::now();
+			if key_request.nonce != challenge.nonce {
+				return Err(self.book().refusal_for_foreign(&key_request.nonce, now).into());
+			}
+			self.book().consume(&key_request.nonce, now)?;
+			let (requester, response) =
+				self.decide_and_seal(&own, &request, &challenge, &key_request).await?;
+			conn.send(&Message::KeyResponse(response.clone())).await?;
+			Ok((requester, response))
+		}
+		.instrument(tracing::info_span!("key_request"))
+		.await?;
+
+		// Step 4: the requester confirms it stored the keys.
+		async {
+			match conn.recv("awaiting the acknowledgement").await? {
+				Message::Ack(Ack { key_checksum }) if key_checksum == response.key_checksum => {},
+				Message::Ack(_) => return Err(ProvideError::AckMismatch),
+				other => return Err(unexpected("Ack", other)),
+			}
+			Ok(())
+		}
+		.instrument(tracing::info_span!("ack"))
+		.await?;
+
+		Ok(HandoverRecord {
+			requester,
+			reason: response.reason,
+			decided_at_block: response.decided_at_block,
+			decided_at_hash: response.decided_at_hash,
+			key_checksum: KeyChecksum(response.key_checksum),
+		})
+	}
+
+	async fn decide_and_seal(
+		&self,
+		own: &Measurement,
+		request: &ChallengeRequest,
+		challenge: &Challenge,
+		key_request: &KeyRequest,
+	) -> Result<(Measurement, KeyResponse), ProvideError> {
+		let expected = request_report_data(
+			&key_request.ephemeral_public,
+			&key_request.nonce,
+			&request.genesis_hash,
+		);
+		// Decide at the latest verified block, not the one the challenge was issued at.
+		let view = self.schedule.verified_schedule().await?;
+		if view.genesis_hash != request.genesis_hash {
+			return Err(ProvideError::WrongGenesis);
+		}
+		let (identity, reason, view) = {
+			let verifier = self.verifier.clone();
+			let cache = self.config.collateral.clone();
+			let evidence = key_request.evidence.clone();
+			let own = *own;
+			// Blocking pool: DCAP verification takes milliseconds, and a PCCS refill starts a
+			// runtime of its own, which must not happen on a runtime thread.
+			tokio::task::spawn_blocking(move || {
+				let now = now_unix();
+				let collateral = collateral_for(cache.as_ref(), &evidence, now)?;
+				authorize_requester(
+					&verifier,
+					&evidence,
+					collateral.as_ref(),
+					now,
+					&expected,
+					&view,
+					&own,
+				)
+				.map(|(identity, reason)| (identity, reason, view))
+			})
+			.await
+			.map_err(|e| ProvideError::Internal(format!("verification task: {e}")))??
+		};
+		tracing::debug!(requester = %identity.measurement, ?reason, block = view.block_number, "schedule allows the requester");
+
+		let keys = self.keys.require().map_err(|_| ProvideError::NoKeys)?;
+		let key_checksum = keys.checksum().0;
+		let transcript = Transcript::new(request, challenge, key_request);
+		let context =
+			transcript.seal_context(view.block_number, &view.block_hash, &reason, &key_checksum);
+		let (encapsulated_key, ciphertext) =
+			seal_to(&key_request.ephemeral_public, &context, &keys.to_plaintext())
+				.map_err(|e| ProvideError::Seal(e.to_string()))?;
+		drop(keys);
+		let mut response = KeyResponse {
+			decided_at_block: view.block_number,
+			decided_at_hash: view.block_hash,
+			reason,
+			encapsulated_key,
+			ciphertext,
+			key_checksum,
+			provider_evidence: Vec::new(),
+		};
+		let report_data = response_report_data(&transcript.response_hash(&response));
+		let tee = self.tee.clone();
+		response.provider_evidence = tokio::task::spawn_blocking(move || tee.quote(&report_data))
+			.await
+			.map_err(|e| ProvideError::Internal(format!("quote task: {e}")))??;
+		Ok((identity.measurement, response))
+	}
+}
+
+fn unexpected(expected: &'static str, got: Message) -> ProvideError {
+	match got {
+		Message::Refused { reason } => ProvideError::PeerRefused(reason),
+		other => ProvideError::UnexpectedMessage { expected, got: other.name() },
+	}
+}

@@ -1,0 +1,818 @@
+//! The key hand-over between sim enclaves over loopback TCP: the scheduled successor and a
+//! replica get the keys, sealed to their own measurement; every refusal is typed on both
+//! sides and leaves the requester's store untouched.
+//!
+//! The chain views come from [`FixedSchedule`], a test double of the chain-backed
+//! `ScheduleSource`: it returns a `VerifiedSchedule` the test constructs. Giving the provider
+//! and the requester different views models hosts that saw different blocks (or lie).
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use codec::Encode;
+use enclave_update_primitives::{
+	ActiveEnclave, Allowed, Denied, Measurement, ScheduledEnclave, SupersededEnclave,
+};
+use enclave_worker::{
+	attestation::{AttestationError, AttestationPolicy, Verifier},
+	chain::{ChainError, ScheduleSource, VerifiedSchedule},
+	keys::{KeyMaterial, KeyStore},
+	provisioning::{
+		protocol::{
+			request_report_data, Challenge, ChallengeRequest, Connection, EphemeralKey, KeyRequest,
+			Message, RefusalReason, PROTOCOL_VERSION,
+		},
+		request_keys, HandoverRecord, NonceError, ProvideError, Provider, ProviderConfig,
+		RequestError, RequesterConfig, StoreOutcome, WireError,
+	},
+	store::{Store, StoreError},
+	tee::{SimTee, Tee},
+};
+use tempfile::TempDir;
+use tokio::{
+	io::{AsyncReadExt, AsyncWriteExt},
+	net::{TcpListener, TcpStream},
+	task::JoinHandle,
+};
+
+const GENESIS: [u8; 32] = [0x99; 32];
+/// Every test finishes well within this; a hang is a failure, not a stuck CI run.
+const TEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn m(byte: u8) -> Measurement {
+	Measurement::MrEnclave([byte; 32])
+}
+const A: u8 = 0xa;
+const B: u8 = 0xb;
+const C: u8 = 0xc;
+const D: u8 = 0xd;
+
+/// Test double of the chain-backed `ScheduleSource`: always the same verified view.
+struct FixedSchedule(VerifiedSchedule);
+
+impl ScheduleSource for FixedSchedule {
+	fn verified_schedule(
+		&self,
+	) -> impl Future<Output = Result<VerifiedSchedule, ChainError>> + Send {
+		let view = self.0.clone();
+		async move { Ok(view) }
+	}
+}
+
+/// Test double of a chain source whose node is down.
+struct NoChain;
+
+impl ScheduleSource for NoChain {
+	async fn verified_schedule(&self) -> Result<VerifiedSchedule, ChainError> {
+		Err(ChainError::Rpc("node unreachable".into()))
+	}
+}
+
+/// A view at block 10: `active` since block 0, `scheduled` successors.
+fn view(active: u8, scheduled: &[(u8, u32)]) -> VerifiedSchedule {
+	VerifiedSchedule {
+		genesis_hash: GENESIS,
+		block_number: 10,
+		block_hash: [0x10; 32],
+		active: Some(ActiveEnclave { measurement: m(active), since: 0 }),
+		superseded: Vec::new(),
+		scheduled: scheduled
+			.iter()
+			.map(|(b, at)| ScheduledEnclave { measurement: m(*b), activates_at: *at })
+			.collect(),
+		retired: Vec::new(),
+	}
+}
+
+fn fixed(view: VerifiedSchedule) -> FixedSchedule {
+	FixedSchedule(view)
+}
+
+/// One enclave on its own "host": a data directory with its own sim host secret.
+struct Node {
+	dir: TempDir,
+	tee: Arc<SimTee>,
+}
+
+impl Node {
+	fn new(measurement: u8) -> Self {
+		let dir = tempfile::tempdir().expect("temp dir");
+		let tee = Arc::new(SimTee::in_data_dir(m(measurement), dir.path()));
+		Self { dir, tee }
+	}
+
+	fn store(&self) -> Store {
+		Store::open(self.dir.path()).expect("store")
+	}
+
+	/// The enclave with `measurement` on this node's host.
+	fn tee_as(&self, measurement: u8) -> SimTee {
+		SimTee::in_data_dir(m(measurement), self.dir.path())
+	}
+}
+
+fn dev() -> Verifier {
+	Verifier::new(AttestationPolicy::dev())
+}
+
+fn requester_config() -> RequesterConfig {
+	RequesterConfig { io_timeout: Duration::from_secs(10), ..RequesterConfig::default() }
+}
+
+/// A provider with fresh keys, answering on loopback.
+struct Running {
+	addr: SocketAddr,
+	provider: Arc<Provider<SimTee, FixedSchedule>>,
+	checksum: enclave_worker::keys::KeyChecksum,
+	keys: Arc<KeyStore>,
+	_node: Node,
+}
+
+async fn provider(
+	measurement: u8,
+	schedule: VerifiedSchedule,
+	config: ProviderConfig,
+	verifier: Verifier,
+) -> (Running, TcpListener) {
+	let node = Node::new(measurement);
+	let material = KeyMaterial::generate();
+	let checksum = material.checksum();
+	let keys = Arc::new(KeyStore::with_keys(material));
+	let provider =
+		Arc::new(Provider::new(node.tee.clone(), keys.clone(), verifier, fixed(schedule), config));
+	let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+	let addr = listener.local_addr().expect("addr");
+	(Running { addr, provider, checksum, keys, _node: node }, listener)
+}
+
+/// Handles exactly one connection and returns the provider's result.
+fn accept_one(
+	provider: Arc<Provider<SimTee, FixedSchedule>>,
+	listener: TcpListener,
+) -> JoinHandle<(Result<HandoverRecord, ProvideError>, TcpListener)> {
+	tokio::spawn(async move {
+		let (stream, _) = listener.accept().await.expect("accept");
+		(provider.handle(stream).await, listener)
+	})
+}
+
+async fn within<F: Future>(future: F) -> F::Output {
+	tokio::time::timeout(TEST_TIMEOUT, future).await.expect("test timed out")
+}
+
+/// Runs one hand-over from a provider `p` (view `pv`) to a requester `r` (view `rv`).
+async fn handover(
+	p: u8,
+	pv: VerifiedSchedule,
+	r: &Node,
+	rv: VerifiedSchedule,
+	config: ProviderConfig,
+) -> (
+	Result<enclave_worker::provisioning::Handover, RequestError>,
+	Result<HandoverRecord, ProvideError>,
+	Running,
+) {
+	let (running, listener) = provider(p, pv, config, dev()).await;
+	let task = accept_one(running.provider.clone(), listener);
+	let requested = within(request_keys(
+		running.addr,
+		r.tee.as_ref(),
+		&dev(),
+		&fixed(rv),
+		&r.store(),
+		&requester_config(),
+	))
+	.await;
+	let (provided, _) = within(task).await.expect("provider task");
+	(requested, provided, running)
+}
+
+fn assert_no_keys(node: &Node) {
+	assert!(!node.store().has_keys(), "a refused hand-over must write nothing");
+}
+
+#[tokio::test]
+async fn scheduled_successor_gets_the_keys_sealed_to_its_measurement() {
+	let b = Node::new(B);
+	let schedule = view(A, &[(B, 100)]);
+	let (requested, provided, running) =
+		handover(A, schedule.clone(), &b, schedule.clone(), ProviderConfig::default()).await;
+	let handover = requested.expect("B gets the keys");
+	let record = provided.expect("A hands them over");
+
+	assert_eq!(handover.key_checksum, running.checksum);
+	assert_eq!(handover.keys.checksum(), running.checksum);
+	assert_eq!(handover.provider, m(A));
+	assert_eq!(handover.provider_reason, Allowed::ScheduledSuccessor { activates_at: 100 });
+	assert_eq!(handover.own_reason, Allowed::ScheduledSuccessor { activates_at: 100 });
+	assert_eq!(handover.stored, StoreOutcome::Written);
+	assert_eq!(record.requester, m(B));
+	assert_eq!(record.key_checksum, running.checksum);
+	assert_eq!(record.decided_at_block, 10);
+
+	// Sealed to B: B's enclave unseals them, A's enclave on the same host cannot.
+	let store = b.store();
+	let (held, _) =
+		store.read_sealed_keys(&b.tee.sealing_key().unwrap(), &m(B)).expect("B reads its keys");
+	assert_eq!(held.checksum(), running.checksum);
+	let a_on_b_host = b.tee_as(A);
+	assert!(matches!(
+		store.read_sealed_keys(&a_on_b_host.sealing_key().unwrap(), &m(A)),
+		Err(StoreError::SealedByOtherEnclave { .. })
+	));
+
+	// Secrets never show up in Debug output.
+	let text = format!("{handover:?} {record:?}");
+	assert!(!text.contains(&hex::encode(handover.keys.state.expose_secret())));
+	assert!(!text.contains(&hex::encode(handover.keys.shielding.expose_secret())));
+
+	// Asking again for the same keys is a no-op success.
+	let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let again_addr = listener.local_addr().unwrap();
+	let task = accept_one(running.provider.clone(), listener);
+	let again = within(request_keys(
+		again_addr,
+		b.tee.as_ref(),
+		&dev(),
+		&fixed(schedule.clone()),
+		&store,
+		&requester_config(),
+	))
+	.await
+	.expect("second request");
+	assert_eq!(again.stored, StoreOutcome::AlreadyHeld);
+	within(task).await.unwrap().0.expect("provider side of the second request");
+
+	// Other keys are refused unless replacing is asked for; then the old ones are `.prev`.
+	running.keys.replace(KeyMaterial::generate());
+	let new_checksum = running.keys.checksum().unwrap();
+	for replace in [false, true] {
+		let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+		let addr = listener.local_addr().unwrap();
+		let task = accept_one(running.provider.clone(), listener);
+		let config = RequesterConfig { replace_existing_keys: replace, ..requester_config() };
+		let result = within(request_keys(
+			addr,
+			b.tee.as_ref(),
+			&dev(),
+			&fixed(schedule.clone()),
+			&store,
+			&config,
+		))
+		.await;
+		let (provided, _) = within(task).await.unwrap();
+		if replace {
+			let handover = result.expect("replaced");
+			assert_eq!(handover.stored, StoreOutcome::Replaced { previous: running.checksum });
+			provided.expect("acknowledged");
+		} else {
+			match result {
+				Err(RequestError::KeysDiffer { held, offered }) => {
+					assert_eq!(held, running.checksum);
+					assert_eq!(offered, new_checksum);
+				},
+				other => panic!("expected KeysDiffer, got {other:?}"),
+			}
+			assert!(matches!(provided, Err(ProvideError::PeerRefused(RefusalReason::KeysDiffer))));
+			let (held, _) = store.read_sealed_keys(&b.tee.sealing_key().unwrap(), &m(B)).unwrap();
+			assert_eq!(held.checksum(), running.checksum, "refusal leaves the old keys");
+		}
+	}
+	let (held, _) = store.read_sealed_keys(&b.tee.sealing_key().unwrap(), &m(B)).unwrap();
+	assert_eq!(held.checksum(), new_checksum);
+}
+
+#[tokio::test]
+async fn replication_to_the_same_measurement() {
+	let a2 = Node::new(A);
+	let schedule = view(A, &[(B, 100)]);
+	let (requested, provided, running) =
+		handover(A, schedule.clone(), &a2, schedule, ProviderConfig::default()).await;
+	let handover = requested.expect("replica gets the keys");
+	assert_eq!(handover.provider_reason, Allowed::Replication);
+	assert_eq!(handover.key_checksum, running.checksum);
+	assert_eq!(provided.unwrap().requester, m(A));
+	let (held, _) = a2.store().read_sealed_keys(&a2.tee.sealing_key().unwrap(), &m(A)).unwrap();
+	assert_eq!(held.checksum(), running.checksum);
+}
+
+/// The requester's view allows the hand-over; the provider's (newer) view denies it.
+async fn assert_provider_denies(provider_view: VerifiedSchedule, requester: u8, denied: Denied) {
+	let node = Node::new(requester);
+	let requester_view = view(A, &[(requester, 100)]);
+	let (requested, provided, _running) =
+		handover(A, provider_view, &node, requester_view, ProviderConfig::default()).await;
+	match requested {
+		Err(RequestError::Refused(RefusalReason::Denied(reason))) => assert_eq!(reason, denied),
+		other => panic!("expected Refused(Denied({denied:?})), got {other:?}"),
+	}
+	match provided {
+		Err(ProvideError::Denied(reason)) => assert_eq!(reason, denied),
+		other => panic!("expected Denied({denied:?}), got {other:?}"),
+	}
+	assert_no_keys(&node);
+}
+
+#[tokio::test]
+async fn unscheduled_requester_is_refused() {
+	assert_provider_denies(view(A, &[(B, 100)]), C, Denied::RequesterNotScheduled).await;
+}
+
+#[tokio::test]
+async fn retired_requester_is_refused() {
+	let mut provider_view = view(A, &[(B, 100)]);
+	provider_view.retired = vec![m(B)];
+	assert_provider_denies(provider_view, B, Denied::RequesterRetired).await;
+}
+
+#[tokio::test]
+async fn superseded_requester_is_refused() {
+	let mut provider_view = view(A, &[]);
+	provider_view.active = Some(ActiveEnclave { measurement: m(A), since: 5 });
+	provider_view.superseded =
+		vec![SupersededEnclave { measurement: m(B), activated_at: 0, superseded_at: 5 }];
+	assert_provider_denies(provider_view, B, Denied::RequesterSuperseded).await;
+}
+
+#[tokio::test]
+async fn requester_that_is_not_next_is_refused() {
+	assert_provider_denies(view(A, &[(D, 100), (B, 200)]), B, Denied::RequesterNotNext).await;
+}
+
+#[tokio::test]
+async fn expired_nonce_is_refused() {
+	let b = Node::new(B);
+	let schedule = view(A, &[(B, 100)]);
+	// A zero time to live: the nonce is stale by the time the key request arrives.
+	let config = ProviderConfig { nonce_ttl: Duration::ZERO, ..ProviderConfig::default() };
+	let (requested, provided, _running) = handover(A, schedule.clone(), &b, schedule, config).await;
+	assert!(
+		matches!(requested, Err(RequestError::Refused(RefusalReason::NonceExpired))),
+		"{requested:?}"
+	);
+	assert!(matches!(provided, Err(ProvideError::Nonce(NonceError::Expired))), "{provided:?}");
+	assert_no_keys(&b);
+}
+
+#[tokio::test]
+async fn wrong_genesis_is_refused() {
+	let b = Node::new(B);
+	let schedule = view(A, &[(B, 100)]);
+	let mut other_chain = schedule.clone();
+	other_chain.genesis_hash = [0x11; 32];
+	let (requested, provided, _running) =
+		handover(A, schedule, &b, other_chain, ProviderConfig::default()).await;
+	assert!(matches!(requested, Err(RequestError::Refused(RefusalReason::WrongGenesis))));
+	assert!(matches!(provided, Err(ProvideError::WrongGenesis)));
+	assert_no_keys(&b);
+}
+
+#[tokio::test]
+async fn provider_without_a_chain_view_refuses() {
+	let node = Node::new(A);
+	let keys = Arc::new(KeyStore::with_keys(KeyMaterial::generate()));
+	let provider = Provider::new(node.tee.clone(), keys, dev(), NoChain, ProviderConfig::default());
+	let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let addr = listener.local_addr().unwrap();
+	let task = tokio::spawn(async move {
+		let (stream, _) = listener.accept().await.unwrap();
+		provider.handle(stream).await
+	});
+	let b = Node::new(B);
+	let requested = within(request_keys(
+		addr,
+		b.tee.as_ref(),
+		&dev(),
+		&fixed(view(A, &[(B, 100)])),
+		&b.store(),
+		&requester_config(),
+	))
+	.await;
+	assert!(matches!(requested, Err(RequestError::Refused(RefusalReason::ChainUnavailable))));
+	assert!(matches!(within(task).await.unwrap(), Err(ProvideError::Chain(ChainError::Rpc(_)))));
+	// And a requester without a view does not even connect.
+	let requested = within(request_keys(
+		addr,
+		b.tee.as_ref(),
+		&dev(),
+		&NoChain,
+		&b.store(),
+		&requester_config(),
+	))
+	.await;
+	assert!(matches!(requested, Err(RequestError::Chain(_))));
+	assert_no_keys(&b);
+}
+
+#[tokio::test]
+async fn fake_provider_is_refused_by_the_requester() {
+	// C is not active on chain; its (lying) host tells it that it is and B is its successor.
+	let b = Node::new(B);
+	let lying_view = view(C, &[(B, 100)]);
+	let true_view = view(A, &[(B, 100)]);
+	let (requested, provided, _running) =
+		handover(C, lying_view, &b, true_view, ProviderConfig::default()).await;
+	assert!(
+		matches!(requested, Err(RequestError::ProviderNotAuthorized(Denied::ProviderUnknown))),
+		"{requested:?}"
+	);
+	assert!(matches!(
+		provided,
+		Err(ProvideError::PeerRefused(RefusalReason::ProviderNotAuthorized(
+			Denied::ProviderUnknown
+		)))
+	));
+	assert_no_keys(&b);
+}
+
+#[tokio::test]
+async fn non_dev_requester_refuses_simulated_provider_evidence() {
+	let b = Node::new(B);
+	let schedule = view(A, &[(B, 100)]);
+	let (running, listener) = provider(A, schedule.clone(), ProviderConfig::default(), dev()).await;
+	let task = accept_one(running.provider.clone(), listener);
+	let production = Verifier::new(AttestationPolicy::default());
+	let requested = within(request_keys(
+		running.addr,
+		b.tee.as_ref(),
+		&production,
+		&fixed(schedule),
+		&b.store(),
+		&requester_config(),
+	))
+	.await;
+	assert!(
+		matches!(
+			requested,
+			Err(RequestError::Attestation(AttestationError::SimulatedQuoteRefused))
+		),
+		"{requested:?}"
+	);
+	let (provided, _) = within(task).await.unwrap();
+	assert!(matches!(provided, Err(ProvideError::PeerRefused(RefusalReason::Attestation(_)))));
+	assert_no_keys(&b);
+}
+
+#[tokio::test]
+async fn non_dev_provider_refuses_simulated_requester_evidence() {
+	let b = Node::new(B);
+	let schedule = view(A, &[(B, 100)]);
+	let production = Verifier::new(AttestationPolicy::default());
+	let (running, listener) =
+		provider(A, schedule.clone(), ProviderConfig::default(), production).await;
+	let task = accept_one(running.provider.clone(), listener);
+	let requested = within(request_keys(
+		running.addr,
+		b.tee.as_ref(),
+		&dev(),
+		&fixed(schedule),
+		&b.store(),
+		&requester_config(),
+	))
+	.await;
+	assert!(matches!(requested, Err(RequestError::Refused(RefusalReason::Attestation(_)))));
+	let (provided, _) = within(task).await.unwrap();
+	assert!(matches!(
+		provided,
+		Err(ProvideError::Attestation(AttestationError::SimulatedQuoteRefused))
+	));
+	assert_no_keys(&b);
+}
+
+// ---- a raw client and a man in the middle, speaking the wire protocol directly ----
+
+async fn raw(addr: SocketAddr) -> Connection<TcpStream> {
+	let stream = TcpStream::connect(addr).await.expect("connect");
+	Connection::new(stream, 64 * 1024, Duration::from_secs(10))
+}
+
+async fn challenge(conn: &mut Connection<TcpStream>) -> (ChallengeRequest, Challenge) {
+	let request = ChallengeRequest { version: PROTOCOL_VERSION, genesis_hash: GENESIS };
+	conn.send(&Message::ChallengeRequest(request.clone())).await.unwrap();
+	match conn.recv("challenge").await.unwrap() {
+		Message::Challenge(challenge) => (request, challenge),
+		other => panic!("expected a challenge, got {other:?}"),
+	}
+}
+
+fn key_request(tee: &SimTee, nonce: [u8; 32]) -> KeyRequest {
+	let ephemeral = EphemeralKey::generate();
+	let report_data = request_report_data(&ephemeral.public_key(), &nonce, &GENESIS);
+	KeyRequest {
+		nonce,
+		ephemeral_public: ephemeral.public_key(),
+		evidence: tee.quote(&report_data).unwrap(),
+	}
+}
+
+async fn expect_refusal(conn: &mut Connection<TcpStream>) -> RefusalReason {
+	match conn.recv("refusal").await.unwrap() {
+		Message::Refused { reason } => reason,
+		other => panic!("expected a refusal, got {other:?}"),
+	}
+}
+
+/// A provider serving every connection (`serve`), for the raw-client tests.
+async fn serving(config: ProviderConfig) -> (SocketAddr, JoinHandle<()>, Node) {
+	let schedule = view(A, &[(B, 100)]);
+	let (running, listener) = provider(A, schedule, config, dev()).await;
+	let addr = running.addr;
+	let provider = Arc::try_unwrap(running.provider).ok().expect("sole owner");
+	let task = tokio::spawn(provider.serve(listener));
+	(addr, task, running._node)
+}
+
+#[tokio::test]
+async fn replayed_nonce_is_refused() {
+	let b = Node::new(B);
+	let (addr, server, _node) = serving(ProviderConfig::default()).await;
+	within(async {
+		let mut first = raw(addr).await;
+		let (_, challenge1) = challenge(&mut first).await;
+		let request = key_request(&b.tee, challenge1.nonce);
+		first.send(&Message::KeyRequest(request.clone())).await.unwrap();
+		let response = first.recv("response").await.unwrap();
+		assert!(matches!(response, Message::KeyResponse(_)), "{response:?}");
+		drop(first);
+
+		// The captured key request, replayed on a new connection.
+		let mut second = raw(addr).await;
+		let _ = challenge(&mut second).await;
+		second.send(&Message::KeyRequest(request)).await.unwrap();
+		assert_eq!(expect_refusal(&mut second).await, RefusalReason::NonceReplayed);
+
+		// A nonce never issued.
+		let mut third = raw(addr).await;
+		let _ = challenge(&mut third).await;
+		third.send(&Message::KeyRequest(key_request(&b.tee, [7; 32]))).await.unwrap();
+		assert_eq!(expect_refusal(&mut third).await, RefusalReason::NonceUnknown);
+	})
+	.await;
+	server.abort();
+}
+
+#[tokio::test]
+async fn unsupported_version_and_out_of_order_messages_are_refused() {
+	let (addr, server, _node) = serving(ProviderConfig::default()).await;
+	within(async {
+		let mut conn = raw(addr).await;
+		conn.send(&Message::ChallengeRequest(ChallengeRequest {
+			version: PROTOCOL_VERSION + 1,
+			genesis_hash: GENESIS,
+		}))
+		.await
+		.unwrap();
+		assert_eq!(
+			expect_refusal(&mut conn).await,
+			RefusalReason::UnsupportedVersion { supported: PROTOCOL_VERSION }
+		);
+
+		let mut conn = raw(addr).await;
+		conn.send(&Message::Ack(enclave_worker::provisioning::protocol::Ack {
+			key_checksum: [0; 32],
+		}))
+		.await
+		.unwrap();
+		assert_eq!(expect_refusal(&mut conn).await, RefusalReason::UnexpectedMessage);
+	})
+	.await;
+	server.abort();
+}
+
+#[tokio::test]
+async fn evidence_not_bound_to_the_handshake_is_refused() {
+	let b = Node::new(B);
+	let (addr, server, _node) = serving(ProviderConfig::default()).await;
+	within(async {
+		let mut conn = raw(addr).await;
+		let (_, challenge) = challenge(&mut conn).await;
+		let mut request = key_request(&b.tee, challenge.nonce);
+		// The quote binds another ephemeral key than the one sent.
+		request.ephemeral_public = EphemeralKey::generate().public_key();
+		conn.send(&Message::KeyRequest(request)).await.unwrap();
+		assert_eq!(expect_refusal(&mut conn).await, RefusalReason::TranscriptMismatch);
+	})
+	.await;
+	server.abort();
+}
+
+#[tokio::test]
+async fn too_many_outstanding_challenges_are_refused() {
+	let config = ProviderConfig { max_outstanding_challenges: 1, ..ProviderConfig::default() };
+	let (addr, server, _node) = serving(config).await;
+	within(async {
+		let mut first = raw(addr).await;
+		let _ = challenge(&mut first).await;
+		let mut second = raw(addr).await;
+		second
+			.send(&Message::ChallengeRequest(ChallengeRequest {
+				version: PROTOCOL_VERSION,
+				genesis_hash: GENESIS,
+			}))
+			.await
+			.unwrap();
+		assert_eq!(expect_refusal(&mut second).await, RefusalReason::TooManyChallenges);
+		drop(first);
+	})
+	.await;
+	server.abort();
+}
+
+#[tokio::test]
+async fn oversized_and_malformed_frames_are_refused() {
+	let schedule = view(A, &[(B, 100)]);
+	let (running, listener) = provider(A, schedule.clone(), ProviderConfig::default(), dev()).await;
+	let task = accept_one(running.provider.clone(), listener);
+	let mut stream = TcpStream::connect(running.addr).await.unwrap();
+	// Announce a 1 MiB frame: refused from the length prefix alone.
+	stream.write_all(&(1024u32 * 1024).to_be_bytes()).await.unwrap();
+	stream.write_all(&[0u8; 16]).await.unwrap();
+	let (provided, listener) = within(task).await.unwrap();
+	assert!(matches!(provided, Err(ProvideError::Wire(WireError::FrameTooLarge))), "{provided:?}");
+	let mut conn = Connection::new(stream, 64 * 1024, Duration::from_secs(10));
+	assert_eq!(within(expect_refusal(&mut conn)).await, RefusalReason::FrameTooLarge);
+
+	// A frame of the right size that is no message.
+	let task = accept_one(running.provider.clone(), listener);
+	let mut stream = TcpStream::connect(running.addr).await.unwrap();
+	stream.write_all(&3u32.to_be_bytes()).await.unwrap();
+	stream.write_all(&[0xff, 0xff, 0xff]).await.unwrap();
+	let (provided, _) = within(task).await.unwrap();
+	assert!(matches!(provided, Err(ProvideError::Wire(WireError::Malformed(_)))), "{provided:?}");
+
+	// The requester refuses an oversized frame from a (fake) provider too.
+	let fake = TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let fake_addr = fake.local_addr().unwrap();
+	let fake_task = tokio::spawn(async move {
+		let (mut stream, _) = fake.accept().await.unwrap();
+		let mut buf = [0u8; 64];
+		let _ = stream.read(&mut buf).await;
+		stream.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
+		// Keep the connection open until the requester is done.
+		let _ = stream.read(&mut buf).await;
+	});
+	let b = Node::new(B);
+	let requested = within(request_keys(
+		fake_addr,
+		b.tee.as_ref(),
+		&dev(),
+		&fixed(schedule),
+		&b.store(),
+		&requester_config(),
+	))
+	.await;
+	assert!(
+		matches!(requested, Err(RequestError::Wire(WireError::FrameTooLarge))),
+		"{requested:?}"
+	);
+	fake_task.abort();
+	assert_no_keys(&b);
+}
+
+#[tokio::test]
+async fn silent_peers_time_out() {
+	// A provider whose requester never speaks.
+	let schedule = view(A, &[(B, 100)]);
+	let config =
+		ProviderConfig { io_timeout: Duration::from_millis(200), ..ProviderConfig::default() };
+	let (running, listener) = provider(A, schedule.clone(), config, dev()).await;
+	let task = accept_one(running.provider.clone(), listener);
+	let _silent = TcpStream::connect(running.addr).await.unwrap();
+	let (provided, _) = within(task).await.unwrap();
+	assert!(matches!(provided, Err(ProvideError::Wire(WireError::Timeout { .. }))));
+
+	// A requester whose provider never answers.
+	let mute = TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let mute_addr = mute.local_addr().unwrap();
+	let mute_task = tokio::spawn(async move {
+		let (stream, _) = mute.accept().await.unwrap();
+		tokio::time::sleep(Duration::from_secs(20)).await;
+		drop(stream);
+	});
+	let b = Node::new(B);
+	let config = RequesterConfig { io_timeout: Duration::from_millis(200), ..requester_config() };
+	let requested = within(request_keys(
+		mute_addr,
+		b.tee.as_ref(),
+		&dev(),
+		&fixed(schedule),
+		&b.store(),
+		&config,
+	))
+	.await;
+	assert!(matches!(requested, Err(RequestError::Wire(WireError::Timeout { .. }))));
+	mute_task.abort();
+	assert_no_keys(&b);
+}
+
+/// Forwards one hand-over between requester and provider, letting `tamper` alter the
+/// provider's messages.
+async fn man_in_the_middle(
+	provider: SocketAddr,
+	tamper: impl Fn(&mut Message) + Send + 'static,
+) -> (SocketAddr, JoinHandle<()>) {
+	let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let addr = listener.local_addr().unwrap();
+	let task = tokio::spawn(async move {
+		let (client, _) = listener.accept().await.unwrap();
+		let mut client = Connection::new(client, 64 * 1024, Duration::from_secs(10));
+		let mut server = raw(provider).await;
+		// The protocol is lock-step: one message each way per round.
+		loop {
+			let Ok(from_client) = client.recv("client").await else { return };
+			if server.send(&from_client).await.is_err() {
+				return;
+			}
+			let Ok(mut from_server) = server.recv("server").await else { return };
+			tamper(&mut from_server);
+			if client.send(&from_server).await.is_err() {
+				return;
+			}
+		}
+	});
+	(addr, task)
+}
+
+async fn tampered_handover(tamper: impl Fn(&mut Message) + Send + 'static) -> RequestError {
+	let b = Node::new(B);
+	let schedule = view(A, &[(B, 100)]);
+	let (running, listener) = provider(A, schedule.clone(), ProviderConfig::default(), dev()).await;
+	let task = accept_one(running.provider.clone(), listener);
+	let (mitm, mitm_task) = man_in_the_middle(running.addr, tamper).await;
+	let requested = within(request_keys(
+		mitm,
+		b.tee.as_ref(),
+		&dev(),
+		&fixed(schedule),
+		&b.store(),
+		&requester_config(),
+	))
+	.await;
+	let (provided, _) = within(task).await.unwrap();
+	assert!(matches!(provided, Err(ProvideError::PeerRefused(_))), "{provided:?}");
+	mitm_task.abort();
+	assert_no_keys(&b);
+	requested.expect_err("a tampered hand-over must fail")
+}
+
+#[tokio::test]
+async fn tampered_ciphertext_is_refused() {
+	let error = tampered_handover(|message| {
+		if let Message::KeyResponse(response) = message {
+			response.ciphertext[0] ^= 1;
+		}
+	})
+	.await;
+	assert!(matches!(error, RequestError::TranscriptMismatch), "{error:?}");
+}
+
+#[tokio::test]
+async fn tampered_provider_evidence_is_refused() {
+	let error = tampered_handover(|message| {
+		if let Message::KeyResponse(response) = message {
+			if let Some(last) = response.provider_evidence.last_mut() {
+				*last ^= 1;
+			}
+		}
+	})
+	.await;
+	assert!(
+		matches!(error, RequestError::Attestation(AttestationError::SimulatedSignatureInvalid)),
+		"{error:?}"
+	);
+}
+
+#[tokio::test]
+async fn tampered_decision_is_refused() {
+	// The decision fields are in the transcript: a man in the middle cannot change them.
+	let error = tampered_handover(|message| {
+		if let Message::KeyResponse(response) = message {
+			response.decided_at_block += 1;
+		}
+	})
+	.await;
+	assert!(matches!(error, RequestError::TranscriptMismatch), "{error:?}");
+}
+
+#[tokio::test]
+async fn frames_are_scale_encoded_messages_with_a_big_endian_length() {
+	// Pin the framing: a ChallengeRequest is 4 bytes of length, then the SCALE encoding.
+	let (addr, server, _node) = serving(ProviderConfig::default()).await;
+	within(async {
+		let mut stream = TcpStream::connect(addr).await.unwrap();
+		let body = Message::ChallengeRequest(ChallengeRequest {
+			version: PROTOCOL_VERSION,
+			genesis_hash: GENESIS,
+		})
+		.encode();
+		assert_eq!(body.len(), 1 + 2 + 32);
+		stream.write_all(&(body.len() as u32).to_be_bytes()).await.unwrap();
+		stream.write_all(&body).await.unwrap();
+		let mut len = [0u8; 4];
+		stream.read_exact(&mut len).await.unwrap();
+		let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
+		stream.read_exact(&mut frame).await.unwrap();
+		assert!(matches!(Message::decode_frame(&frame), Ok(Message::Challenge(_))));
+	})
+	.await;
+	server.abort();
+}
