@@ -816,3 +816,110 @@ async fn frames_are_scale_encoded_messages_with_a_big_endian_length() {
 	.await;
 	server.abort();
 }
+
+/// How [`lying_provider`] cheats, with a valid quote of the active measurement A.
+#[derive(Clone, Copy)]
+enum Lie {
+	/// Announces another checksum than the keys it seals.
+	WrongChecksum,
+	/// Seals under another context than the transcript's.
+	WrongSealContext,
+	/// Seals bytes that are no key material.
+	GarbageKeys,
+}
+
+/// A provider that speaks the protocol by hand, quotes correctly as A, and lies as `lie` says:
+/// what only a compromised provider could do. Returns the requester's last message.
+async fn lying_provider(lie: Lie) -> (SocketAddr, JoinHandle<Option<Message>>) {
+	use enclave_worker::provisioning::protocol::{
+		response_report_data, seal_to, KeyResponse, Transcript,
+	};
+	let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let addr = listener.local_addr().unwrap();
+	let task = tokio::spawn(async move {
+		let node = Node::new(A);
+		let (stream, _) = listener.accept().await.unwrap();
+		let mut conn = Connection::new(stream, 64 * 1024, Duration::from_secs(10));
+		let Message::ChallengeRequest(request) = conn.recv("request").await.unwrap() else {
+			panic!("expected a challenge request")
+		};
+		let challenge = Challenge {
+			version: PROTOCOL_VERSION,
+			nonce: [5; 32],
+			provider_measurement: m(A),
+			ttl_ms: 60_000,
+		};
+		conn.send(&Message::Challenge(challenge.clone())).await.unwrap();
+		let Message::KeyRequest(key_request) = conn.recv("key request").await.unwrap() else {
+			panic!("expected a key request")
+		};
+		let keys = KeyMaterial::generate();
+		let mut checksum = keys.checksum().0;
+		let mut plaintext = keys.to_plaintext().to_vec();
+		match lie {
+			Lie::WrongChecksum => checksum[0] ^= 1,
+			Lie::GarbageKeys => plaintext = vec![1; 10],
+			Lie::WrongSealContext => {},
+		}
+		let transcript = Transcript::new(&request, &challenge, &key_request);
+		let reason = Allowed::ScheduledSuccessor { activates_at: 100 };
+		let mut context = transcript.seal_context(10, &[0x10; 32], &reason, &checksum);
+		if let Lie::WrongSealContext = lie {
+			context[0] ^= 1;
+		}
+		let (encapsulated_key, ciphertext) =
+			seal_to(&key_request.ephemeral_public, &context, &plaintext).unwrap();
+		let mut response = KeyResponse {
+			decided_at_block: 10,
+			decided_at_hash: [0x10; 32],
+			reason,
+			encapsulated_key,
+			ciphertext,
+			key_checksum: checksum,
+			provider_evidence: Vec::new(),
+		};
+		let report_data = response_report_data(&transcript.response_hash(&response));
+		response.provider_evidence = node.tee.quote(&report_data).unwrap();
+		conn.send(&Message::KeyResponse(response)).await.unwrap();
+		conn.recv("the requester's answer").await.ok()
+	});
+	(addr, task)
+}
+
+async fn request_from_liar(lie: Lie) -> (RequestError, Option<Message>) {
+	let (addr, task) = lying_provider(lie).await;
+	let b = Node::new(B);
+	let requested = within(request_keys(
+		addr,
+		b.tee.as_ref(),
+		&dev(),
+		&fixed(view(A, &[(B, 100)])),
+		&b.store(),
+		&requester_config(),
+	))
+	.await;
+	let answer = within(task).await.unwrap();
+	assert_no_keys(&b);
+	(requested.expect_err("a lying provider must be refused"), answer)
+}
+
+#[tokio::test]
+async fn checksum_mismatch_is_refused() {
+	let (error, answer) = request_from_liar(Lie::WrongChecksum).await;
+	assert!(matches!(error, RequestError::ChecksumMismatch { .. }), "{error:?}");
+	assert_eq!(answer, Some(Message::Refused { reason: RefusalReason::ChecksumMismatch }));
+}
+
+#[tokio::test]
+async fn keys_sealed_under_another_context_are_refused() {
+	let (error, answer) = request_from_liar(Lie::WrongSealContext).await;
+	assert!(matches!(error, RequestError::Decrypt), "{error:?}");
+	assert_eq!(answer, Some(Message::Refused { reason: RefusalReason::DecryptionFailed }));
+}
+
+#[tokio::test]
+async fn malformed_key_material_is_refused() {
+	let (error, answer) = request_from_liar(Lie::GarbageKeys).await;
+	assert!(matches!(error, RequestError::KeyMaterial(_)), "{error:?}");
+	assert_eq!(answer, Some(Message::Refused { reason: RefusalReason::Malformed }));
+}
