@@ -180,7 +180,7 @@ where
 				"handed the keys over"
 			),
 			Err(e) => {
-				tracing::warn!(error = %e, "refused a key request");
+				tracing::warn!(error = %e, "key hand-over failed");
 				if let Some(reason) = e.refusal() {
 					conn.refuse(reason).await;
 				}
@@ -261,7 +261,16 @@ where
 			Ok(())
 		}
 		.instrument(tracing::info_span!("ack"))
-		.await?;
+		.await
+		.inspect_err(|e| {
+			// The sealed keys went out: say so, since only the requester knows if it kept them.
+			tracing::warn!(
+				%requester,
+				key_checksum = %KeyChecksum(response.key_checksum),
+				error = %e,
+				"sent the sealed keys, but the requester did not acknowledge storing them"
+			)
+		})?;
 
 		Ok(HandoverRecord {
 			requester,
