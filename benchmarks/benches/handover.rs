@@ -1,0 +1,191 @@
+//! The key hand-over (`enclave_worker::provisioning`):
+//!
+//! - `handover/full_loopback_sim`: a complete hand-over A → B over loopback TCP with sim
+//!   quotes (challenge, quote, verification and decision, HPKE, the provider's quote, the
+//!   requester's checks, sealing the keys to B with fsync, ack). The requester's key file is
+//!   removed between runs, outside the timing, so every run writes. Before criterion runs,
+//!   p50/p99/max over [`PERCENTILE_RUNS`] hand-overs are printed.
+//! - `provider_decision/*`: the provider's decision path
+//!   (`provisioning::authorize_requester`: evidence verification with collateral and policy,
+//!   report-data binding, `VerifiedSchedule::decide`) against bare `dcap_qvl::verify::verify`
+//!   on the same real TDX quote, in one run; the ratio of the medians is our overhead.
+
+use std::{
+	net::SocketAddr,
+	sync::Arc,
+	time::{Duration, Instant},
+};
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use enclave_update_primitives::{ActiveEnclave, Measurement, ScheduledEnclave};
+use enclave_worker::{
+	attestation::{AttestationPolicy, Collateral, Verifier},
+	chain::{ChainError, ScheduleSource, VerifiedSchedule},
+	keys::{KeyMaterial, KeyStore},
+	provisioning::{authorize_requester, request_keys, Provider, ProviderConfig, RequesterConfig},
+	store::Store,
+	tee::SimTee,
+};
+
+/// Inside the TDX sample's collateral window.
+const TDX_AT: u64 = 1_751_624_655;
+/// Hand-overs timed for the printed percentiles.
+const PERCENTILE_RUNS: usize = 300;
+
+const A: Measurement = Measurement::MrEnclave([0xa; 32]);
+const B: Measurement = Measurement::MrEnclave([0xb; 32]);
+
+/// Bench double of the chain-backed `ScheduleSource`: a fixed verified view.
+struct FixedSchedule(VerifiedSchedule);
+
+impl ScheduleSource for FixedSchedule {
+	async fn verified_schedule(&self) -> Result<VerifiedSchedule, ChainError> {
+		Ok(self.0.clone())
+	}
+}
+
+fn schedule(active: Measurement, next: Measurement) -> VerifiedSchedule {
+	VerifiedSchedule {
+		genesis_hash: [0x99; 32],
+		block_number: 10,
+		block_hash: [0x10; 32],
+		active: Some(ActiveEnclave { measurement: active, since: 0 }),
+		superseded: Vec::new(),
+		scheduled: vec![ScheduledEnclave { measurement: next, activates_at: 100 }],
+		retired: Vec::new(),
+	}
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+	let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+		.join("../offchain-worker/tests/fixtures")
+		.join(name);
+	std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+struct Requester {
+	_dir: tempfile::TempDir,
+	tee: SimTee,
+	store: Store,
+	view: FixedSchedule,
+	verifier: Verifier,
+	config: RequesterConfig,
+}
+
+impl Requester {
+	fn new() -> Self {
+		let dir = tempfile::tempdir().expect("temp dir");
+		let tee = SimTee::in_data_dir(B, dir.path());
+		let store = Store::open(dir.path()).expect("store");
+		Self {
+			_dir: dir,
+			tee,
+			store,
+			view: FixedSchedule(schedule(A, B)),
+			verifier: Verifier::new(AttestationPolicy::dev()),
+			config: RequesterConfig::default(),
+		}
+	}
+
+	/// One timed hand-over; the key file is removed first (untimed) so each run seals.
+	async fn handover(&self, addr: SocketAddr) -> Duration {
+		for path in [self.store.keys_path(), self.store.keys_path().with_extension("sealed.prev")] {
+			let _ = std::fs::remove_file(path);
+		}
+		let start = Instant::now();
+		let handover =
+			request_keys(addr, &self.tee, &self.verifier, &self.view, &self.store, &self.config)
+				.await
+				.expect("hand-over");
+		let elapsed = start.elapsed();
+		black_box(handover);
+		elapsed
+	}
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+	let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+	sorted[index.min(sorted.len() - 1)]
+}
+
+fn full_handover(c: &mut Criterion) {
+	let runtime = tokio::runtime::Builder::new_multi_thread()
+		.worker_threads(2)
+		.enable_all()
+		.build()
+		.expect("runtime");
+	let provider_dir = tempfile::tempdir().expect("temp dir");
+	let addr = runtime.block_on(async {
+		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+		let addr = listener.local_addr().expect("addr");
+		let provider = Provider::new(
+			Arc::new(SimTee::in_data_dir(A, provider_dir.path())),
+			Arc::new(KeyStore::with_keys(KeyMaterial::generate())),
+			Verifier::new(AttestationPolicy::dev()),
+			FixedSchedule(schedule(A, B)),
+			ProviderConfig::default(),
+		);
+		tokio::spawn(provider.serve(listener));
+		addr
+	});
+	let requester = Requester::new();
+
+	let mut samples: Vec<Duration> =
+		(0..PERCENTILE_RUNS).map(|_| runtime.block_on(requester.handover(addr))).collect();
+	samples.sort();
+	println!(
+		"handover/full_loopback_sim over {PERCENTILE_RUNS} runs: p50 {:?}, p99 {:?}, max {:?}",
+		percentile(&samples, 0.50),
+		percentile(&samples, 0.99),
+		samples[samples.len() - 1],
+	);
+
+	let mut group = c.benchmark_group("handover");
+	group.sample_size(200);
+	group.bench_function("full_loopback_sim", |b| {
+		b.iter_custom(|iters| {
+			(0..iters).map(|_| runtime.block_on(requester.handover(addr))).sum::<Duration>()
+		})
+	});
+	group.finish();
+}
+
+fn provider_decision(c: &mut Criterion) {
+	let quote = fixture("tdx_quote");
+	let collateral_json = fixture("tdx_quote_collateral.json");
+	let collateral = Collateral::from_json(&collateral_json).expect("collateral");
+	let dcap_collateral: dcap_qvl::QuoteCollateralV3 =
+		serde_json::from_slice(&collateral_json).expect("collateral");
+	let verifier = Verifier::new(AttestationPolicy::default());
+	let identity = verifier.verify(&quote, Some(&collateral), TDX_AT, None).expect("ours accepts");
+	// The sample TD is the scheduled successor of A; its report data is the expected binding.
+	let view = schedule(A, identity.measurement);
+	let expected = identity.report_data;
+	let decided =
+		authorize_requester(&verifier, &quote, Some(&collateral), TDX_AT, &expected, &view, &A)
+			.expect("the decision path accepts");
+	println!("provider_decision: the sample TD is allowed as {:?}", decided.1);
+	dcap_qvl::verify::verify(&quote, &dcap_collateral, TDX_AT).expect("dcap-qvl accepts");
+
+	let mut group = c.benchmark_group("provider_decision");
+	group.bench_function("authorize_requester_tdx", |b| {
+		b.iter(|| {
+			authorize_requester(
+				&verifier,
+				black_box(&quote),
+				Some(&collateral),
+				TDX_AT,
+				&expected,
+				&view,
+				&A,
+			)
+		})
+	});
+	group.bench_function("bare_dcap_qvl_verify_tdx", |b| {
+		b.iter(|| dcap_qvl::verify::verify(black_box(&quote), &dcap_collateral, TDX_AT))
+	});
+	group.finish();
+}
+
+criterion_group!(benches, full_handover, provider_decision);
+criterion_main!(benches);
