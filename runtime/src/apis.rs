@@ -89,6 +89,23 @@ impl_runtime_apis! {
 		}
 	}
 
+	// No session keys here (no validators, no BABE/GRANDPA); sc-service's `author_rotateKeys` and
+	// `author_hasSessionKeys` need the API all the same, and get "no keys".
+	impl sp_session::SessionKeys<Block> for Runtime {
+		fn generate_session_keys(
+			_owner: Vec<u8>,
+			_seed: Option<Vec<u8>>,
+		) -> sp_session::OpaqueGeneratedSessionKeys {
+			Default::default()
+		}
+
+		fn decode_session_keys(
+			_encoded: Vec<u8>,
+		) -> Option<Vec<(Vec<u8>, sp_session::KeyTypeId)>> {
+			None
+		}
+	}
+
 	impl frame_system_rpc_runtime_api::AccountNonceApi<Block, AccountId, Nonce> for Runtime {
 		fn account_nonce(account: AccountId) -> Nonce {
 			System::account_nonce(account)
