@@ -1,0 +1,16 @@
+//! `enclave-update-node`: a Substrate development node for `enclave-update-runtime`.
+//!
+//! The real Substrate client (sc-service with a ParityDB database, the transaction pool, the
+//! standard and rpc-spec-v2 JSON-RPC methods) producing blocks with manual seal, and executing the
+//! runtime natively (see [`executor`]) because these machines cannot build wasm.
+
+mod chain_spec;
+mod cli;
+mod command;
+mod executor;
+mod rpc;
+mod service;
+
+fn main() -> sc_cli::Result<()> {
+	command::run()
+}
