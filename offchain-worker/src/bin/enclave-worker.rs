@@ -52,6 +52,30 @@ enum Command {
 	/// Verify a quote (DCAP, or simulated with `--dev`) against collateral and a policy.
 	/// Prints the proven identity and the verdict; exits non-zero if the quote is refused.
 	VerifyQuote(VerifyQuoteArgs),
+	/// Show the EnclaveUpdate schedule at the node's finalized head, read with storage proofs
+	/// checked against the header's state root (the node is not trusted for the values). With
+	/// `--provider` and `--requester`, also show whether the provider may hand its keys over;
+	/// exits non-zero when it may not.
+	Schedule(ScheduleArgs),
+}
+
+#[derive(Args, Debug)]
+struct ScheduleArgs {
+	/// The node's WebSocket RPC endpoint.
+	#[arg(long, value_name = "URL", default_value = "ws://127.0.0.1:9944")]
+	node: String,
+	/// The pallet's name in the runtime's `construct_runtime!`.
+	#[arg(long, value_name = "NAME", default_value = enclave_worker::chain::proof::DEFAULT_PALLET_NAME)]
+	pallet: String,
+	/// The providing enclave's measurement, for a decision.
+	#[arg(long, value_name = "HEX", requires = "requester")]
+	provider: Option<Measurement>,
+	/// The requesting enclave's measurement, for a decision.
+	#[arg(long, value_name = "HEX", requires = "provider")]
+	requester: Option<Measurement>,
+	/// Print JSON instead of text.
+	#[arg(long)]
+	json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -175,7 +199,73 @@ fn run(cli: Cli) -> Result<ExitCode> {
 		Command::Init { data, tee } => init(&data.data_dir, &tee),
 		Command::Status { data, tee, json } => status(&data.data_dir, &tee, json),
 		Command::VerifyQuote(args) => verify_quote(&args),
+		Command::Schedule(args) => tokio::runtime::Builder::new_current_thread()
+			.enable_all()
+			.build()?
+			.block_on(schedule(&args)),
 	}
+}
+
+async fn schedule(args: &ScheduleArgs) -> Result<ExitCode> {
+	use enclave_worker::chain::{
+		proof::PalletKeys,
+		rpc::{RpcChain, TrustLocalNodeFinality},
+		ScheduleSource,
+	};
+	let chain = RpcChain::connect(
+		&args.node,
+		None,
+		PalletKeys::new(&args.pallet),
+		TrustLocalNodeFinality,
+		None,
+	)
+	.await
+	.with_context(|| format!("connecting to {}", args.node))?;
+	let view = chain.verified_schedule().await?;
+	let decision = args.provider.zip(args.requester).map(|(p, r)| (p, r, view.decide(&p, &r)));
+	if args.json {
+		let value = serde_json::json!({
+			"genesis_hash": format!("0x{}", hex::encode(view.genesis_hash)),
+			"block_number": view.block_number,
+			"block_hash": format!("0x{}", hex::encode(view.block_hash)),
+			"active": view.active,
+			"scheduled": view.scheduled,
+			"superseded": view.superseded,
+			"retired": view.retired,
+			"decision": decision.map(|(p, r, d)| serde_json::json!({
+				"provider": p,
+				"requester": r,
+				"allowed": d.is_allowed(),
+				"reason": format!("{d:?}"),
+			})),
+		});
+		println!("{}", serde_json::to_string_pretty(&value)?);
+	} else {
+		println!("verified block: #{} 0x{}", view.block_number, hex::encode(view.block_hash));
+		match view.active {
+			Some(a) => println!("active:         {} (since #{})", a.measurement, a.since),
+			None => println!("active:         -"),
+		}
+		for s in &view.scheduled {
+			println!("scheduled:      {} at #{}", s.measurement, s.activates_at);
+		}
+		for s in &view.superseded {
+			println!(
+				"superseded:     {} (#{}..#{})",
+				s.measurement, s.activated_at, s.superseded_at
+			);
+		}
+		for r in &view.retired {
+			println!("retired:        {r}");
+		}
+		if let Some((p, r, d)) = &decision {
+			println!("decision:       {p} -> {r}: {d:?}");
+		}
+	}
+	Ok(match decision {
+		Some((_, _, d)) if !d.is_allowed() => ExitCode::FAILURE,
+		_ => ExitCode::SUCCESS,
+	})
 }
 
 fn init(data_dir: &Path, tee_args: &TeeArgs) -> Result<ExitCode> {
