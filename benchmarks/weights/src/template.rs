@@ -38,37 +38,40 @@ fn body(weight: &BenchmarkWeight, db: &str) -> String {
 	);
 	let _ =
 		writeln!(out, "\t\tWeight::from_parts({}, {})", weight.base_ref_time, weight.proof_size);
-	for ((name, _, _), slope) in weight.components.iter().zip(&weight.ref_time_slopes) {
-		if *slope > 0 {
-			let _ = writeln!(
-				out,
-				"\t\t\t.saturating_add(Weight::from_parts({slope}, 0).saturating_mul({name}.into()))"
-			);
-		}
-	}
+	per_component(&mut out, weight, &weight.ref_time_slopes, |slope| {
+		format!("Weight::from_parts({slope}, 0)")
+	});
 	if weight.base_reads > 0 {
 		let _ = writeln!(out, "\t\t\t.saturating_add({db}.reads({}_u64))", weight.base_reads);
 	}
-	for ((name, _, _), slope) in weight.components.iter().zip(&weight.read_slopes) {
-		if *slope > 0 {
-			let _ = writeln!(
-				out,
-				"\t\t\t.saturating_add({db}.reads(({slope}_u64).saturating_mul({name}.into())))"
-			);
-		}
-	}
+	per_component(&mut out, weight, &weight.read_slopes, |slope| {
+		format!("{db}.reads({slope}_u64)")
+	});
 	if weight.base_writes > 0 {
 		let _ = writeln!(out, "\t\t\t.saturating_add({db}.writes({}_u64))", weight.base_writes);
 	}
-	for ((name, _, _), slope) in weight.components.iter().zip(&weight.write_slopes) {
+	per_component(&mut out, weight, &weight.write_slopes, |slope| {
+		format!("{db}.writes({slope}_u64)")
+	});
+	out
+}
+
+/// One `.saturating_add(...)` per non-zero slope; `unit` renders the weight of one unit.
+fn per_component(
+	out: &mut String,
+	weight: &BenchmarkWeight,
+	slopes: &[u128],
+	unit: impl Fn(u128) -> String,
+) {
+	for ((name, _, _), slope) in weight.components.iter().zip(slopes) {
 		if *slope > 0 {
 			let _ = writeln!(
 				out,
-				"\t\t\t.saturating_add({db}.writes(({slope}_u64).saturating_mul({name}.into())))"
+				"\t\t\t.saturating_add({}.saturating_mul({name}.into()))",
+				unit(*slope)
 			);
 		}
 	}
-	out
 }
 
 fn uses_components(weight: &BenchmarkWeight) -> bool {
