@@ -86,7 +86,6 @@ pub fn development_chain_spec(
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use sp_runtime::BuildStorage as _;
 
 	#[test]
 	fn dev_genesis_has_the_marker_and_the_enclave() {

@@ -171,10 +171,11 @@ mod tests {
 	use super::*;
 	use codec::Decode;
 	use sp_core::traits::WrappedRuntimeCode;
+	use sp_runtime::traits::{BlakeTwo256, Hash as HashT};
 	use sp_state_machine::BasicExternalities;
 
 	fn runtime_code(code: &[u8]) -> (WrappedRuntimeCode<'_>, Vec<u8>) {
-		(WrappedRuntimeCode(code.into()), sp_core::blake2_256(code).to_vec())
+		(WrappedRuntimeCode(code.into()), <BlakeTwo256 as HashT>::hash(code).encode())
 	}
 
 	#[test]
