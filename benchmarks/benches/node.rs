@@ -1,0 +1,307 @@
+//! The dev node under load: how many blocks of transfers it seals and imports per second under
+//! manual seal, and how long a `schedule_enclave` call takes from `author_submitExtrinsic` to a
+//! block.
+//!
+//! Not a criterion bench: each figure needs a running node, so this program starts one
+//! (`enclave-update-node`, built beforehand: `cargo build --release -p enclave-update-node`, or
+//! named by `ENCLAVE_UPDATE_NODE`), drives it over JSON-RPC on loopback and prints the figures.
+//! Without a node binary it says so and exits successfully, so `cargo bench` still runs the others.
+
+use std::{
+	net::TcpListener,
+	path::{Path, PathBuf},
+	process::{Child, Command, Stdio},
+	time::{Duration, Instant},
+};
+use subxt::{
+	config::PolkadotExtrinsicParamsBuilder,
+	dynamic::Value,
+	ext::scale_value::Composite,
+	rpcs::{rpc_params, RpcClient},
+	OnlineClient, PolkadotConfig,
+};
+use subxt_signer::sr25519::dev;
+
+/// Blocks sealed in the import benchmark.
+const BLOCKS: usize = 40;
+/// Transfers in each of them.
+const TRANSFERS_PER_BLOCK: usize = 25;
+/// `schedule_enclave` calls timed from submission to inclusion.
+const SCHEDULE_SAMPLES: usize = 20;
+
+type Client = OnlineClient<PolkadotConfig>;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn main() -> Result<(), BoxError> {
+	// `cargo bench` passes `--bench` (and maybe a filter); a filter that does not name this bench
+	// skips it, as criterion benches do.
+	if let Some(filter) = std::env::args().skip(1).find(|arg| !arg.starts_with('-')) {
+		if !"node".contains(filter.as_str()) {
+			return Ok(());
+		}
+	}
+	let Some(binary) = node_binary() else {
+		println!(
+			"node bench skipped: no enclave-update-node binary (build it with `cargo build \
+			 --release -p enclave-update-node` or set ENCLAVE_UPDATE_NODE)"
+		);
+		return Ok(());
+	};
+	println!("node bench: {}", binary.display());
+	tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
+		import_throughput(&binary).await?;
+		submission_to_inclusion(&binary).await
+	})
+}
+
+/// The node binary: `ENCLAVE_UPDATE_NODE`, else the one next to this bench's profile directory
+/// (`target/release` for `cargo bench`), else the debug build.
+fn node_binary() -> Option<PathBuf> {
+	if let Some(path) = std::env::var_os("ENCLAVE_UPDATE_NODE") {
+		return Some(path.into());
+	}
+	let exe = std::env::current_exe().ok()?;
+	// target/<profile>/deps/node-<hash>
+	let profile_dir = exe.parent()?.parent()?;
+	let target_dir = profile_dir.parent()?;
+	[profile_dir.to_path_buf(), target_dir.join("release"), target_dir.join("debug")]
+		.into_iter()
+		.map(|dir| dir.join("enclave-update-node"))
+		.find(|path| path.is_file())
+}
+
+/// A node process, killed on drop.
+struct Node {
+	child: Child,
+	rpc: RpcClient,
+	client: Client,
+}
+
+impl Drop for Node {
+	fn drop(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+	}
+}
+
+fn free_port() -> Result<u16, BoxError> {
+	Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+async fn start(binary: &Path, base_path: &Path, sealing: &[&str]) -> Result<Node, BoxError> {
+	let rpc_port = free_port()?;
+	let p2p_port = free_port()?;
+	let mut child = Command::new(binary)
+		.arg("--dev")
+		.arg("--base-path")
+		.arg(base_path)
+		.args(["--rpc-port", &rpc_port.to_string()])
+		.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
+		.args(["--no-prometheus", "--no-telemetry", "--no-mdns", "--log", "error"])
+		// Room for a whole benchmark's transfers in the pool.
+		.args(["--pool-limit", "10000"])
+		.args(sealing)
+		.stdin(Stdio::null())
+		.stdout(Stdio::null())
+		.stderr(Stdio::inherit())
+		.spawn()?;
+	let url = format!("ws://127.0.0.1:{rpc_port}");
+	let deadline = Instant::now() + Duration::from_secs(120);
+	loop {
+		if let Some(status) = child.try_wait()? {
+			return Err(format!("the node exited with {status}").into());
+		}
+		if let Ok(rpc) = RpcClient::from_insecure_url(&url).await {
+			if rpc.request::<serde_json::Value>("system_health", rpc_params![]).await.is_ok() {
+				let client = Client::from_rpc_client(rpc.clone()).await?;
+				return Ok(Node { child, rpc, client });
+			}
+		}
+		if Instant::now() > deadline {
+			let _ = child.kill();
+			return Err("the node did not answer RPC within 120 s".into());
+		}
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+}
+
+fn hex(bytes: &[u8]) -> String {
+	let digits: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+	format!("0x{digits}")
+}
+
+/// Signs `count` transfers from Alice to Bob with consecutive nonces from `first_nonce`.
+async fn signed_transfers(
+	client: &Client,
+	first_nonce: u64,
+	count: usize,
+) -> Result<Vec<String>, BoxError> {
+	let at = client.at_current_block().await?;
+	let mut transactions = at.transactions();
+	let transfer = subxt::dynamic::transaction(
+		"Balances",
+		"transfer_keep_alive",
+		(dev::bob().public_key().to_address::<()>(), 1_000_000_000u128),
+	);
+	let mut signed = Vec::with_capacity(count);
+	for nonce in first_nonce..first_nonce + count as u64 {
+		// Immortal: these wait for many blocks before they are sealed.
+		let params = PolkadotExtrinsicParamsBuilder::new().nonce(nonce).immortal().build();
+		let tx = transactions.create_signed(&transfer, &dev::alice(), params).await?;
+		signed.push(hex(tx.encoded()));
+	}
+	Ok(signed)
+}
+
+/// Blocks of transfers sealed (built, executed, imported and finalized) per second.
+async fn import_throughput(binary: &Path) -> Result<(), BoxError> {
+	let dir = tempfile::tempdir()?;
+	// Only `engine_createBlock` seals here, so each block holds exactly the transfers sent for it.
+	// The single-state pool: the fork-aware one parks transactions that arrive while it updates
+	// its views after an import until the block after next, which would split the batches.
+	let node = start(
+		binary,
+		dir.path(),
+		&["--instant-seal", "false", "--block-time-ms", "0", "--pool-type", "single-state"],
+	)
+	.await?;
+	let transfers = signed_transfers(&node.client, 0, BLOCKS * TRANSFERS_PER_BLOCK).await?;
+
+	let mut sealing = Duration::ZERO;
+	let started = Instant::now();
+	for block in transfers.chunks(TRANSFERS_PER_BLOCK) {
+		for tx in block {
+			node.rpc.request::<String>("author_submitExtrinsic", rpc_params![tx]).await?;
+		}
+		let seal_started = Instant::now();
+		let created: serde_json::Value =
+			node.rpc.request("engine_createBlock", rpc_params![true, true, None::<String>]).await?;
+		sealing += seal_started.elapsed();
+		let hash = created["hash"].as_str().ok_or("engine_createBlock returned no hash")?;
+		let body: serde_json::Value = node.rpc.request("chain_getBlock", rpc_params![hash]).await?;
+		let extrinsics = body["block"]["extrinsics"].as_array().map_or(0, Vec::len);
+		// The timestamp inherent plus the transfers.
+		if extrinsics != TRANSFERS_PER_BLOCK + 1 {
+			return Err(format!("a block held {extrinsics} extrinsics").into());
+		}
+	}
+	let total = started.elapsed();
+
+	let blocks = BLOCKS as f64;
+	println!(
+		"node/import: {BLOCKS} blocks x {TRANSFERS_PER_BLOCK} transfers: sealing+import \
+		 {:.1} blocks/s ({:.0} transfers/s, {:.2} ms/block); with submission {:.1} blocks/s",
+		blocks / sealing.as_secs_f64(),
+		blocks * TRANSFERS_PER_BLOCK as f64 / sealing.as_secs_f64(),
+		sealing.as_secs_f64() * 1000.0 / blocks,
+		blocks / total.as_secs_f64(),
+	);
+	Ok(())
+}
+
+fn schedule_call(byte: u8, activates_at: u32) -> Value {
+	Value::unnamed_variant(
+		"EnclaveUpdate",
+		[Value::named_variant(
+			"schedule_enclave",
+			[
+				(
+					"measurement",
+					Value::unnamed_variant("MrEnclave", [Value::from_bytes([byte; 32])]),
+				),
+				("activates_at", Value::u128(activates_at.into())),
+			],
+		)],
+	)
+}
+
+fn cancel_call(byte: u8) -> Value {
+	Value::unnamed_variant(
+		"EnclaveUpdate",
+		[Value::named_variant(
+			"cancel_scheduled",
+			[("measurement", Value::unnamed_variant("MrEnclave", [Value::from_bytes([byte; 32])]))],
+		)],
+	)
+}
+
+/// Signs `sudo(call)` by Alice with `nonce`.
+async fn signed_sudo(client: &Client, call: Value, nonce: u64) -> Result<String, BoxError> {
+	let at = client.at_current_block().await?;
+	let payload = subxt::dynamic::transaction("Sudo", "sudo", Composite::named([("call", call)]));
+	let params = PolkadotExtrinsicParamsBuilder::new().nonce(nonce).immortal().build();
+	let tx = at.transactions().create_signed(&payload, &dev::alice(), params).await?;
+	Ok(hex(tx.encoded()))
+}
+
+/// Submits `tx` and waits for the first new block that contains it; the time from the
+/// `author_submitExtrinsic` request to that block's header notification.
+async fn time_to_inclusion(rpc: &RpcClient, tx: &str) -> Result<Duration, BoxError> {
+	let mut heads = rpc
+		.subscribe::<serde_json::Value>(
+			"chain_subscribeNewHeads",
+			rpc_params![],
+			"chain_unsubscribeNewHeads",
+		)
+		.await?;
+	let submitted = Instant::now();
+	rpc.request::<String>("author_submitExtrinsic", rpc_params![tx]).await?;
+	let deadline = Duration::from_secs(30);
+	loop {
+		let head = tokio::time::timeout(deadline, heads.next())
+			.await?
+			.ok_or("the head subscription ended")??;
+		let arrived = submitted.elapsed();
+		let number = head["number"].as_str().ok_or("a header without number")?;
+		let hash: String = rpc.request("chain_getBlockHash", rpc_params![number]).await?;
+		let block: serde_json::Value = rpc.request("chain_getBlock", rpc_params![hash]).await?;
+		let included = block["block"]["extrinsics"]
+			.as_array()
+			.is_some_and(|extrinsics| extrinsics.iter().any(|x| x.as_str() == Some(tx)));
+		if included {
+			return Ok(arrived);
+		}
+		if arrived > deadline {
+			return Err("the transaction was not included within 30 s".into());
+		}
+	}
+}
+
+/// `author_submitExtrinsic` of a sudo `schedule_enclave` to its block, with `--dev` sealing.
+async fn submission_to_inclusion(binary: &Path) -> Result<(), BoxError> {
+	let dir = tempfile::tempdir()?;
+	// The `--dev` defaults: seal on each transaction and every second, fork-aware pool. A
+	// transaction that reaches the pool while it updates its views after an import waits for the
+	// next interval block; that is part of what a client of the dev node sees.
+	let node = start(binary, dir.path(), &[]).await?;
+	// Wait for the first block, sealed at start, so the pool has a view to admit transactions to.
+	tokio::time::sleep(Duration::from_millis(1500)).await;
+
+	let mut samples = Vec::with_capacity(SCHEDULE_SAMPLES);
+	let mut nonce = 0;
+	for sample in 0..SCHEDULE_SAMPLES {
+		let byte = 0x10 + sample as u8;
+		let header: serde_json::Value = node.rpc.request("chain_getHeader", rpc_params![]).await?;
+		let best = u32::from_str_radix(
+			header["number"].as_str().ok_or("no number")?.trim_start_matches("0x"),
+			16,
+		)?;
+		let schedule = signed_sudo(&node.client, schedule_call(byte, best + 1_000), nonce).await?;
+		samples.push(time_to_inclusion(&node.rpc, &schedule).await?);
+		// Keep the bounded schedule from filling up; not timed.
+		let cancel = signed_sudo(&node.client, cancel_call(byte), nonce + 1).await?;
+		time_to_inclusion(&node.rpc, &cancel).await?;
+		nonce += 2;
+	}
+	samples.sort();
+	let mean = samples.iter().sum::<Duration>() / samples.len() as u32;
+	println!(
+		"node/schedule submit->inclusion ({SCHEDULE_SAMPLES} samples, --dev sealing): \
+		 mean {:.1} ms, median {:.1} ms, min {:.1} ms, max {:.1} ms",
+		mean.as_secs_f64() * 1000.0,
+		samples[samples.len() / 2].as_secs_f64() * 1000.0,
+		samples[0].as_secs_f64() * 1000.0,
+		samples[samples.len() - 1].as_secs_f64() * 1000.0,
+	);
+	Ok(())
+}
