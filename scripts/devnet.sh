@@ -19,7 +19,9 @@ step() { printf '\n\033[1m[devnet] %s\033[0m\n' "$*"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 step "building enclave-update-node and enclave-worker"
-cargo build --locked -p enclave-update-node -p enclave-worker
+# All of the workspace's binaries: the same feature set as the test build, so its artifacts
+# are reused (building two packages alone would resolve other features and rebuild).
+cargo build --locked --workspace --bins
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 node_bin="$target_dir/debug/enclave-update-node"
 worker_bin="$target_dir/debug/enclave-worker"
