@@ -10,7 +10,16 @@ source scripts/lib/deps.sh
 ensure_system_packages
 
 smoke=false
-[ "${1:-}" = "--smoke" ] && smoke=true
+build=true
+for arg in "$@"; do
+	case "$arg" in
+	--smoke) smoke=true ;;
+	# CI: use the binaries the test run just built (same target dir) instead of rebuilding
+	# them with the non-test feature set.
+	--no-build) build=false ;;
+	*) echo "usage: $0 [--smoke] [--no-build]" >&2; exit 2 ;;
+	esac
+done
 
 A=0x$(printf 'aa%.0s' {1..32}) # the dev chain's genesis enclave
 B=0x$(printf 'bb%.0s' {1..32}) # a successor build, not scheduled yet
@@ -18,13 +27,16 @@ B=0x$(printf 'bb%.0s' {1..32}) # a successor build, not scheduled yet
 step() { printf '\n\033[1m[devnet] %s\033[0m\n' "$*"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-step "building enclave-update-node and enclave-worker"
-# All of the workspace's binaries: the same feature set as the test build, so its artifacts
-# are reused (building two packages alone would resolve other features and rebuild).
-cargo build --locked --workspace --bins
+if $build; then
+	step "building enclave-update-node and enclave-worker"
+	cargo build --locked -p enclave-update-node -p enclave-worker
+fi
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 node_bin="$target_dir/debug/enclave-update-node"
 worker_bin="$target_dir/debug/enclave-worker"
+for bin in "$node_bin" "$worker_bin"; do
+	[ -x "$bin" ] || { echo "missing $bin (run without --no-build)" >&2; exit 1; }
+done
 
 work=$(mktemp -d)
 node_pid=""
