@@ -310,11 +310,10 @@ impl<'a, BlockNumber: Copy + Ord> ScheduleView<'a, BlockNumber> {
 	}
 
 	/// Whether `measurement` was active once and has been superseded by block `now`.
+	///
+	/// Callers pass a measurement that is not the active one at `now` (they have resolved the
+	/// schedule already), so any past activation of it means it was superseded.
 	fn was_superseded(&self, measurement: &Measurement, now: BlockNumber) -> bool {
-		let resolved = self.resolve(now);
-		if resolved.active.as_ref() == Some(measurement) {
-			return false;
-		}
 		self.superseded.iter().any(|s| &s.measurement == measurement)
 			|| self.active.as_ref().map(|a| &a.measurement) == Some(measurement)
 			|| self
