@@ -63,6 +63,15 @@ pub enum StatusError {
 	},
 }
 
+/// How many shielded calls the state has seen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallCounts {
+	/// Decrypted and applied.
+	pub applied: u64,
+	/// Malformed or not decryptable, skipped.
+	pub skipped: u64,
+}
+
 /// The persisted status.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkerStatus {
@@ -78,6 +87,13 @@ pub struct WorkerStatus {
 	pub shielding_public_key: Option<String>,
 	/// Last block whose effects are in the state.
 	pub last_processed_block: Option<u64>,
+	/// The state hash after that block (0x-hex), which chains across enclaves: the successor's
+	/// first block continues from its predecessor's last one.
+	#[serde(default)]
+	pub state_hash: Option<String>,
+	/// Shielded calls applied and skipped (malformed) since genesis.
+	#[serde(default)]
+	pub calls: Option<CallCounts>,
 	/// When this status was written (unix seconds).
 	pub updated_at: u64,
 }
@@ -92,6 +108,8 @@ impl WorkerStatus {
 			key_checksum: None,
 			shielding_public_key: None,
 			last_processed_block: None,
+			state_hash: None,
+			calls: None,
 			updated_at: 0,
 		}
 	}
@@ -134,10 +152,16 @@ impl fmt::Display for WorkerStatus {
 		writeln!(f, "measurement:          {}", or_none(self.measurement.map(|m| m.to_string())))?;
 		writeln!(f, "key checksum:         {}", or_none(self.key_checksum.map(|c| c.to_string())))?;
 		writeln!(f, "shielding public key: {}", or_none(self.shielding_public_key.clone()))?;
-		write!(
+		writeln!(
 			f,
 			"last processed block: {}",
 			or_none(self.last_processed_block.map(|b| b.to_string()))
+		)?;
+		writeln!(f, "state hash:           {}", or_none(self.state_hash.clone()))?;
+		write!(
+			f,
+			"shielded calls:       {}",
+			or_none(self.calls.map(|c| format!("{} applied, {} skipped", c.applied, c.skipped)))
 		)
 	}
 }
@@ -157,6 +181,8 @@ mod tests {
 			key_checksum: Some(KeyChecksum([2; 32])),
 			shielding_public_key: None,
 			last_processed_block: Some(9),
+			state_hash: None,
+			calls: None,
 			updated_at: 0,
 		};
 		status.save(dir.path()).unwrap();

@@ -283,6 +283,8 @@ fn init(data_dir: &Path, tee_args: &TeeArgs) -> Result<ExitCode> {
 		key_checksum: Some(keys.checksum()),
 		shielding_public_key: Some(format!("0x{}", hex::encode(keys.shielding.public_key()))),
 		last_processed_block: None,
+		state_hash: None,
+		calls: None,
 		updated_at: 0,
 	};
 	status.save(data_dir)?;

@@ -78,6 +78,10 @@ pub enum ChainError {
 	/// The node answered with a header (or proof) of another block than the one asked for.
 	#[error("the node's header does not hash to the block asked for")]
 	HeaderHashMismatch,
+	/// The block the worker's state belongs to is not an ancestor of the finalized head: the
+	/// state was built on another fork or another chain, and must not be continued.
+	#[error("the worker's last block is not an ancestor of the finalized head")]
+	NotAncestor,
 	/// The sealed chain progress could not be read or written.
 	#[error("sealed chain progress: {0}")]
 	Progress(String),
@@ -93,4 +97,12 @@ pub trait ScheduleSource: Send + Sync {
 	fn verified_schedule(
 		&self,
 	) -> impl Future<Output = Result<VerifiedSchedule, ChainError>> + Send;
+}
+
+impl<T: ScheduleSource + ?Sized> ScheduleSource for std::sync::Arc<T> {
+	fn verified_schedule(
+		&self,
+	) -> impl Future<Output = Result<VerifiedSchedule, ChainError>> + Send {
+		(**self).verified_schedule()
+	}
 }

@@ -15,6 +15,15 @@ use super::BlockNumber;
 /// The name the pallet has in `construct_runtime!` of the dev runtime.
 pub const DEFAULT_PALLET_NAME: &str = "EnclaveUpdate";
 
+/// The name the shielded-call inbox pallet has in `construct_runtime!` of the dev runtime.
+pub const DEFAULT_INBOX_PALLET_NAME: &str = "ShieldedInbox";
+
+/// The storage key of the inbox pallet's `Calls` value (the ciphertexts submitted in a block)
+/// for the pallet named `pallet_name` in the runtime.
+pub fn inbox_calls_key(pallet_name: &str) -> Vec<u8> {
+	storage_value_key(pallet_name, "Calls")
+}
+
 /// The storage keys of the pallet's items that the provisioning decision reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PalletKeys {
@@ -95,6 +104,31 @@ pub enum ProofError {
 	},
 }
 
+fn read_proven(
+	state_root: [u8; 32],
+	proof: &StorageProof,
+	item: &'static str,
+	key: &[u8],
+) -> Result<Option<Vec<u8>>, ProofError> {
+	let mut values =
+		read_proof_check::<Blake2Hasher, _>(H256::from(state_root), proof.clone(), [key])
+			.map_err(|e| ProofError::NotProven { item, reason: e.to_string() })?;
+	Ok(values.remove(key).flatten())
+}
+
+/// Checks `proof` of the inbox's `Calls` value (key [`inbox_calls_key`]) against `state_root`
+/// and returns the block's ciphertexts in inclusion order (none when the value is absent, which
+/// the proof must show too).
+pub fn check_inbox_proof(
+	state_root: [u8; 32],
+	proof: Vec<Vec<u8>>,
+	key: &[u8],
+) -> Result<Vec<Vec<u8>>, ProofError> {
+	let proof = StorageProof::new(proof);
+	let value = read_proven(state_root, &proof, "ShieldedInbox::Calls", key)?;
+	Ok(decode("ShieldedInbox::Calls", value)?.unwrap_or_default())
+}
+
 fn decode<T: Decode>(item: &'static str, bytes: Option<Vec<u8>>) -> Result<Option<T>, ProofError> {
 	bytes
 		.map(|bytes| T::decode_all(&mut &bytes[..]).map_err(|_| ProofError::Undecodable { item }))
@@ -109,12 +143,7 @@ pub fn check_read_proof(
 	keys: &PalletKeys,
 ) -> Result<ProvenStorage, ProofError> {
 	let proof = StorageProof::new(proof);
-	let root = H256::from(state_root);
-	let read = |item: &'static str, key: &[u8]| -> Result<Option<Vec<u8>>, ProofError> {
-		let mut values = read_proof_check::<Blake2Hasher, _>(root, proof.clone(), [key])
-			.map_err(|e| ProofError::NotProven { item, reason: e.to_string() })?;
-		Ok(values.remove(key).flatten())
-	};
+	let read = |item: &'static str, key: &[u8]| read_proven(state_root, &proof, item, key);
 	let storage = ProvenStorage {
 		active: decode("Active", read("Active", &keys.active)?)?,
 		scheduled: decode("Schedule", read("Schedule", &keys.schedule)?)?.unwrap_or_default(),
@@ -188,6 +217,42 @@ mod tests {
 		let (backend, keys, storage) = sample();
 		let (root, proof) = prove(&backend, &keys);
 		assert_eq!(check_read_proof(root, proof, &keys), Ok(storage));
+	}
+
+	#[test]
+	fn inbox_calls_are_proven_and_tampering_is_refused() {
+		let key = inbox_calls_key(DEFAULT_INBOX_PALLET_NAME);
+		assert_eq!(key, [twox_128(b"ShieldedInbox"), twox_128(b"Calls")].concat());
+		let calls = vec![vec![1u8, 2, 3], vec![], vec![9; 40]];
+		let backend =
+			backend_with(vec![(key.clone(), calls.encode()), (b"unrelated".to_vec(), vec![1])]);
+		let root: [u8; 32] = backend.storage_root(std::iter::empty(), Default::default()).0.into();
+		let nodes: Vec<Vec<u8>> =
+			prove_read(backend.clone(), [&key[..]]).unwrap().into_iter_nodes().collect();
+		assert_eq!(check_inbox_proof(root, nodes.clone(), &key), Ok(calls.clone()));
+
+		// Another state root (a host lying about the block) is refused.
+		let mut other_root = root;
+		other_root[0] ^= 1;
+		assert!(matches!(
+			check_inbox_proof(other_root, nodes.clone(), &key),
+			Err(ProofError::NotProven { .. })
+		));
+		// A proof of another value (a host altering the calls) is refused.
+		let forged = backend_with(vec![(key.clone(), vec![vec![7u8]].encode())]);
+		let forged_nodes: Vec<Vec<u8>> =
+			prove_read(forged, [&key[..]]).unwrap().into_iter_nodes().collect();
+		assert!(matches!(
+			check_inbox_proof(root, forged_nodes, &key),
+			Err(ProofError::NotProven { .. })
+		));
+		// An empty inbox is proven empty.
+		let empty = backend_with(vec![(b"unrelated".to_vec(), vec![1])]);
+		let empty_root: [u8; 32] =
+			empty.storage_root(std::iter::empty(), Default::default()).0.into();
+		let empty_nodes: Vec<Vec<u8>> =
+			prove_read(empty, [&key[..]]).unwrap().into_iter_nodes().collect();
+		assert_eq!(check_inbox_proof(empty_root, empty_nodes, &key), Ok(vec![]));
 	}
 
 	#[test]

@@ -10,7 +10,9 @@
 //!    view, in which a retired or cancelled requester was still scheduled, is refused.
 
 use super::{
-	proof::{check_read_proof, PalletKeys},
+	proof::{
+		check_inbox_proof, check_read_proof, inbox_calls_key, PalletKeys, DEFAULT_INBOX_PALLET_NAME,
+	},
 	BlockNumber, ChainError, ScheduleSource, VerifiedSchedule,
 };
 use crate::{
@@ -65,10 +67,36 @@ pub struct SealedProgress {
 	pub measurement: Measurement,
 }
 
+/// A block of the finalized chain as the worker accepted it: its header hashed to `hash`, and
+/// it is the accepted finalized head or an ancestor of it linked by parent hashes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerifiedBlock {
+	/// Its number.
+	pub number: BlockNumber,
+	/// Its hash.
+	pub hash: [u8; 32],
+	/// Its parent's hash.
+	pub parent_hash: [u8; 32],
+	/// The state root its storage proofs are checked against.
+	pub state_root: [u8; 32],
+}
+
+impl VerifiedBlock {
+	fn from_header(hash: [u8; 32], header: &Header) -> Self {
+		Self {
+			number: header.number,
+			hash,
+			parent_hash: header.parent_hash.0,
+			state_root: header.state_root.0,
+		}
+	}
+}
+
 /// A [`ScheduleSource`] over a node's JSON-RPC; see the module docs.
 pub struct RpcChain<V> {
 	rpc: LegacyRpcMethods<WorkerRpcConfig>,
 	keys: PalletKeys,
+	inbox_key: Vec<u8>,
 	headers: V,
 	genesis_hash: [u8; 32],
 	progress: Mutex<Option<ChainProgress>>,
@@ -116,7 +144,95 @@ impl<V: HeaderVerifier> RpcChain<V> {
 		if progress.is_some_and(|p| p.genesis_hash != genesis_hash) {
 			return Err(ChainError::WrongGenesis);
 		}
-		Ok(RpcChain { rpc, keys, headers, genesis_hash, progress: Mutex::new(progress), sealed })
+		Ok(RpcChain {
+			rpc,
+			keys,
+			inbox_key: inbox_calls_key(DEFAULT_INBOX_PALLET_NAME),
+			headers,
+			genesis_hash,
+			progress: Mutex::new(progress),
+			sealed,
+		})
+	}
+
+	/// Reads the shielded calls from the inbox pallet named `pallet_name` (default
+	/// [`DEFAULT_INBOX_PALLET_NAME`]).
+	pub fn with_inbox_pallet(mut self, pallet_name: &str) -> Self {
+		self.inbox_key = inbox_calls_key(pallet_name);
+		self
+	}
+
+	/// The header of block `hash`, checked to hash to `hash` (not yet to be final).
+	async fn header(&self, hash: [u8; 32]) -> Result<Header, ChainError> {
+		let header = self
+			.rpc
+			.chain_get_header(Some(H256(hash)))
+			.await
+			.map_err(rpc_error)?
+			.ok_or(ChainError::UnknownBlock)?;
+		// The header must be the block asked for, not any header the host likes.
+		if BlakeTwo256::hash_of(&header).0 != hash {
+			return Err(ChainError::HeaderHashMismatch);
+		}
+		Ok(header)
+	}
+
+	/// The node's finalized head, accepted by the [`HeaderVerifier`].
+	pub async fn finalized_block(&self) -> Result<VerifiedBlock, ChainError> {
+		let hash = self.rpc.chain_get_finalized_head().await.map_err(rpc_error)?.0;
+		let header = self.header(hash).await?;
+		self.headers.accept(&hash, &header)?;
+		Ok(VerifiedBlock::from_header(hash, &header))
+	}
+
+	/// The blocks after `from` (number and hash of a block the worker holds state for) up to
+	/// and including the verified `head`, oldest first. They are found by walking back from
+	/// `head` along parent hashes, so each is an ancestor of the accepted head; the walk must
+	/// end on `from`, else `from` is not on the finalized chain ([`ChainError::NotAncestor`]).
+	pub async fn blocks_after(
+		&self,
+		from: (BlockNumber, [u8; 32]),
+		head: &VerifiedBlock,
+	) -> Result<Vec<VerifiedBlock>, ChainError> {
+		if head.number < from.0 {
+			return Err(ChainError::StaleView { offered: head.number, verified: from.0 });
+		}
+		if head.number == from.0 {
+			return if head.hash == from.1 { Ok(Vec::new()) } else { Err(ChainError::NotAncestor) };
+		}
+		let mut blocks = vec![*head];
+		let mut parent = head.parent_hash;
+		let mut number = head.number;
+		while number > from.0 + 1 {
+			let header = self.header(parent).await?;
+			if header.number + 1 != number {
+				return Err(ChainError::HeaderHashMismatch);
+			}
+			let block = VerifiedBlock::from_header(parent, &header);
+			parent = block.parent_hash;
+			number = block.number;
+			blocks.push(block);
+		}
+		if parent != from.1 {
+			return Err(ChainError::NotAncestor);
+		}
+		blocks.reverse();
+		Ok(blocks)
+	}
+
+	/// The shielded calls submitted in `block` (the inbox pallet's `Calls` at that block),
+	/// read with a storage proof checked against the block's state root.
+	pub async fn inbox_at(&self, block: &VerifiedBlock) -> Result<Vec<Vec<u8>>, ChainError> {
+		let proof = self
+			.rpc
+			.state_get_read_proof([&self.inbox_key[..]], Some(H256(block.hash)))
+			.await
+			.map_err(rpc_error)?;
+		if proof.at.0 != block.hash {
+			return Err(ChainError::HeaderHashMismatch);
+		}
+		let nodes = proof.proof.into_iter().map(|bytes| bytes.0).collect();
+		Ok(check_inbox_proof(block.state_root, nodes, &self.inbox_key)?)
 	}
 
 	/// The genesis hash of the followed chain.
@@ -131,16 +247,7 @@ impl<V: HeaderVerifier> RpcChain<V> {
 
 	/// The pallet's storage at block `hash`, verified (see the module docs).
 	pub async fn verified_at(&self, hash: [u8; 32]) -> Result<VerifiedSchedule, ChainError> {
-		let header = self
-			.rpc
-			.chain_get_header(Some(H256(hash)))
-			.await
-			.map_err(rpc_error)?
-			.ok_or(ChainError::UnknownBlock)?;
-		// The header must be the block asked for, not any header the host likes.
-		if BlakeTwo256::hash_of(&header).0 != hash {
-			return Err(ChainError::HeaderHashMismatch);
-		}
+		let header = self.header(hash).await?;
 		self.headers.accept(&hash, &header)?;
 		self.check_not_older(header.number)?;
 

@@ -128,6 +128,9 @@ pub enum ProvideError {
 	/// This provider holds no keys to hand over.
 	#[error("this provider holds no keys")]
 	NoKeys,
+	/// This provider has no state snapshot to hand out (none written yet, or no store).
+	#[error("this provider has no state snapshot")]
+	NoSnapshot,
 	/// The TEE failed (identity or quote).
 	#[error("TEE: {0}")]
 	Tee(#[from] TeeError),
@@ -160,6 +163,7 @@ impl ProvideError {
 			Self::Denied(d) => RefusalReason::Denied(*d),
 			Self::Chain(_) => RefusalReason::ChainUnavailable,
 			Self::NoKeys => RefusalReason::ProviderHasNoKeys,
+			Self::NoSnapshot => RefusalReason::NoSnapshot,
 			Self::Seal(_) => RefusalReason::Malformed,
 			Self::AckMismatch => RefusalReason::ChecksumMismatch,
 			Self::Tee(_) | Self::Internal(_) => RefusalReason::Internal,

@@ -19,6 +19,11 @@
 //!    opens the keys, checks their checksum, seals them to its own measurement in its
 //!    [`crate::store::Store`] and sends [`protocol::Ack`]; the provider logs the hand-over.
 //!
+//! ## Snapshot transfer
+//! The same port answers a [`protocol::SnapshotRequest`] with the provider's latest state
+//! snapshot, still encrypted with the state key ([`snapshot`] explains why that needs no
+//! attestation): how a successor gets the state of the block before its cut-over.
+//!
 //! Any refusal is a typed error on the refusing side ([`ProvideError`], [`RequestError`]),
 //! a [`protocol::Message::Refused`] to the peer where the connection still works, and the end
 //! of the connection. The requester writes nothing unless every check passed; the provider
@@ -43,10 +48,12 @@ mod nonces;
 pub mod protocol;
 pub mod provider;
 pub mod requester;
+pub mod snapshot;
 
 pub use error::{NonceError, ProvideError, RequestError, WireError};
-pub use provider::{authorize_requester, HandoverRecord, Provider, ProviderConfig};
+pub use provider::{authorize_requester, HandoverRecord, Provider, ProviderConfig, Served};
 pub use requester::{request_keys, request_keys_over, Handover, RequesterConfig, StoreOutcome};
+pub use snapshot::{fetch_snapshot, FetchError, SnapshotFetchConfig};
 
 /// Unix seconds now, the verification time of quotes and collateral.
 pub(crate) fn now_unix() -> u64 {

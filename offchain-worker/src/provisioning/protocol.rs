@@ -46,6 +46,8 @@ use crate::chain::BlockNumber;
 pub const PROTOCOL_VERSION: u16 = 1;
 /// Default maximum frame length: DCAP quotes with their PCK chains are 5–10 KiB.
 pub const DEFAULT_MAX_FRAME_LEN: usize = 64 * 1024;
+/// The longest snapshot answer accepted by default: a 1 GiB state plus the file's framing.
+pub const DEFAULT_MAX_SNAPSHOT_LEN: usize = (1 << 30) + 4096;
 /// Domain tag of the requester's report data.
 pub const REQUEST_REPORT_DATA_TAG: &[u8] = b"enclave-update/provisioning/request/v1";
 /// Domain tag of the provider's report data.
@@ -118,6 +120,35 @@ pub struct Ack {
 	pub key_checksum: [u8; 32],
 }
 
+/// Snapshot transfer, requester → provider: "send your latest state snapshot". The answer is
+/// the snapshot file as the provider's store writes it: encrypted and authenticated with the
+/// state key, so only enclaves that were handed the keys can read it, and none can alter it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct SnapshotRequest {
+	/// The protocol version the requester speaks.
+	pub version: u16,
+	/// The genesis hash of the chain the requester follows.
+	pub genesis_hash: [u8; 32],
+}
+
+/// Snapshot transfer, provider → requester.
+#[derive(Clone, PartialEq, Eq, Encode, Decode)]
+pub struct SnapshotResponse {
+	/// The block the snapshot is the state after (also inside the authenticated file).
+	pub block_number: u64,
+	/// The encrypted snapshot file ([`crate::store::encode_snapshot`]).
+	pub file: Vec<u8>,
+}
+
+impl fmt::Debug for SnapshotResponse {
+	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+		f.debug_struct("SnapshotResponse")
+			.field("block_number", &self.block_number)
+			.field("file_len", &self.file.len())
+			.finish()
+	}
+}
+
 /// Why a peer ended the handshake; sent in [`Message::Refused`].
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum RefusalReason {
@@ -181,6 +212,9 @@ pub enum RefusalReason {
 	/// An internal failure of the refusing side (details in its log).
 	#[codec(index = 18)]
 	Internal,
+	/// The provider has no state snapshot to hand out (yet).
+	#[codec(index = 19)]
+	NoSnapshot,
 }
 
 impl RefusalReason {
@@ -224,6 +258,7 @@ impl fmt::Display for RefusalReason {
 			Self::ChecksumMismatch => f.write_str("key checksum mismatch"),
 			Self::KeysDiffer => f.write_str("the requester already holds other keys"),
 			Self::Internal => f.write_str("internal error"),
+			Self::NoSnapshot => f.write_str("the provider has no state snapshot"),
 		}
 	}
 }
@@ -252,6 +287,12 @@ pub enum Message {
 		/// Why.
 		reason: RefusalReason,
 	},
+	/// See [`SnapshotRequest`].
+	#[codec(index = 6)]
+	SnapshotRequest(SnapshotRequest),
+	/// See [`SnapshotResponse`].
+	#[codec(index = 7)]
+	SnapshotResponse(SnapshotResponse),
 }
 
 impl Message {
@@ -264,6 +305,8 @@ impl Message {
 			Self::KeyResponse(_) => "KeyResponse",
 			Self::Ack(_) => "Ack",
 			Self::Refused { .. } => "Refused",
+			Self::SnapshotRequest(_) => "SnapshotRequest",
+			Self::SnapshotResponse(_) => "SnapshotResponse",
 		}
 	}
 
@@ -293,6 +336,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Connection<T> {
 	/// Wraps `io`; every read and write must finish within `timeout`.
 	pub fn new(io: T, max_frame_len: usize, timeout: Duration) -> Self {
 		Self { framed: Framed::new(io, codec(max_frame_len)), timeout }
+	}
+
+	/// Changes the longest frame accepted (and sent) from now on: a snapshot answer is far
+	/// larger than the handshake's messages.
+	pub fn set_max_frame_len(&mut self, max_frame_len: usize) {
+		self.framed.codec_mut().set_max_frame_length(max_frame_len);
 	}
 
 	/// Sends one message.

@@ -21,14 +21,15 @@ use super::{
 	now_unix,
 	protocol::{
 		request_report_data, response_report_data, seal_to, Ack, Challenge, ChallengeRequest,
-		Connection, KeyRequest, KeyResponse, Message, Transcript, DEFAULT_MAX_FRAME_LEN,
-		PROTOCOL_VERSION,
+		Connection, KeyRequest, KeyResponse, Message, SnapshotRequest, SnapshotResponse,
+		Transcript, DEFAULT_MAX_FRAME_LEN, DEFAULT_MAX_SNAPSHOT_LEN, PROTOCOL_VERSION,
 	},
 };
 use crate::{
 	attestation::{Collateral, CollateralCache, PeerIdentity, Verifier},
 	chain::{BlockNumber, ScheduleSource, VerifiedSchedule},
 	keys::{KeyChecksum, KeyStore},
+	store::{encode_snapshot, Store, StoreError},
 	tee::Tee,
 };
 
@@ -47,6 +48,10 @@ pub struct ProviderConfig {
 	pub max_frame_len: usize,
 	/// Collateral for requesters' DCAP quotes (simulated quotes need none).
 	pub collateral: Option<CollateralCache>,
+	/// Where the state snapshots are, to answer [`SnapshotRequest`]s; none: refused.
+	pub snapshot_store: Option<Store>,
+	/// The longest snapshot answer sent.
+	pub max_snapshot_len: usize,
 }
 
 impl Default for ProviderConfig {
@@ -58,6 +63,8 @@ impl Default for ProviderConfig {
 			io_timeout: Duration::from_secs(10),
 			max_frame_len: DEFAULT_MAX_FRAME_LEN,
 			collateral: None,
+			snapshot_store: None,
+			max_snapshot_len: DEFAULT_MAX_SNAPSHOT_LEN,
 		}
 	}
 }
@@ -75,6 +82,18 @@ pub struct HandoverRecord {
 	pub decided_at_hash: [u8; 32],
 	/// The checksum of the keys handed over (and acknowledged).
 	pub key_checksum: KeyChecksum,
+}
+
+/// What a provider connection served.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Served {
+	/// A key hand-over.
+	Keys(HandoverRecord),
+	/// A state snapshot of the state after this block.
+	Snapshot {
+		/// The snapshot's block.
+		block_number: u64,
+	},
 }
 
 /// The provider's decision path: verify the requester's `evidence` (cryptography, policy, and
@@ -150,8 +169,8 @@ where
 			let span = tracing::info_span!("provisioning", %peer);
 			tokio::spawn(
 				async move {
-					// The outcome is logged by `handle`.
-					let _ = provider.handle(stream).await;
+					// The outcome is logged by `handle_connection`.
+					let _ = provider.handle_connection(stream).await;
 					drop(permit);
 				}
 				.instrument(span),
@@ -159,14 +178,93 @@ where
 		}
 	}
 
-	/// Runs one hand-over on `stream`; refusals are sent to the requester and logged.
+	/// Serves one connection: a key hand-over, or a snapshot transfer, whichever the peer's
+	/// first message asks for. Refusals are sent to the peer and logged.
+	pub async fn handle_connection<IO>(&self, stream: IO) -> Result<Served, ProvideError>
+	where
+		IO: AsyncRead + AsyncWrite + Unpin,
+	{
+		let mut conn = Connection::new(stream, self.config.max_frame_len, self.config.io_timeout);
+		match conn.recv("awaiting the first request").await {
+			Ok(Message::SnapshotRequest(request)) => {
+				let result = self.serve_snapshot(&mut conn, &request).await;
+				match &result {
+					Ok(block_number) => {
+						tracing::info!(block_number, "handed out the state snapshot")
+					},
+					Err(e) => {
+						tracing::warn!(error = %e, "snapshot transfer failed");
+						if let Some(reason) = e.refusal() {
+							conn.refuse(reason).await;
+						}
+					},
+				}
+				result.map(|block_number| Served::Snapshot { block_number })
+			},
+			first => self.handle_keys(conn, first).await.map(Served::Keys),
+		}
+	}
+
+	/// Runs one key hand-over on `stream`; refusals are sent to the requester and logged.
 	pub async fn handle<IO>(&self, stream: IO) -> Result<HandoverRecord, ProvideError>
 	where
 		IO: AsyncRead + AsyncWrite + Unpin,
 	{
 		let mut conn = Connection::new(stream, self.config.max_frame_len, self.config.io_timeout);
+		let first = conn.recv("awaiting the challenge request").await;
+		self.handle_keys(conn, first).await
+	}
+
+	async fn serve_snapshot<IO>(
+		&self,
+		conn: &mut Connection<IO>,
+		request: &SnapshotRequest,
+	) -> Result<u64, ProvideError>
+	where
+		IO: AsyncRead + AsyncWrite + Unpin,
+	{
+		if request.version != PROTOCOL_VERSION {
+			return Err(ProvideError::UnsupportedVersion {
+				requested: request.version,
+				supported: PROTOCOL_VERSION,
+			});
+		}
+		let view = self.schedule.verified_schedule().await?;
+		if request.genesis_hash != view.genesis_hash {
+			return Err(ProvideError::WrongGenesis);
+		}
+		let store = self.config.snapshot_store.as_ref().ok_or(ProvideError::NoSnapshot)?;
+		let keys = self.keys.require().map_err(|_| ProvideError::NoKeys)?;
+		let (snapshot, _) = match store.read_snapshot(&keys.state) {
+			Ok(read) => read,
+			Err(StoreError::NoSnapshot(_)) => return Err(ProvideError::NoSnapshot),
+			Err(e) => return Err(ProvideError::Internal(format!("reading the snapshot: {e}"))),
+		};
+		let file = encode_snapshot(
+			&keys.state,
+			&snapshot.written_by,
+			snapshot.block_number,
+			&snapshot.state_hash,
+			&snapshot.state,
+		)
+		.map_err(|e| ProvideError::Internal(format!("encoding the snapshot: {e}")))?;
+		drop(keys);
+		conn.set_max_frame_len(self.config.max_snapshot_len);
+		let block_number = snapshot.block_number;
+		conn.send(&Message::SnapshotResponse(SnapshotResponse { block_number, file })).await?;
+		Ok(block_number)
+	}
+
+	async fn handle_keys<IO>(
+		&self,
+		mut conn: Connection<IO>,
+		first: Result<Message, crate::provisioning::WireError>,
+	) -> Result<HandoverRecord, ProvideError>
+	where
+		IO: AsyncRead + AsyncWrite + Unpin,
+	{
 		let mut issued = None;
-		let result = self.run(&mut conn, &mut issued).await;
+		let result = self.run(&mut conn, first, &mut issued).await;
 		if let Some(nonce) = issued {
 			self.book().retire(&nonce);
 		}
@@ -197,6 +295,7 @@ where
 	async fn run<IO>(
 		&self,
 		conn: &mut Connection<IO>,
+		first: Result<Message, crate::provisioning::WireError>,
 		issued: &mut Option<[u8; 32]>,
 	) -> Result<HandoverRecord, ProvideError>
 	where
@@ -206,7 +305,7 @@ where
 
 		// Step 1: the challenge.
 		let (request, challenge) = async {
-			let request = match conn.recv("awaiting the challenge request").await? {
+			let request = match first? {
 				Message::ChallengeRequest(request) => request,
 				other => return Err(unexpected("ChallengeRequest", other)),
 			};

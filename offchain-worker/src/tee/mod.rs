@@ -108,6 +108,25 @@ pub trait Tee: Send + Sync {
 	fn sealing_key(&self) -> Result<SealingKey, TeeError>;
 }
 
+/// A boxed backend (the binary picks one at run time) is a backend.
+impl<T: Tee + ?Sized> Tee for Box<T> {
+	fn kind(&self) -> TeeKind {
+		(**self).kind()
+	}
+
+	fn identity(&self) -> Result<EnclaveIdentity, TeeError> {
+		(**self).identity()
+	}
+
+	fn quote(&self, report_data: &[u8; REPORT_DATA_LEN]) -> Result<Vec<u8>, TeeError> {
+		(**self).quote(report_data)
+	}
+
+	fn sealing_key(&self) -> Result<SealingKey, TeeError> {
+		(**self).sealing_key()
+	}
+}
+
 /// Serde helper: `[u8; 32]` as 0x-hex.
 pub(crate) mod hex_32 {
 	use serde::{Deserialize, Deserializer, Serializer};

@@ -1,0 +1,97 @@
+//! The requester side of a snapshot transfer: a successor enclave fetches the state its
+//! predecessor wrote for the block before the cut-over (or a replica the state of the running
+//! enclave of its own measurement) over the provisioning port.
+//!
+//! The snapshot travels as the store's file: encrypted and authenticated with the state key
+//! (ChaCha20-Poly1305, associated data binding the writer's measurement, the file kind and the
+//! format version). A peer without the state key can neither read nor forge one, so the
+//! transfer itself needs no attestation; the runner that receives it checks the block number,
+//! block hash and state hash against the verified chain before it continues from it.
+
+use std::time::Duration;
+
+use tokio::net::{TcpStream, ToSocketAddrs};
+
+use super::{
+	error::WireError,
+	protocol::{
+		Connection, Message, RefusalReason, SnapshotRequest, SnapshotResponse,
+		DEFAULT_MAX_SNAPSHOT_LEN, PROTOCOL_VERSION,
+	},
+};
+
+/// Settings of [`fetch_snapshot`].
+#[derive(Clone, Debug)]
+pub struct SnapshotFetchConfig {
+	/// How long connecting may take.
+	pub connect_timeout: Duration,
+	/// How long each read (and write) of a frame may take; a large snapshot needs time.
+	pub io_timeout: Duration,
+	/// The longest snapshot answer accepted.
+	pub max_snapshot_len: usize,
+}
+
+impl Default for SnapshotFetchConfig {
+	fn default() -> Self {
+		Self {
+			connect_timeout: Duration::from_secs(10),
+			io_timeout: Duration::from_secs(120),
+			max_snapshot_len: DEFAULT_MAX_SNAPSHOT_LEN,
+		}
+	}
+}
+
+/// Why no snapshot was fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+	/// The provider could not be reached.
+	#[error("cannot connect to the provider at {addr}: {source}")]
+	Connect {
+		/// The provider's address.
+		addr: String,
+		/// The underlying error.
+		#[source]
+		source: std::io::Error,
+	},
+	/// The connection failed (including an answer over the size bound).
+	#[error(transparent)]
+	Wire(#[from] WireError),
+	/// The provider refused (e.g. [`RefusalReason::NoSnapshot`]).
+	#[error("the provider refused: {0}")]
+	Refused(RefusalReason),
+	/// The provider answered with another message.
+	#[error("expected SnapshotResponse, got {0}")]
+	UnexpectedMessage(&'static str),
+}
+
+/// Asks the provider at `addr` for its latest state snapshot on the chain `genesis_hash`.
+pub async fn fetch_snapshot<A>(
+	addr: A,
+	genesis_hash: [u8; 32],
+	config: &SnapshotFetchConfig,
+) -> Result<SnapshotResponse, FetchError>
+where
+	A: ToSocketAddrs + std::fmt::Debug,
+{
+	let addr_text = format!("{addr:?}");
+	let stream = match tokio::time::timeout(config.connect_timeout, TcpStream::connect(addr)).await
+	{
+		Ok(Ok(stream)) => stream,
+		Ok(Err(source)) => return Err(FetchError::Connect { addr: addr_text, source }),
+		Err(_) => {
+			let source = std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out");
+			return Err(FetchError::Connect { addr: addr_text, source });
+		},
+	};
+	let mut conn = Connection::new(stream, config.max_snapshot_len, config.io_timeout);
+	conn.send(&Message::SnapshotRequest(SnapshotRequest {
+		version: PROTOCOL_VERSION,
+		genesis_hash,
+	}))
+	.await?;
+	match conn.recv("awaiting the snapshot").await? {
+		Message::SnapshotResponse(response) => Ok(response),
+		Message::Refused { reason } => Err(FetchError::Refused(reason)),
+		other => Err(FetchError::UnexpectedMessage(other.name())),
+	}
+}
