@@ -1,3 +1,6 @@
 //! The pallets whose benchmarks this runtime runs.
 
-frame_benchmarking::define_benchmarks!([pallet_enclave_update, EnclaveUpdate]);
+frame_benchmarking::define_benchmarks!(
+	[pallet_enclave_update, EnclaveUpdate]
+	[pallet_shielded_inbox, ShieldedInbox]
+);

@@ -4,7 +4,8 @@
 //! governance paths a parachain team uses: sudo (root) and a council (`pallet-collective`) whose
 //! 2/3 majority may schedule, cancel and retire enclave measurements.
 //!
-//! Pallets: System, Timestamp, Balances, TransactionPayment, Sudo, Council, EnclaveUpdate.
+//! Pallets: System, Timestamp, Balances, TransactionPayment, Sudo, Council, EnclaveUpdate, and
+//! ShieldedInbox, where users submit calls encrypted to the TEE worker's shielding key.
 //!
 //! The runtime is executed natively by `enclave-update-node` (the development machines have no
 //! wasm32 target); with the `wasm` feature `substrate-wasm-builder` builds the usual wasm blob
@@ -45,6 +46,7 @@ pub use enclave_update_primitives::Measurement;
 pub use frame_system::Call as SystemCall;
 pub use pallet_balances::Call as BalancesCall;
 pub use pallet_enclave_update::Call as EnclaveUpdateCall;
+pub use pallet_shielded_inbox::Call as ShieldedInboxCall;
 
 /// Opaque types for the node: it needs to know the block format, not the runtime's types.
 pub mod opaque {
@@ -183,4 +185,8 @@ mod runtime {
 	/// The governed schedule of allowed enclave measurements.
 	#[runtime::pallet_index(10)]
 	pub type EnclaveUpdate = pallet_enclave_update;
+
+	/// Shielded calls for the TEE worker: the ciphertexts of each block.
+	#[runtime::pallet_index(11)]
+	pub type ShieldedInbox = pallet_shielded_inbox;
 }

@@ -1,5 +1,6 @@
 //! Runtime-level tests: real signed extrinsics applied through `Executive`, on the development
-//! genesis, for the sudo and council paths of the EnclaveUpdate pallet and its runtime API.
+//! genesis, for the sudo and council paths of the EnclaveUpdate pallet and its runtime API, and
+//! for shielded calls landing in the ShieldedInbox the worker reads.
 
 use crate::{
 	genesis_config_presets::{development_config_genesis, DEV_GENESIS_ENCLAVE},
@@ -7,7 +8,7 @@ use crate::{
 };
 use codec::{Decode, Encode};
 use enclave_update_primitives::{Allowed, Decision, Denied, ScheduledEnclave};
-use frame_support::dispatch::GetDispatchInfo;
+use frame_support::{dispatch::GetDispatchInfo, traits::Get};
 use pallet_enclave_update::{Active, ActiveEnclave, Schedule, SupersededEnclave};
 use sp_keyring::Sr25519Keyring::{self, Alice, Bob, Charlie, Dave};
 use sp_runtime::{
@@ -47,7 +48,11 @@ fn new_ext() -> sp_io::TestExternalities {
 }
 
 fn sign(who: Sr25519Keyring, call: RuntimeCall) -> UncheckedExtrinsic {
-	let nonce = System::account_nonce(who.to_account_id());
+	sign_with_nonce(who, call, System::account_nonce(who.to_account_id()))
+}
+
+/// Signs with an explicit nonce, for several transactions of one account in one block.
+fn sign_with_nonce(who: Sr25519Keyring, call: RuntimeCall, nonce: Nonce) -> UncheckedExtrinsic {
 	let extension: TxExtension = (
 		frame_system::CheckNonZeroSender::new(),
 		frame_system::CheckSpecVersion::new(),
@@ -114,14 +119,15 @@ fn lead_time() -> BlockNumber {
 }
 
 fn pallet_error(error: pallet_enclave_update::Error<Runtime>) -> DispatchError {
+	module_error::<EnclaveUpdate>(error)
+}
+
+/// The dispatch error of pallet `P`'s `error`, as a block reports it.
+fn module_error<P: frame_support::traits::PalletInfoAccess>(error: impl Encode) -> DispatchError {
 	let encoded = error.encode();
 	let mut raw = [0u8; 4];
 	raw[..encoded.len()].copy_from_slice(&encoded);
-	DispatchError::Module(ModuleError {
-		index: <EnclaveUpdate as frame_support::traits::PalletInfoAccess>::index() as u8,
-		error: raw,
-		message: None,
-	})
+	DispatchError::Module(ModuleError { index: P::index() as u8, error: raw, message: None })
 }
 
 #[test]
@@ -353,5 +359,84 @@ fn metadata_exposes_the_pallet() {
 		assert!(contains(b"EnclaveUpdate"));
 		assert!(contains(b"schedule_enclave"));
 		assert!(contains(b"EnclaveUpdateApi"));
+		assert!(contains(b"ShieldedInbox"));
 	});
+}
+
+fn submit_call(ciphertext: &[u8]) -> RuntimeCall {
+	RuntimeCall::ShieldedInbox(ShieldedInboxCall::submit {
+		ciphertext: ciphertext.to_vec().try_into().expect("at most MaxCallLen bytes"),
+	})
+}
+
+/// The inbox as the worker reads it: the raw value under its documented key.
+fn inbox_as_the_worker_reads_it() -> Vec<Vec<u8>> {
+	let key =
+		[sp_crypto_hashing::twox_128(b"ShieldedInbox"), sp_crypto_hashing::twox_128(b"Calls")]
+			.concat();
+	sp_io::storage::get(&key)
+		.map(|raw| Vec::<Vec<u8>>::decode(&mut &raw[..]).expect("SCALE Vec<Vec<u8>>"))
+		.unwrap_or_default()
+}
+
+#[test]
+fn signed_shielded_calls_land_in_the_inbox_and_are_cleared_next_block() {
+	new_ext().execute_with(|| {
+		let results = next_block(vec![
+			sign(Dave, submit_call(b"sealed by dave")),
+			sign(Bob, submit_call(&[0xab; 1024])),
+		]);
+		assert_eq!(results, vec![Ok(Ok(())), Ok(Ok(()))]);
+		let block_one = vec![b"sealed by dave".to_vec(), vec![0xab; 1024]];
+		assert_eq!(inbox_as_the_worker_reads_it(), block_one);
+		assert!(System::events().iter().any(|r| r.event
+			== RuntimeEvent::ShieldedInbox(pallet_shielded_inbox::Event::Submitted {
+				who: Bob.to_account_id(),
+				index: 1,
+				len: 1024,
+			})));
+
+		next_block(vec![sign(Dave, submit_call(b"block two"))]);
+		assert_eq!(inbox_as_the_worker_reads_it(), vec![b"block two".to_vec()]);
+
+		next_block(vec![]);
+		assert!(inbox_as_the_worker_reads_it().is_empty());
+		assert!(!pallet_shielded_inbox::Calls::<Runtime>::exists());
+		assert_eq!(pallet_shielded_inbox::Submitted::<Runtime>::get(), 3);
+	});
+}
+
+#[test]
+fn the_inbox_refuses_empty_calls_and_a_65th_call() {
+	new_ext().execute_with(|| {
+		let results = next_block(vec![sign(Dave, submit_call(b""))]);
+		let empty_call =
+			module_error::<ShieldedInbox>(pallet_shielded_inbox::Error::<Runtime>::EmptyCall);
+		assert_eq!(results, vec![Ok(Err(empty_call))]);
+		assert!(inbox_as_the_worker_reads_it().is_empty());
+
+		let max = <Runtime as pallet_shielded_inbox::Config>::MaxCallsPerBlock::get();
+		assert_eq!(max, 64);
+		let first_nonce = System::account_nonce(Dave.to_account_id());
+		let extrinsics = (0..=max)
+			.map(|i| sign_with_nonce(Dave, submit_call(&[i as u8 + 1]), first_nonce + i))
+			.collect();
+		let results = next_block(extrinsics);
+		assert!(results[..max as usize].iter().all(|r| *r == Ok(Ok(()))));
+		let inbox_full =
+			module_error::<ShieldedInbox>(pallet_shielded_inbox::Error::<Runtime>::InboxFull);
+		assert_eq!(results[max as usize], Ok(Err(inbox_full)));
+		assert_eq!(inbox_as_the_worker_reads_it().len() as u32, max);
+	});
+}
+
+#[test]
+fn a_too_long_shielded_call_does_not_decode() {
+	// `submit` with 1025 bytes: call index of the pallet, of the call, then the bytes.
+	let index = <ShieldedInbox as frame_support::traits::PalletInfoAccess>::index() as u8;
+	assert_eq!(index, 11);
+	let encoded = (index, 0u8, vec![0u8; 1025]).encode();
+	assert!(RuntimeCall::decode(&mut &encoded[..]).is_err());
+	let encoded = (index, 0u8, vec![0u8; 1024]).encode();
+	assert_eq!(RuntimeCall::decode(&mut &encoded[..]).unwrap(), submit_call(&[0u8; 1024]));
 }

@@ -1,5 +1,6 @@
-//! `enclave-update-weights`: runs the EnclaveUpdate pallet's frame-benchmarking benchmarks on
-//! the development runtime, natively, and writes the pallet's `weights.rs`.
+//! `enclave-update-weights`: runs one pallet's frame-benchmarking benchmarks on the development
+//! runtime, natively, and writes the pallet's `weights.rs` (`pallet_enclave_update` or
+//! `pallet_shielded_inbox`: every pallet in the runtime's `define_benchmarks!`).
 //!
 //! polkadot-sdk's `frame-omni-bencher` executes a wasm runtime; the machines of this project
 //! have no wasm32 target, so this tool calls the runtime's `Benchmark` API through the native
@@ -10,6 +11,8 @@
 //!
 //! ```text
 //! cargo run --release -p enclave-update-weights -- --output pallets/enclave-update/src/weights.rs
+//! cargo run --release -p enclave-update-weights -- --pallet pallet_shielded_inbox \
+//!     --output pallets/shielded-inbox/src/weights.rs
 //! ```
 
 mod template;
@@ -47,13 +50,13 @@ struct Cli {
 	/// Trie layers assumed above each storage value when estimating the proof size.
 	#[arg(long, default_value_t = 2)]
 	additional_trie_layers: u32,
+	/// The pallet to benchmark, as the runtime's `define_benchmarks!` names it.
+	#[arg(long, default_value = "pallet_enclave_update")]
+	pallet: String,
 	/// Where to write the weights; prints them when omitted.
 	#[arg(long)]
 	output: Option<PathBuf>,
 }
-
-/// The pallet this tool benchmarks.
-const PALLET: &str = "pallet_enclave_update";
 
 /// The fitted weight of one benchmark.
 pub struct BenchmarkWeight {
@@ -89,8 +92,7 @@ fn main() -> anyhow::Result<()> {
 	let mut tracking = tracking::TrackingExt::new(&mut backend);
 	let weights = sp_externalities::set_and_run_with_externalities(&mut tracking, || run(&cli))?;
 
-	let command = std::env::args().collect::<Vec<_>>().join(" ");
-	let rendered = template::render(&weights, &cli_summary(&cli), &command);
+	let rendered = template::render(&cli.pallet, &weights, &cli_summary(&cli), &command());
 	match &cli.output {
 		Some(path) => {
 			std::fs::write(path, rendered)
@@ -100,6 +102,17 @@ fn main() -> anyhow::Result<()> {
 		None => print!("{rendered}"),
 	}
 	Ok(())
+}
+
+/// The command line, with the binary's file name only: the header must not depend on where
+/// the build's target directory is.
+fn command() -> String {
+	let mut args = std::env::args();
+	let binary = args.next().unwrap_or_default();
+	let binary = std::path::Path::new(&binary)
+		.file_name()
+		.map_or(binary.clone(), |name| name.to_string_lossy().into_owned());
+	std::iter::once(binary).chain(args).collect::<Vec<_>>().join(" ")
 }
 
 fn cli_summary(cli: &Cli) -> String {
@@ -153,10 +166,11 @@ fn selections(
 fn run(cli: &Cli) -> anyhow::Result<Vec<BenchmarkWeight>> {
 	let (lists, storage_info): (Vec<BenchmarkList>, Vec<StorageInfo>) =
 		call("Benchmark_benchmark_metadata", false)?;
-	let list = lists
-		.iter()
-		.find(|l| l.pallet == PALLET.as_bytes())
-		.ok_or_else(|| anyhow!("the runtime does not benchmark {PALLET}"))?;
+	let pallet = &cli.pallet;
+	let list = lists.iter().find(|l| l.pallet == pallet.as_bytes()).ok_or_else(|| {
+		let known: Vec<_> = lists.iter().map(|l| String::from_utf8_lossy(&l.pallet)).collect();
+		anyhow!("the runtime does not benchmark {pallet}; it benchmarks {}", known.join(", "))
+	})?;
 
 	let mut weights = Vec::new();
 	for benchmark in &list.benchmarks {

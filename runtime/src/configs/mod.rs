@@ -144,3 +144,10 @@ impl pallet_enclave_update::Config for Runtime {
 	type MaxRetired = ConstU32<128>;
 	type WeightInfo = pallet_enclave_update::weights::SubstrateWeight<Runtime>;
 }
+
+impl pallet_shielded_inbox::Config for Runtime {
+	/// Room for an HPKE ciphertext of a small call: encapsulated key, payload and tag.
+	type MaxCallLen = ConstU32<1024>;
+	type MaxCallsPerBlock = ConstU32<64>;
+	type WeightInfo = pallet_shielded_inbox::weights::SubstrateWeight<Runtime>;
+}

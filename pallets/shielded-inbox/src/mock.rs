@@ -1,0 +1,50 @@
+//! A test runtime with the pallet and small bounds.
+
+use crate as pallet_shielded_inbox;
+use frame_support::{
+	derive_impl,
+	traits::{ConstU32, Hooks},
+};
+use sp_runtime::BuildStorage;
+
+type Block = frame_system::mocking::MockBlock<Test>;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system,
+		ShieldedInbox: pallet_shielded_inbox,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+}
+
+/// `MaxCallLen` of the test runtime.
+pub const MAX_CALL_LEN: u32 = 16;
+/// `MaxCallsPerBlock` of the test runtime.
+pub const MAX_CALLS_PER_BLOCK: u32 = 3;
+
+impl pallet_shielded_inbox::Config for Test {
+	type MaxCallLen = ConstU32<MAX_CALL_LEN>;
+	type MaxCallsPerBlock = ConstU32<MAX_CALLS_PER_BLOCK>;
+	type WeightInfo = ();
+}
+
+/// Externalities with an empty inbox, at block 1.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	let storage = RuntimeGenesisConfig { system: Default::default() }.build_storage().unwrap();
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| System::set_block_number(1));
+	ext
+}
+
+/// Moves to the next block, running `on_initialize` like a block builder would, and checks the
+/// invariants.
+pub fn next_block() {
+	let next = System::block_number() + 1;
+	System::set_block_number(next);
+	ShieldedInbox::on_initialize(next);
+	ShieldedInbox::do_try_state().expect("invariants hold");
+}
