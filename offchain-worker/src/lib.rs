@@ -26,6 +26,7 @@
 
 pub mod attestation;
 pub mod chain;
+pub mod demo;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod keys;

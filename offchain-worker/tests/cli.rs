@@ -136,3 +136,72 @@ fn help_explains_every_subcommand() {
 		assert!(verify_help.stdout.contains(flag), "{flag}: {}", verify_help.stdout);
 	}
 }
+
+#[test]
+fn shield_encrypts_calls_the_worker_opens() {
+	use enclave_worker::{
+		demo::{open_call, ShieldedCall},
+		keys::ShieldingKey,
+	};
+	let key = ShieldingKey::generate();
+	let to = format!("0x{}", hex::encode(key.public_key()));
+	let genesis = [0x42u8; 32];
+	let genesis_hex = hex::encode(genesis);
+	let shield = |call: &[&str]| {
+		let mut args = vec!["shield", "--to", &to, "--genesis", &genesis_hex];
+		args.extend_from_slice(call);
+		worker(&args)
+	};
+	let open = |out: &Output| {
+		assert!(out.ok, "{}", out.stderr);
+		let text = out.stdout.trim();
+		let bytes = hex::decode(text.strip_prefix("0x").expect("0x-hex")).unwrap();
+		open_call(&key, &genesis, &bytes).unwrap()
+	};
+
+	let put = shield(&["--put", "name=s3cr3t=value"]);
+	assert!(!put.stdout.contains("s3cr3t"), "{}", put.stdout);
+	assert_eq!(
+		open(&put),
+		ShieldedCall::Put { key: b"name".to_vec(), value: b"s3cr3t=value".to_vec() }
+	);
+	assert_eq!(
+		open(&shield(&["--increment", "a:b:5"])),
+		ShieldedCall::Increment { key: b"a:b".to_vec(), by: 5 }
+	);
+	assert_eq!(
+		open(&shield(&["--delete", "name"])),
+		ShieldedCall::Delete { key: b"name".to_vec() }
+	);
+	// Sealed for this chain only.
+	let bytes = hex::decode(&shield(&["--delete", "k"]).stdout.trim()[2..]).unwrap();
+	assert!(open_call(&key, &[0x43; 32], &bytes).is_err());
+
+	let long_key = format!("{}=v", "k".repeat(65));
+	for (call, message) in [
+		(vec![], "required"),
+		(vec!["--put", "a=1", "--delete", "a"], "cannot be used with"),
+		(vec!["--put", "no-equals-sign"], "KEY=VALUE"),
+		(vec!["--increment", "n:lots"], "not a u64"),
+		(vec!["--increment", "n"], "KEY:N"),
+		(vec!["--put", long_key.as_str()], "size bounds"),
+	] {
+		let out = shield(&call);
+		assert!(!out.ok, "{call:?}: {}", out.stdout);
+		assert!(out.stderr.contains(message), "{call:?}: {}", out.stderr);
+		assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+	}
+	for (to, genesis, message) in [
+		("0xzz", genesis_hex.as_str(), "--to: bad hex"),
+		(to.as_str(), "0x1234", "--genesis: need 32 bytes, got 2"),
+		(&format!("0x{}", "00".repeat(32)), genesis_hex.as_str(), "low-order"),
+	] {
+		let out = worker(&["shield", "--to", to, "--genesis", genesis, "--delete", "k"]);
+		assert!(!out.ok);
+		assert!(out.stderr.contains(message), "{message}: {}", out.stderr);
+	}
+	let help = worker(&["shield", "--help"]);
+	for flag in ["--to", "--genesis", "--put", "--delete", "--increment", "status"] {
+		assert!(help.stdout.contains(flag), "{flag}: {}", help.stdout);
+	}
+}
