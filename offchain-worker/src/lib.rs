@@ -20,7 +20,12 @@
 //! - [`chain`]: the EnclaveUpdate pallet's storage read with storage proofs against an
 //!   accepted header, and the provisioning decision over it.
 //! - [`provisioning`]: the mutual-attestation key hand-over between an old and a new enclave,
-//!   over TCP, allowed only by the verified schedule of both sides.
+//!   over TCP, allowed only by the verified schedule of both sides, and the transfer of the
+//!   state snapshot to the successor.
+//! - [`demo`]: the confidential state machine carried across an upgrade: shielded calls
+//!   (HPKE to the shielding key) applied to a key-value state whose hash chains block by block.
+//! - [`runner`]: the block loop: standby, active and retired roles from the proof-checked
+//!   schedule, and the cut-over at the scheduled block with every block executed once.
 
 #![deny(missing_docs)]
 
@@ -31,6 +36,7 @@ pub mod demo;
 pub mod fuzzing;
 pub mod keys;
 pub mod provisioning;
+pub mod runner;
 mod secret;
 pub mod status;
 pub mod store;

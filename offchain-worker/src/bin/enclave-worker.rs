@@ -8,13 +8,20 @@ use std::{
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use enclave_worker::{
-	attestation::{AttestationPolicy, Collateral, TcbStatus, Verifier},
-	keys::KeyMaterial,
+	attestation::{AttestationPolicy, Collateral, CollateralCache, TcbStatus, Verifier},
+	chain::{
+		proof::PalletKeys,
+		rpc::{RpcChain, SealedProgress, TrustLocalNodeFinality},
+	},
+	keys::{KeyMaterial, KeyStore},
+	provisioning::{request_keys, Provider, ProviderConfig, RequesterConfig, StoreOutcome},
+	runner::{Runner, RunnerConfig},
 	status::{Readiness, WorkerStatus},
 	store::Store,
 	tee::{GramineTee, SimTee, Tee},
 	Measurement,
 };
+use std::sync::Arc;
 
 /// The enclave-update worker: runs inside an SGX/TDX enclave, holds the shielding and
 /// state keys of a chain's confidential state, and hands them over to the next scheduled
@@ -52,6 +59,15 @@ enum Command {
 	/// Verify a quote (DCAP, or simulated with `--dev`) against collateral and a policy.
 	/// Prints the proven identity and the verdict; exits non-zero if the quote is refused.
 	VerifyQuote(VerifyQuoteArgs),
+	/// Run the worker: follow the node's finalized chain, execute the blocks the on-chain
+	/// schedule gives to this enclave (standby before its activation block, retired after its
+	/// successor's), and with `--provide-on` hand the keys and the state snapshot to enclaves
+	/// the schedule allows. Stops on SIGINT/SIGTERM; the state is sealed after every block.
+	Run(RunArgs),
+	/// Obtain the keys from a running worker (`run --provide-on`): mutual attestation, the
+	/// provider's and this enclave's proof-checked schedules must both allow it. The keys are
+	/// sealed to this enclave's measurement; `status` then shows the provider's key checksum.
+	RequestKeys(RequestKeysArgs),
 	/// Show the EnclaveUpdate schedule at the node's finalized head, read with storage proofs
 	/// checked against the header's state root (the node is not trusted for the values). With
 	/// `--provider` and `--requester`, also show whether the provider may hand its keys over;
@@ -77,6 +93,110 @@ struct ScheduleArgs {
 	/// The requesting enclave's measurement, for a decision.
 	#[arg(long, value_name = "HEX", requires = "provider")]
 	requester: Option<Measurement>,
+	/// Print JSON instead of text.
+	#[arg(long)]
+	json: bool,
+}
+
+/// How peers' evidence is judged (`run`, `request-keys`).
+#[derive(Args, Debug, Clone)]
+struct PolicyArgs {
+	/// Dev mode: accept simulated quotes from `--tee sim` workers (never in production).
+	#[arg(long)]
+	dev: bool,
+	/// Directory of cached DCAP collateral for peers' quotes (`<fmspc>-<ca>.json` files).
+	#[arg(long, value_name = "DIR")]
+	collateral_dir: Option<PathBuf>,
+	/// Also accept this TCB status (repeatable), e.g. SWHardeningNeeded. Default: UpToDate only.
+	#[arg(long, value_name = "STATUS")]
+	allow_status: Vec<TcbStatus>,
+	/// Refuse quotes carrying this advisory id (repeatable), e.g. INTEL-SA-00615.
+	#[arg(long, value_name = "ID")]
+	reject_advisory: Vec<String>,
+	/// Require this MRSIGNER (0x-hex) of peers.
+	#[arg(long, value_name = "HEX")]
+	mrsigner: Option<String>,
+	/// Require this ISV product id of peers.
+	#[arg(long, value_name = "ID")]
+	product_id: Option<u16>,
+	/// Require at least this ISV SVN of peers.
+	#[arg(long, value_name = "SVN")]
+	min_svn: Option<u16>,
+}
+
+impl PolicyArgs {
+	fn verifier(&self) -> Result<Verifier> {
+		let mut policy = AttestationPolicy {
+			dev_mode: self.dev,
+			product_id: self.product_id,
+			min_svn: self.min_svn,
+			..AttestationPolicy::default()
+		};
+		policy.accepted_tcb_statuses.extend(self.allow_status.iter().copied());
+		policy.rejected_advisories.extend(self.reject_advisory.iter().cloned());
+		policy.mrsigner =
+			self.mrsigner.as_deref().map(|m| parse_hex(m, "--mrsigner")).transpose()?;
+		Ok(Verifier::new(policy))
+	}
+
+	fn collateral(&self) -> Option<CollateralCache> {
+		self.collateral_dir.as_ref().map(CollateralCache::new)
+	}
+}
+
+/// The node and the pallets the worker reads.
+#[derive(Args, Debug, Clone)]
+struct NodeArgs {
+	/// The node's WebSocket RPC endpoint.
+	#[arg(long, value_name = "URL", default_value = "ws://127.0.0.1:9944")]
+	node: String,
+	/// The EnclaveUpdate pallet's name in the runtime's `construct_runtime!`.
+	#[arg(long, value_name = "NAME", default_value = enclave_worker::chain::proof::DEFAULT_PALLET_NAME)]
+	pallet: String,
+	/// The shielded-call inbox pallet's name in the runtime's `construct_runtime!`.
+	#[arg(long, value_name = "NAME", default_value = enclave_worker::chain::proof::DEFAULT_INBOX_PALLET_NAME)]
+	inbox_pallet: String,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+	#[command(flatten)]
+	data: DataDirArg,
+	#[command(flatten)]
+	tee: TeeArgs,
+	#[command(flatten)]
+	node: NodeArgs,
+	#[command(flatten)]
+	policy: PolicyArgs,
+	/// Serve key hand-overs and state snapshots on this address (e.g. 127.0.0.1:7001).
+	#[arg(long, value_name = "ADDR")]
+	provide_on: Option<String>,
+	/// The provisioning address of the worker whose state this one continues (the
+	/// predecessor at a cut-over, or a running worker of the same measurement for a replica).
+	#[arg(long, value_name = "ADDR")]
+	predecessor: Option<String>,
+	/// Pause between rounds when there is nothing to do, in milliseconds.
+	#[arg(long, value_name = "MS", default_value_t = 250)]
+	poll_ms: u64,
+}
+
+#[derive(Args, Debug)]
+struct RequestKeysArgs {
+	#[command(flatten)]
+	data: DataDirArg,
+	#[command(flatten)]
+	tee: TeeArgs,
+	#[command(flatten)]
+	node: NodeArgs,
+	#[command(flatten)]
+	policy: PolicyArgs,
+	/// The provider's provisioning address (its `run --provide-on`).
+	#[arg(long, value_name = "ADDR")]
+	from: String,
+	/// Replace keys this enclave already holds if the provider's differ (the held ones are
+	/// kept as the previous copy). Never needed for a fresh enclave.
+	#[arg(long)]
+	replace_existing_keys: bool,
 	/// Print JSON instead of text.
 	#[arg(long)]
 	json: bool,
@@ -208,7 +328,181 @@ fn run(cli: Cli) -> Result<ExitCode> {
 			.enable_all()
 			.build()?
 			.block_on(schedule(&args)),
+		Command::Run(args) => tokio::runtime::Builder::new_multi_thread()
+			.enable_all()
+			.build()?
+			.block_on(run_worker(args)),
+		Command::RequestKeys(args) => tokio::runtime::Builder::new_multi_thread()
+			.enable_all()
+			.build()?
+			.block_on(request_keys_command(args)),
 	}
+}
+
+/// Connects to the node, with this enclave's sealed chain progress (the rollback guard).
+async fn connect_chain(
+	node: &NodeArgs,
+	store: &Store,
+	tee: &dyn Tee,
+) -> Result<RpcChain<TrustLocalNodeFinality>> {
+	let sealed = SealedProgress {
+		store: store.clone(),
+		sealing_key: Arc::new(tee.sealing_key()?),
+		measurement: tee.identity()?.measurement,
+	};
+	let chain = RpcChain::connect(
+		&node.node,
+		None,
+		PalletKeys::new(&node.pallet),
+		TrustLocalNodeFinality,
+		Some(sealed),
+	)
+	.await
+	.with_context(|| format!("connecting to {}", node.node))?;
+	Ok(chain.with_inbox_pallet(&node.inbox_pallet))
+}
+
+async fn run_worker(args: RunArgs) -> Result<ExitCode> {
+	let data_dir = &args.data.data_dir;
+	let tee: Arc<Box<dyn Tee>> =
+		Arc::new(args.tee.build(data_dir)?.context("run needs --tee sim|gramine")?);
+	let identity = tee.identity()?;
+	let store = Store::open(data_dir)?;
+	let (keys, _) = store
+		.read_sealed_keys(&tee.sealing_key()?, &identity.measurement)
+		.context("loading this enclave's keys")?;
+	let checksum = keys.checksum();
+	let keys = Arc::new(KeyStore::with_keys(keys));
+	let chain = Arc::new(connect_chain(&args.node, &store, &**tee).await?);
+	let mut status = WorkerStatus::load(data_dir)?;
+	status.tee = Some(tee.kind());
+	status.measurement = Some(identity.measurement);
+	status.key_checksum = Some(checksum);
+	tracing::info!(
+		measurement = %identity.measurement,
+		key_checksum = %checksum,
+		genesis = %hex::encode(chain.genesis_hash()),
+		"worker starting"
+	);
+
+	if let Some(addr) = &args.provide_on {
+		let listener = tokio::net::TcpListener::bind(addr)
+			.await
+			.with_context(|| format!("binding the provisioning port {addr}"))?;
+		let config = ProviderConfig {
+			collateral: args.policy.collateral(),
+			snapshot_store: Some(store.clone()),
+			..ProviderConfig::default()
+		};
+		let provider = Provider::new(
+			tee.clone(),
+			keys.clone(),
+			args.policy.verifier()?,
+			chain.clone(),
+			config,
+		);
+		tracing::info!(addr = %listener.local_addr()?, "serving key hand-overs and snapshots");
+		tokio::spawn(provider.serve(listener));
+	}
+
+	let config = RunnerConfig {
+		poll_interval: std::time::Duration::from_millis(args.poll_ms.max(10)),
+		predecessor: args.predecessor.clone(),
+		..RunnerConfig::default()
+	};
+	let runner = Runner::new(chain, keys, store, identity.measurement, status, config)?;
+	runner.run(shutdown_signal()).await?;
+	tracing::info!("stopped; the state is sealed up to the last executed block");
+	Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+	use tokio::signal::unix::{signal, SignalKind};
+	match signal(SignalKind::terminate()) {
+		Ok(mut term) => {
+			tokio::select! {
+				_ = tokio::signal::ctrl_c() => {},
+				_ = term.recv() => {},
+			}
+		},
+		Err(e) => {
+			tracing::warn!(error = %e, "cannot watch SIGTERM; stopping on SIGINT only");
+			let _ = tokio::signal::ctrl_c().await;
+		},
+	}
+}
+
+async fn request_keys_command(args: RequestKeysArgs) -> Result<ExitCode> {
+	let data_dir = &args.data.data_dir;
+	let tee = args.tee.build(data_dir)?.context("request-keys needs --tee sim|gramine")?;
+	let identity = tee.identity()?;
+	let store = Store::open(data_dir)?;
+	let chain = connect_chain(&args.node, &store, &*tee).await?;
+	let mut status = WorkerStatus::load(data_dir)?;
+	if status.readiness == Readiness::NoKeys {
+		status.readiness = Readiness::Provisioning;
+		status.tee = Some(tee.kind());
+		status.measurement = Some(identity.measurement);
+		status.save(data_dir)?;
+	}
+	let config = RequesterConfig {
+		collateral: args.policy.collateral(),
+		replace_existing_keys: args.replace_existing_keys,
+		..RequesterConfig::default()
+	};
+	let verifier = args.policy.verifier()?;
+	let handover =
+		match request_keys(args.from.as_str(), &*tee, &verifier, &chain, &store, &config).await {
+			Ok(handover) => handover,
+			Err(e) => {
+				if status.readiness == Readiness::Provisioning {
+					status.readiness = Readiness::NoKeys;
+					status.save(data_dir)?;
+				}
+				if args.json {
+					let value = serde_json::json!({ "ok": false, "error": e.to_string() });
+					println!("{}", serde_json::to_string_pretty(&value)?);
+				}
+				bail!("key request refused: {e}");
+			},
+		};
+	if matches!(status.readiness, Readiness::NoKeys | Readiness::Provisioning | Readiness::Retired)
+	{
+		// Holds keys now; `run` decides between standby and active from the schedule.
+		status.readiness = Readiness::Standby;
+	}
+	status.tee = Some(tee.kind());
+	status.measurement = Some(identity.measurement);
+	status.key_checksum = Some(handover.key_checksum);
+	status.shielding_public_key =
+		Some(format!("0x{}", hex::encode(handover.keys.shielding.public_key())));
+	status.save(data_dir)?;
+	let stored = match handover.stored {
+		StoreOutcome::Written => "written".to_string(),
+		StoreOutcome::AlreadyHeld => "already held".to_string(),
+		StoreOutcome::Replaced { previous } => format!("replaced {previous}"),
+	};
+	if args.json {
+		let value = serde_json::json!({
+			"ok": true,
+			"key_checksum": handover.key_checksum,
+			"provider": handover.provider,
+			"provider_reason": format!("{:?}", handover.provider_reason),
+			"provider_block": handover.provider_block,
+			"own_reason": format!("{:?}", handover.own_reason),
+			"own_block": handover.own_block,
+			"stored": stored,
+		});
+		println!("{}", serde_json::to_string_pretty(&value)?);
+	} else {
+		println!("received the keys from {} ({})", handover.provider, args.from);
+		println!("key checksum:    {}", handover.key_checksum);
+		println!("provider view:   {:?} at #{}", handover.provider_reason, handover.provider_block);
+		println!("own view:        {:?} at #{}", handover.own_reason, handover.own_block);
+		println!("sealed keys:     {stored}");
+	}
+	Ok(ExitCode::SUCCESS)
 }
 
 async fn schedule(args: &ScheduleArgs) -> Result<ExitCode> {

@@ -94,7 +94,8 @@ impl VerifiedBlock {
 
 /// A [`ScheduleSource`] over a node's JSON-RPC; see the module docs.
 pub struct RpcChain<V> {
-	rpc: LegacyRpcMethods<WorkerRpcConfig>,
+	rpc: std::sync::RwLock<LegacyRpcMethods<WorkerRpcConfig>>,
+	url: Option<String>,
 	keys: PalletKeys,
 	inbox_key: Vec<u8>,
 	headers: V,
@@ -118,7 +119,26 @@ impl<V: HeaderVerifier> RpcChain<V> {
 		sealed: Option<SealedProgress>,
 	) -> Result<Self, ChainError> {
 		let client = RpcClient::from_insecure_url(url).await.map_err(rpc_error)?;
-		Self::with_client(client, expected_genesis, keys, headers, sealed).await
+		let mut chain = Self::with_client(client, expected_genesis, keys, headers, sealed).await?;
+		chain.url = Some(url.to_string());
+		Ok(chain)
+	}
+
+	/// Opens a new connection to the node (after it restarted, say). The node must still be on
+	/// the same chain. Only for chains made with [`RpcChain::connect`].
+	pub async fn reconnect(&self) -> Result<(), ChainError> {
+		let Some(url) = &self.url else { return Ok(()) };
+		let client = RpcClient::from_insecure_url(url).await.map_err(rpc_error)?;
+		let rpc = LegacyRpcMethods::<WorkerRpcConfig>::new(client);
+		if rpc.genesis_hash().await.map_err(rpc_error)?.0 != self.genesis_hash {
+			return Err(ChainError::WrongGenesis);
+		}
+		*self.rpc.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = rpc;
+		Ok(())
+	}
+
+	fn rpc(&self) -> LegacyRpcMethods<WorkerRpcConfig> {
+		self.rpc.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
 	}
 
 	/// As [`RpcChain::connect`], over an existing client.
@@ -145,7 +165,8 @@ impl<V: HeaderVerifier> RpcChain<V> {
 			return Err(ChainError::WrongGenesis);
 		}
 		Ok(RpcChain {
-			rpc,
+			rpc: std::sync::RwLock::new(rpc),
+			url: None,
 			keys,
 			inbox_key: inbox_calls_key(DEFAULT_INBOX_PALLET_NAME),
 			headers,
@@ -165,7 +186,7 @@ impl<V: HeaderVerifier> RpcChain<V> {
 	/// The header of block `hash`, checked to hash to `hash` (not yet to be final).
 	async fn header(&self, hash: [u8; 32]) -> Result<Header, ChainError> {
 		let header = self
-			.rpc
+			.rpc()
 			.chain_get_header(Some(H256(hash)))
 			.await
 			.map_err(rpc_error)?
@@ -179,7 +200,7 @@ impl<V: HeaderVerifier> RpcChain<V> {
 
 	/// The node's finalized head, accepted by the [`HeaderVerifier`].
 	pub async fn finalized_block(&self) -> Result<VerifiedBlock, ChainError> {
-		let hash = self.rpc.chain_get_finalized_head().await.map_err(rpc_error)?.0;
+		let hash = self.rpc().chain_get_finalized_head().await.map_err(rpc_error)?.0;
 		let header = self.header(hash).await?;
 		self.headers.accept(&hash, &header)?;
 		Ok(VerifiedBlock::from_header(hash, &header))
@@ -224,7 +245,7 @@ impl<V: HeaderVerifier> RpcChain<V> {
 	/// read with a storage proof checked against the block's state root.
 	pub async fn inbox_at(&self, block: &VerifiedBlock) -> Result<Vec<Vec<u8>>, ChainError> {
 		let proof = self
-			.rpc
+			.rpc()
 			.state_get_read_proof([&self.inbox_key[..]], Some(H256(block.hash)))
 			.await
 			.map_err(rpc_error)?;
@@ -253,7 +274,7 @@ impl<V: HeaderVerifier> RpcChain<V> {
 
 		let keys: Vec<Vec<u8>> = self.keys.all().iter().map(|k| k.to_vec()).collect();
 		let proof = self
-			.rpc
+			.rpc()
 			.state_get_read_proof(keys.iter().map(|k| &k[..]), Some(H256(hash)))
 			.await
 			.map_err(rpc_error)?;
@@ -307,7 +328,7 @@ impl<V: HeaderVerifier> RpcChain<V> {
 
 impl<V: HeaderVerifier> ScheduleSource for RpcChain<V> {
 	async fn verified_schedule(&self) -> Result<VerifiedSchedule, ChainError> {
-		let finalized = self.rpc.chain_get_finalized_head().await.map_err(rpc_error)?;
+		let finalized = self.rpc().chain_get_finalized_head().await.map_err(rpc_error)?;
 		self.verified_at(finalized.0).await
 	}
 }

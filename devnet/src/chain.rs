@@ -1,0 +1,299 @@
+//! The chain as an application drives it: subxt with the dev accounts' keys, for sudo, the
+//! council and shielded calls, plus the plain RPC reads a reference replay needs.
+
+use anyhow::{anyhow, bail, Context, Result};
+use codec::Decode;
+use enclave_update_primitives::Measurement;
+use std::time::{Duration, Instant};
+use subxt::{
+	dynamic::Value,
+	error::{TransactionEventsError, TransactionFinalizedSuccessError},
+	ext::scale_value::Composite,
+	rpcs::{rpc_params, RpcClient},
+	transactions::DynamicPayload,
+	OnlineClient, PolkadotConfig,
+};
+pub use subxt_signer::sr25519::{dev, Keypair};
+
+/// The client type: the runtime has `MultiAddress<AccountId32, ()>` addresses and `u32` block
+/// numbers, as Polkadot.
+pub type Client = OnlineClient<PolkadotConfig>;
+
+/// A dynamic call.
+pub type Call = DynamicPayload<Composite<()>>;
+
+/// An event: pallet, name, SCALE fields.
+pub type Event = (String, String, Vec<u8>);
+
+/// A dynamic call of `pallet` with named `fields`.
+pub fn call<const N: usize>(pallet: &str, name: &str, fields: [(&str, Value); N]) -> Call {
+	subxt::dynamic::transaction(pallet, name, Composite::named(fields))
+}
+
+/// A measurement as the dynamic `Value` of the runtime's `Measurement` enum.
+pub fn measurement_value(measurement: &Measurement) -> Value {
+	match measurement {
+		Measurement::MrEnclave(bytes) => {
+			Value::unnamed_variant("MrEnclave", [Value::from_bytes(bytes)])
+		},
+		Measurement::MrTd(bytes) => Value::unnamed_variant("MrTd", [Value::from_bytes(bytes)]),
+	}
+}
+
+/// `EnclaveUpdate::schedule_enclave(measurement, activates_at)`.
+pub fn schedule_call(measurement: &Measurement, activates_at: u32) -> Call {
+	call(
+		"EnclaveUpdate",
+		"schedule_enclave",
+		[
+			("measurement", measurement_value(measurement)),
+			("activates_at", Value::u128(activates_at.into())),
+		],
+	)
+}
+
+/// `EnclaveUpdate::cancel_scheduled(measurement)`.
+pub fn cancel_call(measurement: &Measurement) -> Call {
+	call("EnclaveUpdate", "cancel_scheduled", [("measurement", measurement_value(measurement))])
+}
+
+/// `EnclaveUpdate::retire_enclave(measurement)`.
+pub fn retire_call(measurement: &Measurement) -> Call {
+	call("EnclaveUpdate", "retire_enclave", [("measurement", measurement_value(measurement))])
+}
+
+/// `ShieldedInbox::submit(ciphertext)`.
+pub fn shielded_call(ciphertext: &[u8]) -> Call {
+	call("ShieldedInbox", "submit", [("ciphertext", Value::from_bytes(ciphertext))])
+}
+
+/// `Sudo::sudo(call)`.
+pub fn sudo(inner: Call) -> Call {
+	call("Sudo", "sudo", [("call", inner.into_value())])
+}
+
+/// One block of the finalized chain as the reference replay reads it (plain RPC, no proofs:
+/// the test trusts its own node).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockCalls {
+	/// Number.
+	pub number: u32,
+	/// Parent hash.
+	pub parent_hash: [u8; 32],
+	/// Hash.
+	pub hash: [u8; 32],
+	/// The inbox's ciphertexts of the block.
+	pub calls: Vec<Vec<u8>>,
+}
+
+/// A connection to a node.
+pub struct Chain {
+	/// Raw JSON-RPC.
+	pub rpc: RpcClient,
+	/// subxt.
+	pub client: Client,
+}
+
+fn unhex(text: &str) -> Result<Vec<u8>> {
+	hex::decode(text.trim_start_matches("0x")).context("hex from the node")
+}
+
+fn hash32(text: &str) -> Result<[u8; 32]> {
+	unhex(text)?.try_into().map_err(|_| anyhow!("a 32-byte hash"))
+}
+
+impl Chain {
+	/// Connects to the node at `url`, waiting up to `timeout` for it to answer.
+	pub async fn connect(url: &str, timeout: Duration) -> Result<Chain> {
+		let started = Instant::now();
+		loop {
+			if let Ok(rpc) = RpcClient::from_insecure_url(url).await {
+				let health: Result<serde_json::Value, _> =
+					rpc.request("system_health", rpc_params![]).await;
+				if health.is_ok() {
+					let client = Client::from_rpc_client(rpc.clone())
+						.await
+						.context("subxt connects to the node")?;
+					return Ok(Chain { rpc, client });
+				}
+			}
+			if started.elapsed() > timeout {
+				bail!("the node at {url} did not answer RPC within {timeout:?}");
+			}
+			tokio::time::sleep(Duration::from_millis(200)).await;
+		}
+	}
+
+	/// Signs `payload` with `signer`, submits it and waits until it is in a finalized block.
+	/// `Ok(Err(text))` is a dispatch error the runtime reported.
+	pub async fn submit(
+		&self,
+		payload: &Call,
+		signer: &Keypair,
+	) -> Result<std::result::Result<Vec<Event>, String>> {
+		let at = self.client.at_current_block().await?;
+		let progress = at
+			.transactions()
+			.sign_and_submit_then_watch_default(payload, signer)
+			.await
+			.context("the node accepts the transaction")?;
+		match progress.wait_for_finalized_success().await {
+			Ok(events) => {
+				let mut out = Vec::new();
+				for event in events.iter() {
+					let event = event?;
+					out.push((
+						event.pallet_name().to_owned(),
+						event.event_name().to_owned(),
+						event.field_bytes().to_vec(),
+					));
+				}
+				Ok(Ok(out))
+			},
+			Err(TransactionFinalizedSuccessError::SuccessError(
+				TransactionEventsError::ExtrinsicFailed(error),
+			)) => Ok(Err(error.to_string())),
+			Err(other) => Err(anyhow!("the transaction did not make it into a block: {other}")),
+		}
+	}
+
+	/// Submits `payload` and requires it to succeed.
+	pub async fn submit_ok(&self, payload: &Call, signer: &Keypair) -> Result<Vec<Event>> {
+		self.submit(payload, signer).await?.map_err(|e| anyhow!("dispatch failed: {e}"))
+	}
+
+	/// Sudo (Alice) runs `inner`; the inner call's own result is checked too.
+	pub async fn sudo_ok(&self, inner: Call) -> Result<()> {
+		let events = self.submit_ok(&sudo(inner), &dev::alice()).await?;
+		let (_, _, fields) = events
+			.iter()
+			.find(|(p, n, _)| p == "Sudo" && n == "Sudid")
+			.ok_or_else(|| anyhow!("no Sudo.Sudid event"))?;
+		// `Sudid { sudo_result: DispatchResult }`: Ok is a single 0 byte.
+		if fields.first() != Some(&0) {
+			bail!(
+				"sudo dispatched the call but it failed (Sudid fields 0x{})",
+				hex::encode(fields)
+			);
+		}
+		Ok(())
+	}
+
+	/// The council (Alice proposes, Alice and Bob vote aye, Charlie closes) runs `inner` with a
+	/// two-of-three threshold.
+	pub async fn council_ok(&self, inner: Call) -> Result<()> {
+		let length_bound = Value::u128(10_000);
+		let propose = call(
+			"Council",
+			"propose",
+			[
+				("threshold", Value::u128(2)),
+				("proposal", inner.into_value()),
+				("length_bound", length_bound.clone()),
+			],
+		);
+		let events = self.submit_ok(&propose, &dev::alice()).await?;
+		let (_, _, fields) = events
+			.iter()
+			.find(|(p, n, _)| p == "Council" && n == "Proposed")
+			.ok_or_else(|| anyhow!("no Council.Proposed event"))?;
+		let (_proposer, index, proposal_hash, _threshold): ([u8; 32], u32, [u8; 32], u32) =
+			Decode::decode(&mut &fields[..])?;
+		for voter in [dev::alice(), dev::bob()] {
+			let vote = call(
+				"Council",
+				"vote",
+				[
+					("proposal", Value::from_bytes(proposal_hash)),
+					("index", Value::u128(index.into())),
+					("approve", Value::bool(true)),
+				],
+			);
+			self.submit_ok(&vote, &voter).await?;
+		}
+		let close = call(
+			"Council",
+			"close",
+			[
+				("proposal_hash", Value::from_bytes(proposal_hash)),
+				("index", Value::u128(index.into())),
+				(
+					"proposal_weight_bound",
+					Value::named_composite([
+						("ref_time", Value::u128(100_000_000_000)),
+						("proof_size", Value::u128(1_000_000)),
+					]),
+				),
+				("length_bound", length_bound),
+			],
+		);
+		let events = self.submit_ok(&close, &dev::charlie()).await?;
+		let (_, _, fields) = events
+			.iter()
+			.find(|(p, n, _)| p == "Council" && n == "Executed")
+			.ok_or_else(|| anyhow!("the council motion did not execute"))?;
+		let (_, result): ([u8; 32], std::result::Result<(), Vec<u8>>) =
+			Decode::decode(&mut &fields[..]).unwrap_or(([0; 32], Err(fields.clone())));
+		if result.is_err() {
+			bail!("the council's call failed (Executed fields 0x{})", hex::encode(fields));
+		}
+		Ok(())
+	}
+
+	/// The genesis hash.
+	pub async fn genesis_hash(&self) -> Result<[u8; 32]> {
+		let hash: String = self.rpc.request("chain_getBlockHash", rpc_params![0u32]).await?;
+		hash32(&hash)
+	}
+
+	/// The finalized head's number.
+	pub async fn finalized_number(&self) -> Result<u32> {
+		let hash: String = self.rpc.request("chain_getFinalizedHead", rpc_params![]).await?;
+		let header: serde_json::Value =
+			self.rpc.request("chain_getHeader", rpc_params![hash]).await?;
+		let number = header["number"].as_str().ok_or_else(|| anyhow!("a hex block number"))?;
+		Ok(u32::from_str_radix(number.trim_start_matches("0x"), 16)?)
+	}
+
+	/// Waits until block `number` is finalized.
+	pub async fn wait_for_finalized(&self, number: u32, timeout: Duration) -> Result<()> {
+		crate::procs::wait_until(
+			&format!("block #{number} finalized"),
+			timeout,
+			Duration::from_millis(100),
+			|| async { Ok(self.finalized_number().await? >= number) },
+		)
+		.await
+	}
+
+	/// Block `number` of the finalized chain with its inbox calls.
+	pub async fn block_calls(&self, number: u32) -> Result<BlockCalls> {
+		let hash: String = self.rpc.request("chain_getBlockHash", rpc_params![number]).await?;
+		let header: serde_json::Value =
+			self.rpc.request("chain_getHeader", rpc_params![hash.clone()]).await?;
+		let parent = header["parentHash"].as_str().ok_or_else(|| anyhow!("a parent hash"))?;
+		let key = format!(
+			"0x{}",
+			hex::encode(enclave_worker::chain::proof::inbox_calls_key(
+				enclave_worker::chain::proof::DEFAULT_INBOX_PALLET_NAME
+			))
+		);
+		let value: Option<String> =
+			self.rpc.request("state_getStorage", rpc_params![key, hash.clone()]).await?;
+		let calls = match value {
+			Some(bytes) => Vec::<Vec<u8>>::decode(&mut &unhex(&bytes)?[..])?,
+			None => Vec::new(),
+		};
+		Ok(BlockCalls { number, parent_hash: hash32(parent)?, hash: hash32(&hash)?, calls })
+	}
+
+	/// Submits a shielded call (its ciphertext) signed by `signer`, without waiting.
+	pub async fn submit_shielded(&self, ciphertext: &[u8], signer: &Keypair) -> Result<()> {
+		let at = self.client.at_current_block().await?;
+		at.transactions()
+			.sign_and_submit_default(&shielded_call(ciphertext), signer)
+			.await
+			.context("the node accepts the shielded call")?;
+		Ok(())
+	}
+}

@@ -1,0 +1,257 @@
+//! `enclave-update-devnet`: the whole upgrade on one machine, step by step. A dev node, the
+//! chain's first worker A (measurement A, fresh keys), users' shielded calls, B scheduled by
+//! sudo (and the council retiring a build that must never get keys), B obtaining the keys
+//! from A under mutual attestation, standby, the cut-over at the scheduled block, and the
+//! proof that nothing was lost: equal key checksums, and B's state equal to a replay of every
+//! call from genesis, its hash chained on A's final one. Exits 0 only if all of that held;
+//! every process it started is stopped on the way out.
+
+use anyhow::{bail, ensure, Context, Result};
+use clap::Parser;
+use enclave_update_devnet::{
+	chain::{retire_call, schedule_call, Chain},
+	procs::Worker,
+	story::{callers, reference_replay, sealed_state, sim_keys, wait_for_processed, Devnet},
+	MEASUREMENT_B, MEASUREMENT_C,
+};
+use enclave_worker::demo::{seal_call, ShieldedCall};
+use std::{
+	path::PathBuf,
+	time::{Duration, Instant},
+};
+
+/// Runs the enclave upgrade story on a local dev chain.
+#[derive(Parser, Debug)]
+#[command(name = "enclave-update-devnet", version)]
+struct Args {
+	/// Blocks between scheduling B and its activation: the runtime's MinLeadTime (10) plus
+	/// room for the scheduling transaction's own block.
+	#[arg(long, default_value_t = 20)]
+	lead: u32,
+	/// Blocks B executes after the cut-over before the story checks the result.
+	#[arg(long, default_value_t = 5)]
+	after: u32,
+	/// Block interval of the dev node, in milliseconds.
+	#[arg(long, default_value_t = 500)]
+	block_time_ms: u64,
+	/// Keep the node's and workers' data and logs in this directory (default: a temporary
+	/// directory, removed at the end).
+	#[arg(long, value_name = "DIR")]
+	keep: Option<PathBuf>,
+}
+
+const WAIT: Duration = Duration::from_secs(180);
+
+struct Progress {
+	step: u32,
+	started: Instant,
+}
+
+impl Progress {
+	fn step(&mut self, text: &str) {
+		self.step += 1;
+		println!("[{:>5.1}s] step {:>2}: {text}", self.started.elapsed().as_secs_f64(), self.step);
+	}
+
+	fn note(&self, text: &str) {
+		println!("           {text}");
+	}
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+	let args = Args::parse();
+	match story(args).await {
+		Ok(()) => {
+			println!("\nOK: the upgrade lost nothing.");
+			std::process::ExitCode::SUCCESS
+		},
+		Err(e) => {
+			eprintln!("\nFAILED: {e:#}");
+			std::process::ExitCode::FAILURE
+		},
+	}
+}
+
+fn show_status(progress: &Progress, worker: &Worker) -> Result<serde_json::Value> {
+	let status = worker.status()?;
+	progress.note(&format!(
+		"worker {}: {} | measurement {} | key checksum {} | last block {} | state hash {}",
+		worker.name,
+		status["readiness"].as_str().unwrap_or("-"),
+		status["measurement"].as_str().unwrap_or("-"),
+		status["key_checksum"].as_str().unwrap_or("-"),
+		status["last_processed_block"].as_u64().map_or("-".into(), |n| format!("#{n}")),
+		status["state_hash"].as_str().unwrap_or("-"),
+	));
+	Ok(status)
+}
+
+async fn story(args: Args) -> Result<()> {
+	ensure!(args.lead >= 12, "--lead must exceed the runtime's MinLeadTime (10) by 2 or more");
+	let temp = tempfile::tempdir()?;
+	let root = match &args.keep {
+		Some(dir) => {
+			std::fs::create_dir_all(dir)?;
+			dir.clone()
+		},
+		None => temp.path().to_path_buf(),
+	};
+	let mut progress = Progress { step: 0, started: Instant::now() };
+
+	progress.step("start the dev node and worker A (measurement A, the genesis enclave)");
+	let mut devnet = Devnet::start(&root, args.block_time_ms, false).await?;
+	progress.note(&format!(
+		"node: {} | genesis 0x{}",
+		devnet.node.url(),
+		hex::encode(devnet.genesis_hash)
+	));
+	wait_for_processed(&devnet.a, 1, WAIT).await?;
+	let a_status = show_status(&progress, &devnet.a)?;
+
+	progress.step("users submit shielded calls (HPKE to A's shielding key) in every block");
+	let traffic = tokio::spawn(submit_calls(
+		devnet.node.url(),
+		devnet.shielding_public_key()?,
+		devnet.genesis_hash,
+	));
+
+	let xyz = devnet.chain.finalized_number().await? + args.lead;
+	progress.step(&format!("sudo schedules measurement B for block #{xyz}"));
+	devnet.chain.sudo_ok(schedule_call(&MEASUREMENT_B, xyz)).await?;
+	progress.step("the council (2 of 3) retires measurement C, a build that must never get keys");
+	devnet.chain.council_ok(retire_call(&MEASUREMENT_C)).await?;
+
+	progress.step("a build nobody scheduled (C) asks A for the keys: refused");
+	let c = devnet.worker(&root, "C", MEASUREMENT_C);
+	let refused = c.request_keys(&devnet.a.provide_addr())?;
+	ensure!(!refused.success, "C was given the keys");
+	progress.note(&format!(
+		"refused: {}",
+		refused.stderr.lines().rfind(|l| l.contains("refused")).unwrap_or("").trim()
+	));
+
+	progress
+		.step("worker B requests the keys from A (mutual attestation, both views proof-checked)");
+	let b = devnet.worker(&root, "B", MEASUREMENT_B);
+	let got = b.request_keys(&devnet.a.provide_addr())?;
+	ensure!(got.success, "B was refused: {}", got.stderr);
+	let answer = got.json()?;
+	progress.note(&format!(
+		"B received keys {} ({})",
+		answer["key_checksum"].as_str().unwrap_or("-"),
+		answer["provider_reason"].as_str().unwrap_or("-")
+	));
+	ensure!(answer["key_checksum"] == a_status["key_checksum"], "B's keys differ from A's");
+
+	progress.step("worker B runs in standby, following the chain without executing");
+	let b_run = b.run(Some(&devnet.a.provide_addr()))?;
+	tokio::time::sleep(Duration::from_secs(2)).await;
+	show_status(&progress, &b)?;
+
+	progress.step(&format!("cut-over: A stops after #{}, B executes from #{xyz}", xyz - 1));
+	let mut shown = 0;
+	loop {
+		let head = devnet.chain.finalized_number().await?;
+		if head != shown && head % 3 == 0 {
+			let a = devnet.a.status()?;
+			let b = b.status()?;
+			let at = |s: &serde_json::Value| {
+				s["last_processed_block"].as_u64().map_or("-".into(), |n| format!("#{n}"))
+			};
+			progress.note(&format!(
+				"head #{head} | A {} at {} | B {} at {}",
+				a["readiness"].as_str().unwrap_or("-"),
+				at(&a),
+				b["readiness"].as_str().unwrap_or("-"),
+				at(&b)
+			));
+			shown = head;
+		}
+		if head >= xyz + args.after {
+			break;
+		}
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	traffic.abort();
+	let last = devnet.chain.finalized_number().await? + 1;
+	devnet.chain.wait_for_finalized(last, WAIT).await?;
+	wait_for_processed(&b, u64::from(last), WAIT).await?;
+
+	progress.step("both workers' status");
+	let a_status = show_status(&progress, &devnet.a)?;
+	let b_status = show_status(&progress, &b)?;
+	ensure!(a_status["readiness"] == "Retired", "A is not retired: {a_status}");
+	ensure!(b_status["readiness"] == "Active", "B is not active: {b_status}");
+	ensure!(a_status["key_checksum"] == b_status["key_checksum"], "the key checksums differ");
+	progress.note(&format!(
+		"identical key checksums: {}",
+		b_status["key_checksum"].as_str().unwrap_or("-")
+	));
+	ensure!(
+		a_status["last_processed_block"] == u64::from(xyz - 1),
+		"A's last block is not #{}",
+		xyz - 1
+	);
+
+	progress.step("state-hash continuity: replay every shielded call from genesis");
+	let keys = sim_keys(&devnet.a)?;
+	let at_cut_over = reference_replay(&devnet.chain, devnet.genesis_hash, &keys, xyz - 1).await?;
+	let a_final = sealed_state(&devnet.a, &keys)?;
+	ensure!(a_final == at_cut_over, "A's final state differs from the replay up to #{}", xyz - 1);
+	progress.note(&format!(
+		"A's final state hash (#{}):   0x{}",
+		xyz - 1,
+		hex::encode(a_final.state_hash)
+	));
+	let b_state = sealed_state(&b, &keys)?;
+	let upto = u32::try_from(b_state.block_number)?;
+	ensure!(upto >= last, "B's sealed state is behind its status");
+	let reference = reference_replay(&devnet.chain, devnet.genesis_hash, &keys, upto).await?;
+	if b_state != reference {
+		bail!("B's state differs from the replay of every call up to #{upto}");
+	}
+	progress.note(&format!(
+		"B's state hash (#{upto}):        0x{} = replay from genesis",
+		hex::encode(b_state.state_hash)
+	));
+	progress.note(&format!(
+		"calls applied {} | malformed skipped {} | counter = {}",
+		b_state.applied_total,
+		b_state.skipped_total,
+		b_state.state.counter(b"counter")
+	));
+
+	progress.step("stop every process");
+	b_run.stop(Duration::from_secs(10));
+	if let Some(a_run) = devnet.a_run.take() {
+		a_run.stop(Duration::from_secs(10));
+	}
+	devnet.node.process.stop(Duration::from_secs(30));
+	if let Some(dir) = &args.keep {
+		println!("data and logs kept in {}", dir.display());
+	}
+	Ok(())
+}
+
+/// Submits shielded calls until aborted: increments and puts, and every eleventh a malformed
+/// ciphertext (skipped and counted by the worker).
+async fn submit_calls(url: String, key: [u8; 32], genesis: [u8; 32]) -> Result<()> {
+	let chain = Chain::connect(&url, WAIT).await.context("the traffic client connects")?;
+	let callers = callers();
+	for i in 0u64.. {
+		let call = if i % 2 == 0 {
+			ShieldedCall::Increment { key: b"counter".to_vec(), by: 1 }
+		} else {
+			ShieldedCall::Put {
+				key: format!("user-{}", i % 7).into_bytes(),
+				value: i.to_le_bytes().to_vec(),
+			}
+		};
+		let ciphertext =
+			if i % 11 == 10 { b"garbage".to_vec() } else { seal_call(&key, &genesis, &call) };
+		let _ = chain.submit_shielded(&ciphertext, &callers[(i % 3) as usize]).await;
+		tokio::time::sleep(Duration::from_millis(150)).await;
+	}
+	Ok(())
+}

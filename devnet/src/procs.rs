@@ -1,0 +1,351 @@
+//! The real binaries as child processes: the node and workers, on loopback ports nobody else
+//! holds, each with its log in a file, killed when dropped.
+
+use anyhow::{bail, Context, Result};
+use enclave_update_primitives::Measurement;
+use std::{
+	fs::File,
+	net::TcpListener,
+	path::{Path, PathBuf},
+	process::{Child, Command, Output, Stdio},
+	time::{Duration, Instant},
+};
+
+/// The node binary's name.
+pub const NODE_BIN: &str = "enclave-update-node";
+/// The worker binary's name.
+pub const WORKER_BIN: &str = "enclave-worker";
+
+/// Where the workspace's binaries are: `$ENCLAVE_UPDATE_BIN_DIR`, else the directory of the
+/// running executable (`target/<profile>/`; a test runs from `target/<profile>/deps/`).
+pub fn bin_dir() -> PathBuf {
+	if let Some(dir) = std::env::var_os("ENCLAVE_UPDATE_BIN_DIR") {
+		return PathBuf::from(dir);
+	}
+	let exe = std::env::current_exe().unwrap_or_default();
+	let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+	if dir.file_name().is_some_and(|name| name == "deps") {
+		dir.parent().map(Path::to_path_buf).unwrap_or(dir)
+	} else {
+		dir
+	}
+}
+
+/// The path of the workspace binary `name`, which must have been built.
+pub fn binary(name: &str) -> Result<PathBuf> {
+	let path = bin_dir().join(name);
+	if !path.is_file() {
+		bail!(
+			"{} is not built: run `cargo build --workspace` (or `cargo test --workspace`, which \
+			 builds every binary) first, or point ENCLAVE_UPDATE_BIN_DIR at the binaries",
+			path.display()
+		);
+	}
+	Ok(path)
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+	TcpListener::bind("127.0.0.1:0")
+		.and_then(|listener| listener.local_addr())
+		.map(|address| address.port())
+		.expect("the OS hands out a free loopback port")
+}
+
+fn signal(child: &Child, signal: libc::c_int) {
+	if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+		// SAFETY: kill(2) on our own child's pid; no memory is involved.
+		unsafe {
+			libc::kill(pid, signal);
+		}
+	}
+}
+
+/// A child process with its log; killed (SIGKILL) and reaped when dropped.
+pub struct Process {
+	child: Child,
+	log: PathBuf,
+	name: String,
+}
+
+impl Process {
+	fn spawn(name: &str, command: &mut Command, log: PathBuf) -> Result<Process> {
+		let file = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+		let child = command
+			.stdin(Stdio::null())
+			.stdout(file.try_clone()?)
+			.stderr(file)
+			.spawn()
+			.with_context(|| format!("starting {name}"))?;
+		Ok(Process { child, log, name: name.to_string() })
+	}
+
+	/// The log so far.
+	pub fn log(&self) -> String {
+		std::fs::read_to_string(&self.log).unwrap_or_default()
+	}
+
+	/// The log file.
+	pub fn log_path(&self) -> &Path {
+		&self.log
+	}
+
+	/// Whether it has exited (and how).
+	pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+		self.child.try_wait().ok().flatten()
+	}
+
+	/// Kills it abruptly (SIGKILL: no clean-up of any kind, like a power cut) and reaps it.
+	pub fn kill9(mut self) {
+		self.reap_killed();
+	}
+
+	fn reap_killed(&mut self) {
+		if let Ok(None) = self.child.try_wait() {
+			let _ = self.child.kill();
+			let _ = self.child.wait();
+		}
+	}
+
+	/// Stops it as an operator would (SIGTERM) and waits up to `grace`, then kills it.
+	pub fn stop(mut self, grace: Duration) -> Option<std::process::ExitStatus> {
+		signal(&self.child, libc::SIGTERM);
+		let deadline = Instant::now() + grace;
+		while Instant::now() < deadline {
+			if let Ok(Some(status)) = self.child.try_wait() {
+				return Some(status);
+			}
+			std::thread::sleep(Duration::from_millis(50));
+		}
+		eprintln!("{} did not stop within {grace:?}; killing it", self.name);
+		self.reap_killed();
+		None
+	}
+}
+
+impl Drop for Process {
+	fn drop(&mut self) {
+		self.reap_killed();
+	}
+}
+
+/// A running `enclave-update-node --dev`.
+pub struct Node {
+	/// The process.
+	pub process: Process,
+	/// Its JSON-RPC port on 127.0.0.1.
+	pub rpc_port: u16,
+	base_path: PathBuf,
+	block_time_ms: u64,
+	instant_seal: bool,
+}
+
+impl Node {
+	/// Starts a dev node with its database under `base_path`, sealing every `block_time_ms`
+	/// (and, with `instant_seal`, on each transaction too), keeping the state of every
+	/// finalized block (workers read the inbox of each block they execute, however far
+	/// behind they are).
+	pub fn start(base_path: &Path, block_time_ms: u64, instant_seal: bool) -> Result<Node> {
+		Self::start_on(base_path, block_time_ms, instant_seal, free_port())
+	}
+
+	fn start_on(
+		base_path: &Path,
+		block_time_ms: u64,
+		instant_seal: bool,
+		rpc_port: u16,
+	) -> Result<Node> {
+		std::fs::create_dir_all(base_path)?;
+		let log = base_path.join(format!("node-{}.log", unique_suffix()));
+		let mut command = Command::new(binary(NODE_BIN)?);
+		command
+			.arg("--dev")
+			.arg("--base-path")
+			.arg(base_path)
+			.args(["--rpc-port", &rpc_port.to_string()])
+			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{}", free_port())])
+			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
+			.args(["--state-pruning", "archive-canonical"])
+			.args(["--block-time-ms", &block_time_ms.to_string()])
+			.args(["--instant-seal", if instant_seal { "true" } else { "false" }]);
+		let process = Process::spawn(NODE_BIN, &mut command, log)?;
+		Ok(Node {
+			process,
+			rpc_port,
+			base_path: base_path.to_path_buf(),
+			block_time_ms,
+			instant_seal,
+		})
+	}
+
+	/// `ws://127.0.0.1:<rpc port>`.
+	pub fn url(&self) -> String {
+		format!("ws://127.0.0.1:{}", self.rpc_port)
+	}
+
+	/// Kills the node abruptly and starts it again on the same database and port.
+	pub fn crash_and_restart(self) -> Result<Node> {
+		let (base_path, block_time_ms, instant_seal, rpc_port) =
+			(self.base_path.clone(), self.block_time_ms, self.instant_seal, self.rpc_port);
+		self.process.kill9();
+		Self::start_on(&base_path, block_time_ms, instant_seal, rpc_port)
+	}
+}
+
+fn unique_suffix() -> String {
+	use std::sync::atomic::{AtomicU32, Ordering};
+	static NEXT: AtomicU32 = AtomicU32::new(0);
+	format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// One simulated enclave: a measurement and a data directory, driven through the
+/// `enclave-worker` command line.
+#[derive(Clone, Debug)]
+pub struct Worker {
+	/// A short name for logs ("A", "B").
+	pub name: String,
+	/// Its data directory.
+	pub data_dir: PathBuf,
+	/// Its (simulated) measurement.
+	pub measurement: Measurement,
+	/// The node it follows.
+	pub node_url: String,
+	/// Its provisioning port, when it serves one.
+	pub provide_port: u16,
+}
+
+/// The result of a one-shot worker command.
+#[derive(Debug)]
+pub struct CommandResult {
+	/// Whether it exited 0.
+	pub success: bool,
+	/// Its standard output.
+	pub stdout: String,
+	/// Its standard error (the logs).
+	pub stderr: String,
+}
+
+impl CommandResult {
+	/// The standard output parsed as JSON.
+	pub fn json(&self) -> Result<serde_json::Value> {
+		serde_json::from_str(&self.stdout)
+			.with_context(|| format!("not JSON: {}\nstderr: {}", self.stdout, self.stderr))
+	}
+}
+
+impl From<Output> for CommandResult {
+	fn from(output: Output) -> Self {
+		Self {
+			success: output.status.success(),
+			stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+			stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+		}
+	}
+}
+
+impl Worker {
+	/// A worker named `name` with `measurement`, its data under `root/<name>`.
+	pub fn new(root: &Path, name: &str, measurement: Measurement, node_url: &str) -> Worker {
+		Worker {
+			name: name.to_string(),
+			data_dir: root.join(format!("worker-{name}")),
+			measurement,
+			node_url: node_url.to_string(),
+			provide_port: free_port(),
+		}
+	}
+
+	/// `127.0.0.1:<provide port>`.
+	pub fn provide_addr(&self) -> String {
+		format!("127.0.0.1:{}", self.provide_port)
+	}
+
+	fn command(&self, subcommand: &str) -> Result<Command> {
+		let mut command = Command::new(binary(WORKER_BIN)?);
+		command.arg(subcommand).arg("--data-dir").arg(&self.data_dir).args([
+			"--tee",
+			"sim",
+			"--measurement",
+			&self.measurement.to_string(),
+		]);
+		Ok(command)
+	}
+
+	fn output(&self, mut command: Command) -> Result<CommandResult> {
+		let output = command
+			.env("RUST_LOG", "info")
+			.stdin(Stdio::null())
+			.output()
+			.with_context(|| format!("running worker {}", self.name))?;
+		Ok(output.into())
+	}
+
+	/// `enclave-worker init`: fresh keys (the chain's first enclave only).
+	pub fn init(&self) -> Result<CommandResult> {
+		std::fs::create_dir_all(&self.data_dir)?;
+		self.output(self.command("init")?)
+	}
+
+	/// `enclave-worker status --json` with this enclave's TEE (checks it can unseal the keys).
+	pub fn status(&self) -> Result<serde_json::Value> {
+		let mut command = self.command("status")?;
+		command.arg("--json");
+		let result = self.output(command)?;
+		if !result.success {
+			bail!("status of worker {} failed: {}", self.name, result.stderr);
+		}
+		result.json()
+	}
+
+	/// `enclave-worker request-keys --from <provider> --dev --json`.
+	pub fn request_keys(&self, provider: &str) -> Result<CommandResult> {
+		std::fs::create_dir_all(&self.data_dir)?;
+		let mut command = self.command("request-keys")?;
+		command.args(["--from", provider, "--node", &self.node_url, "--dev", "--json"]);
+		self.output(command)
+	}
+
+	/// Starts `enclave-worker run --dev --provide-on <port>`, continuing from `predecessor`'s
+	/// snapshot when its own stretch of blocks starts after the predecessor's.
+	pub fn run(&self, predecessor: Option<&str>) -> Result<Process> {
+		let mut command = self.command("run")?;
+		command
+			.args(["--node", &self.node_url, "--dev", "--provide-on", &self.provide_addr()])
+			.args(["--poll-ms", "100"])
+			.env("RUST_LOG", "info,enclave_worker=debug");
+		if let Some(predecessor) = predecessor {
+			command.args(["--predecessor", predecessor]);
+		}
+		let log = self.data_dir.join(format!("run-{}.log", unique_suffix()));
+		Process::spawn(&format!("worker {}", self.name), &mut command, log)
+	}
+}
+
+/// Waits until `condition` holds, polling every `every`, for at most `timeout`.
+pub async fn wait_until<F, Fut>(
+	what: &str,
+	timeout: Duration,
+	every: Duration,
+	mut condition: F,
+) -> Result<()>
+where
+	F: FnMut() -> Fut,
+	Fut: std::future::Future<Output = Result<bool>>,
+{
+	let deadline = Instant::now() + timeout;
+	let mut last_error = None;
+	loop {
+		match condition().await {
+			Ok(true) => return Ok(()),
+			Ok(false) => {},
+			Err(e) => last_error = Some(e),
+		}
+		if Instant::now() > deadline {
+			match last_error {
+				Some(e) => bail!("{what}: not within {timeout:?} (last error: {e:#})"),
+				None => bail!("{what}: not within {timeout:?}"),
+			}
+		}
+		tokio::time::sleep(every).await;
+	}
+}

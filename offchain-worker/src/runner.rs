@@ -1,0 +1,464 @@
+//! The block loop: which enclave executes which block, and the cut-over between two builds.
+//!
+//! Every round the runner takes the node's finalized head (accepted by the
+//! [`HeaderVerifier`]), reads the EnclaveUpdate schedule there with storage proofs, and asks it
+//! who executes each block: `measurement_at(n)`. It executes exactly the blocks whose
+//! measurement is its own, in order, each once:
+//!
+//! - [`Role::Active`]: block `n` is ours. The shielded calls of `n` are read from the inbox
+//!   pallet with a storage proof against `n`'s state root, applied to the state
+//!   ([`crate::demo::ExecutedState::apply_block`], which refuses any block but the next one on
+//!   the state's own parent hash), and the state is sealed to disk with the state key
+//!   ([`crate::store::Store::write_snapshot`], atomic, the previous copy kept) before the next
+//!   block is touched. A restart resumes from that snapshot, so no block is executed twice or
+//!   skipped.
+//! - [`Role::Standby`]: our activation block `XYZ` is scheduled but not reached: we follow and
+//!   verify the finalized heads and execute nothing.
+//! - the cut-over: the predecessor executes up to `XYZ − 1` and stops there, because `XYZ` is
+//!   not its block; its last snapshot is its final state. The successor fetches that snapshot
+//!   from the predecessor's provisioning port ([`crate::provisioning::fetch_snapshot`]: the file
+//!   is encrypted and authenticated with the state key, which only enclaves the schedule
+//!   allowed were handed), accepts it only if it is the state after exactly `XYZ − 1` and
+//!   `XYZ`'s parent hash is its block hash, and executes from `XYZ`. The state hash chains
+//!   across: the successor's first state hash covers the predecessor's last one.
+//! - [`Role::Retired`]: our measurement is superseded (and our last block executed) or
+//!   retired: we execute nothing more, and keep serving the final snapshot to the successor.
+//!
+//! Nothing is taken from the host on trust: headers are hashed and linked by parent hash to
+//! the accepted finalized head, and the schedule and the calls come with storage proofs.
+
+use std::{sync::Arc, time::Duration};
+
+use enclave_update_primitives::Measurement;
+
+use crate::{
+	chain::{
+		rpc::{HeaderVerifier, RpcChain, VerifiedBlock},
+		BlockNumber, ChainError, VerifiedSchedule,
+	},
+	demo::{ExecError, ExecutedState},
+	keys::KeyStore,
+	provisioning::{fetch_snapshot, FetchError, SnapshotFetchConfig},
+	status::{CallCounts, Readiness, StatusError, WorkerStatus},
+	store::{decode_snapshot, Store, StoreError},
+};
+
+/// What this enclave does at the verified head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+	/// Follows the chain, executes nothing yet (activation ahead, or waiting for the
+	/// predecessor's final snapshot).
+	Standby,
+	/// Executes its blocks.
+	Active,
+	/// Executes nothing more.
+	Retired,
+}
+
+impl From<Role> for Readiness {
+	fn from(role: Role) -> Self {
+		match role {
+			Role::Standby => Readiness::Standby,
+			Role::Active => Readiness::Active,
+			Role::Retired => Readiness::Retired,
+		}
+	}
+}
+
+/// Settings of a [`Runner`].
+#[derive(Clone, Debug)]
+pub struct RunnerConfig {
+	/// Pause between rounds when there is nothing to do.
+	pub poll_interval: Duration,
+	/// The provisioning address of the enclave whose state this one continues: the predecessor
+	/// at a cut-over, or a running enclave of the same measurement for a replica.
+	pub predecessor: Option<String>,
+	/// How the snapshot is fetched from it.
+	pub fetch: SnapshotFetchConfig,
+}
+
+impl Default for RunnerConfig {
+	fn default() -> Self {
+		Self {
+			poll_interval: Duration::from_millis(250),
+			predecessor: None,
+			fetch: SnapshotFetchConfig::default(),
+		}
+	}
+}
+
+/// Why a round failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+	/// The chain could not be read or did not verify. Transient unless it is
+	/// [`ChainError::NotAncestor`] or a proof failure, which [`RunnerError::is_fatal`] tells.
+	#[error("chain: {0}")]
+	Chain(#[from] ChainError),
+	/// The keys are not loaded.
+	#[error("no keys loaded: run `enclave-worker init` (first enclave) or `request-keys`")]
+	NoKeys,
+	/// The state store failed.
+	#[error("store: {0}")]
+	Store(#[from] StoreError),
+	/// A block could not be applied to the state.
+	#[error("execution: {0}")]
+	Exec(#[from] ExecError),
+	/// The status file could not be written.
+	#[error("status: {0}")]
+	Status(#[from] StatusError),
+	/// The predecessor's snapshot could not be fetched (yet).
+	#[error("fetching the predecessor's snapshot: {0}")]
+	Fetch(#[from] FetchError),
+	/// A fetched or stored snapshot does not fit the chain or this enclave.
+	#[error("unusable snapshot: {0}")]
+	BadSnapshot(String),
+}
+
+impl RunnerError {
+	/// Errors after which continuing could execute a block on wrong state: the runner stops
+	/// instead of retrying.
+	pub fn is_fatal(&self) -> bool {
+		matches!(
+			self,
+			Self::Chain(ChainError::NotAncestor | ChainError::WrongGenesis)
+				| Self::Exec(_)
+				| Self::NoKeys
+		)
+	}
+}
+
+/// What one round did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoundReport {
+	/// The verified finalized head of the round.
+	pub head: BlockNumber,
+	/// The role at the end of the round.
+	pub role: Role,
+	/// The blocks executed in the round.
+	pub executed: Vec<BlockNumber>,
+	/// The last block in the state, if any.
+	pub last_block: Option<u64>,
+}
+
+/// The stretch of blocks this enclave executes according to a verified schedule: from
+/// `start` up to, not including, `end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct OwnStretch {
+	start: BlockNumber,
+	end: Option<BlockNumber>,
+}
+
+fn own_stretch(view: &VerifiedSchedule, own: &Measurement) -> Option<OwnStretch> {
+	if let Some(active) = view.active.filter(|a| &a.measurement == own) {
+		let end = view.scheduled.first().map(|s| s.activates_at);
+		return Some(OwnStretch { start: active.since.max(1), end });
+	}
+	if let Some(pos) = view.scheduled.iter().position(|s| &s.measurement == own) {
+		let end = view.scheduled.get(pos + 1).map(|s| s.activates_at);
+		return Some(OwnStretch { start: view.scheduled[pos].activates_at.max(1), end });
+	}
+	view.superseded
+		.iter()
+		.rev()
+		.find(|s| &s.measurement == own)
+		.map(|s| OwnStretch { start: s.activated_at.max(1), end: Some(s.superseded_at) })
+}
+
+/// The block loop of one enclave; see the module docs.
+pub struct Runner<V> {
+	chain: Arc<RpcChain<V>>,
+	keys: Arc<KeyStore>,
+	store: Store,
+	own: Measurement,
+	state: Option<ExecutedState>,
+	status: WorkerStatus,
+	config: RunnerConfig,
+}
+
+impl<V: HeaderVerifier> Runner<V> {
+	/// A runner for the enclave `own` whose keys are in `keys`, resuming from the snapshot in
+	/// `store` if there is one. `status` is the worker's status, updated as blocks are executed.
+	pub fn new(
+		chain: Arc<RpcChain<V>>,
+		keys: Arc<KeyStore>,
+		store: Store,
+		own: Measurement,
+		status: WorkerStatus,
+		config: RunnerConfig,
+	) -> Result<Self, RunnerError> {
+		let material = keys.require().map_err(|_| RunnerError::NoKeys)?;
+		let state = match store.read_snapshot(&material.state) {
+			Ok((snapshot, from)) => {
+				let state = ExecutedState::from_snapshot(&snapshot)?;
+				if state.genesis_hash != chain.genesis_hash() {
+					return Err(RunnerError::BadSnapshot(
+						"the stored snapshot belongs to another chain".into(),
+					));
+				}
+				tracing::info!(
+					block = state.block_number,
+					?from,
+					"resuming from the sealed snapshot"
+				);
+				Some(state)
+			},
+			Err(StoreError::NoSnapshot(_)) => None,
+			Err(e) => return Err(e.into()),
+		};
+		Ok(Self { chain, keys, store, own, state, status, config })
+	}
+
+	/// The state, if any.
+	pub fn state(&self) -> Option<&ExecutedState> {
+		self.state.as_ref()
+	}
+
+	/// One round: verify the head, then execute every block up to it that is ours.
+	pub async fn round(&mut self) -> Result<RoundReport, RunnerError> {
+		let head = self.chain.finalized_block().await?;
+		let view = self.chain.verified_at(head.hash).await?;
+		let stretch = own_stretch(&view, &self.own);
+		let retired = view.retired.contains(&self.own);
+		let mut executed = Vec::new();
+
+		if self.state.is_none() && !retired {
+			if let Some(stretch) = stretch {
+				self.obtain_state(&head, stretch).await?;
+			}
+		}
+
+		let from = match &self.state {
+			Some(state) if !retired => Some((
+				BlockNumber::try_from(state.block_number).map_err(|_| {
+					RunnerError::BadSnapshot("block number beyond the chain's range".into())
+				})?,
+				state.block_hash,
+			)),
+			_ => None,
+		};
+		if let Some(from) = from {
+			for block in self.chain.blocks_after(from, &head).await? {
+				if view.view().measurement_at(block.number) != Some(self.own) {
+					break;
+				}
+				self.execute(&block).await?;
+				executed.push(block.number);
+			}
+		}
+
+		let last_block = self.state.as_ref().map(|s| s.block_number);
+		let role = match (retired, stretch, last_block) {
+			(true, _, _) | (_, None, Some(_)) => Role::Retired,
+			(false, Some(OwnStretch { end: Some(end), .. }), Some(last))
+				if last + 1 >= u64::from(end) && head.number >= end =>
+			{
+				Role::Retired
+			},
+			(false, Some(_), Some(_))
+				if view.view().measurement_at(head.number) == Some(self.own) =>
+			{
+				Role::Active
+			},
+			_ => Role::Standby,
+		};
+		self.publish(role)?;
+		Ok(RoundReport { head: head.number, role, executed, last_block })
+	}
+
+	/// Runs rounds until `shutdown` resolves or a fatal error; transient errors (the node
+	/// restarting, the predecessor not reachable yet) are logged and retried.
+	pub async fn run(
+		mut self,
+		shutdown: impl std::future::Future<Output = ()>,
+	) -> Result<(), RunnerError> {
+		tokio::pin!(shutdown);
+		let mut last_role = None;
+		loop {
+			match self.round().await {
+				Ok(report) => {
+					if last_role != Some(report.role) {
+						tracing::info!(role = ?report.role, head = report.head, last_block = ?report.last_block, "role");
+						last_role = Some(report.role);
+					}
+				},
+				Err(e) if e.is_fatal() => {
+					tracing::error!(error = %e, "stopping: continuing could corrupt the state");
+					return Err(e);
+				},
+				Err(e) => {
+					tracing::warn!(error = %e, "round failed; retrying");
+					if matches!(e, RunnerError::Chain(ChainError::Rpc(_))) {
+						// The node may have restarted: the old connection is gone for good.
+						if let Err(e) = self.chain.reconnect().await {
+							tracing::debug!(error = %e, "reconnecting to the node failed");
+						}
+					}
+				},
+			}
+			tokio::select! {
+				_ = &mut shutdown => return Ok(()),
+				_ = tokio::time::sleep(self.config.poll_interval) => {},
+			}
+		}
+	}
+
+	/// Gets the state to start from: the genesis state for the chain's first enclave, else the
+	/// snapshot of the enclave this one continues.
+	async fn obtain_state(
+		&mut self,
+		head: &VerifiedBlock,
+		stretch: OwnStretch,
+	) -> Result<(), RunnerError> {
+		// The state this enclave continues from is the one after `start - 1`.
+		let needed = u64::from(stretch.start) - 1;
+		if let Some(predecessor) = self.config.predecessor.clone() {
+			if u64::from(head.number) < needed {
+				return Ok(());
+			}
+			let genesis = self.chain.genesis_hash();
+			let response =
+				fetch_snapshot(predecessor.as_str(), genesis, &self.config.fetch).await?;
+			let material = self.keys.require().map_err(|_| RunnerError::NoKeys)?;
+			let snapshot = decode_snapshot(&material.state, response.file).map_err(|e| {
+				RunnerError::BadSnapshot(format!("does not open with the state key: {e}"))
+			})?;
+			let state = ExecutedState::from_snapshot(&snapshot)?;
+			if state.genesis_hash != genesis {
+				return Err(RunnerError::BadSnapshot("it belongs to another chain".into()));
+			}
+			// A successor starts from exactly the block before its activation; a replica of
+			// the same measurement may start from any later state of its own measurement.
+			let usable = state.block_number == needed
+				|| (state.block_number > needed && snapshot.written_by == self.own);
+			if !usable {
+				tracing::info!(
+					have = state.block_number,
+					needed,
+					"the predecessor has not written the state the cut-over needs yet"
+				);
+				return Ok(());
+			}
+			tracing::info!(
+				block = state.block_number,
+				state_hash = %hex::encode(state.state_hash),
+				written_by = %snapshot.written_by,
+				"took over the predecessor's final state"
+			);
+			state.write_to(&self.store, &material.state, &self.own)?;
+			self.state = Some(state);
+			return Ok(());
+		}
+		if needed == 0 {
+			tracing::info!("first enclave of the chain: starting from the genesis state");
+			self.state = Some(ExecutedState::genesis(self.chain.genesis_hash()));
+			return Ok(());
+		}
+		Err(RunnerError::BadSnapshot(format!(
+			"no state after block {needed} here and no --predecessor to fetch it from"
+		)))
+	}
+
+	async fn execute(&mut self, block: &VerifiedBlock) -> Result<(), RunnerError> {
+		let calls = self.chain.inbox_at(block).await?;
+		let material = self.keys.require().map_err(|_| RunnerError::NoKeys)?;
+		let state = self.state.as_mut().expect("execute is only called with a state");
+		let outcome = state.apply_block(
+			&material.shielding,
+			u64::from(block.number),
+			block.parent_hash,
+			block.hash,
+			&calls,
+		)?;
+		// Sealed before the next block is touched: a crash resumes from here.
+		state.write_to(&self.store, &material.state, &self.own)?;
+		tracing::debug!(
+			block = block.number,
+			applied = outcome.applied,
+			skipped = outcome.skipped,
+			state_hash = %hex::encode(outcome.state_hash),
+			"executed"
+		);
+		Ok(())
+	}
+
+	fn publish(&mut self, role: Role) -> Result<(), RunnerError> {
+		let before = self.status.clone();
+		self.status.readiness = role.into();
+		if let Some(state) = &self.state {
+			self.status.last_processed_block = Some(state.block_number);
+			self.status.state_hash = Some(format!("0x{}", hex::encode(state.state_hash)));
+			self.status.calls =
+				Some(CallCounts { applied: state.applied_total, skipped: state.skipped_total });
+		}
+		if self.status != before {
+			self.status.save(self.store.dir())?;
+		}
+		Ok(())
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use enclave_update_primitives::{ActiveEnclave, ScheduledEnclave, SupersededEnclave};
+
+	fn m(byte: u8) -> Measurement {
+		Measurement::MrEnclave([byte; 32])
+	}
+
+	fn view(
+		active: Option<(u8, u32)>,
+		superseded: &[(u8, u32, u32)],
+		scheduled: &[(u8, u32)],
+	) -> VerifiedSchedule {
+		VerifiedSchedule {
+			genesis_hash: [0; 32],
+			block_number: 0,
+			block_hash: [0; 32],
+			active: active.map(|(b, since)| ActiveEnclave { measurement: m(b), since }),
+			superseded: superseded
+				.iter()
+				.map(|&(b, activated_at, superseded_at)| SupersededEnclave {
+					measurement: m(b),
+					activated_at,
+					superseded_at,
+				})
+				.collect(),
+			scheduled: scheduled
+				.iter()
+				.map(|&(b, activates_at)| ScheduledEnclave { measurement: m(b), activates_at })
+				.collect(),
+			retired: vec![],
+		}
+	}
+
+	#[test]
+	fn the_genesis_enclave_starts_at_block_one_and_ends_at_its_successor() {
+		let v = view(Some((0xa, 0)), &[], &[(0xb, 20)]);
+		assert_eq!(own_stretch(&v, &m(0xa)), Some(OwnStretch { start: 1, end: Some(20) }));
+		assert_eq!(own_stretch(&v, &m(0xb)), Some(OwnStretch { start: 20, end: None }));
+		assert_eq!(own_stretch(&v, &m(0xc)), None);
+	}
+
+	#[test]
+	fn after_the_cut_over_the_predecessor_is_found_in_the_history() {
+		let v = view(Some((0xb, 20)), &[(0xa, 0, 20)], &[]);
+		assert_eq!(own_stretch(&v, &m(0xa)), Some(OwnStretch { start: 1, end: Some(20) }));
+		assert_eq!(own_stretch(&v, &m(0xb)), Some(OwnStretch { start: 20, end: None }));
+	}
+
+	#[test]
+	fn chained_schedules_end_each_stretch_at_the_next_activation() {
+		let v = view(Some((0xa, 0)), &[], &[(0xb, 20), (0xc, 40)]);
+		assert_eq!(own_stretch(&v, &m(0xb)), Some(OwnStretch { start: 20, end: Some(40) }));
+		assert_eq!(own_stretch(&v, &m(0xc)), Some(OwnStretch { start: 40, end: None }));
+	}
+
+	#[test]
+	fn fatal_errors_are_the_ones_that_could_corrupt_state() {
+		assert!(RunnerError::Chain(ChainError::NotAncestor).is_fatal());
+		assert!(RunnerError::NoKeys.is_fatal());
+		assert!(!RunnerError::Chain(ChainError::Rpc("down".into())).is_fatal());
+		assert!(!RunnerError::BadSnapshot("not yet".into()).is_fatal());
+	}
+}
