@@ -142,3 +142,35 @@ pub fn sealed_state(worker: &Worker, keys: &KeyMaterial) -> Result<ExecutedState
 	let (snapshot, _) = store.read_snapshot(&keys.state)?;
 	Ok(ExecutedState::from_snapshot(&snapshot)?)
 }
+
+/// The state `worker` sealed, checked against the reference replay of every call from genesis
+/// up to its block; returns it.
+pub async fn check_against_replay(
+	chain: &Chain,
+	genesis_hash: [u8; 32],
+	worker: &Worker,
+	keys: &KeyMaterial,
+) -> Result<ExecutedState> {
+	let state = sealed_state(worker, keys)?;
+	let upto = u32::try_from(state.block_number)?;
+	let reference = reference_replay(chain, genesis_hash, keys, upto).await?;
+	if state != reference {
+		bail!(
+			"worker {}'s state at #{upto} differs from the replay of every call: {state:?} vs \
+			 {reference:?}",
+			worker.name
+		);
+	}
+	Ok(state)
+}
+
+/// Waits until something accepts connections at `addr` (a worker's provisioning port).
+pub async fn wait_serving(addr: &str, timeout: Duration) -> Result<()> {
+	wait_until(
+		&format!("{addr} accepts connections"),
+		timeout,
+		Duration::from_millis(100),
+		|| async { Ok(tokio::net::TcpStream::connect(addr).await.is_ok()) },
+	)
+	.await
+}

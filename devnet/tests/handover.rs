@@ -6,7 +6,7 @@
 use enclave_update_devnet::{
 	chain::{retire_call, schedule_call},
 	procs::Worker,
-	story::Devnet,
+	story::{wait_serving, Devnet},
 	MEASUREMENT_A, MEASUREMENT_B, MEASUREMENT_C,
 };
 use enclave_update_primitives::{ActiveEnclave, ScheduledEnclave};
@@ -66,14 +66,7 @@ async fn the_schedule_governs_who_gets_the_keys() {
 
 		// B before it is scheduled: A's proof-checked view does not know it.
 		let b = devnet.worker(root.path(), "B", MEASUREMENT_B);
-		enclave_update_devnet::procs::wait_until(
-			"worker A serves",
-			Duration::from_secs(60),
-			Duration::from_millis(100),
-			|| async { Ok(TcpStream::connect(&provider).await.is_ok()) },
-		)
-		.await
-		.unwrap();
+		wait_serving(&provider, Duration::from_secs(60)).await.unwrap();
 		assert_refused(&b, &provider, "not scheduled");
 
 		// Sudo schedules B far ahead: B now gets the keys, sealed to B.
@@ -120,14 +113,7 @@ async fn the_schedule_governs_who_gets_the_keys() {
 		a2_on_tampered_host.node_url = proxy_url;
 		let _a2_run = a2_on_tampered_host.run(None).unwrap();
 		let a2_addr = a2.provide_addr();
-		enclave_update_devnet::procs::wait_until(
-			"worker A2 serves",
-			Duration::from_secs(60),
-			Duration::from_millis(100),
-			|| async { Ok(TcpStream::connect(&a2_addr).await.is_ok()) },
-		)
-		.await
-		.unwrap();
+		wait_serving(&a2_addr, Duration::from_secs(60)).await.unwrap();
 		let b5 = devnet.worker(root.path(), "B5", MEASUREMENT_B);
 		assert_refused(&b5, &a2_addr, "no verified chain view");
 

@@ -158,8 +158,9 @@ struct NodeArgs {
 	inbox_pallet: String,
 }
 
+/// What `run` and `request-keys` both need: the enclave, its data, its node, its policy.
 #[derive(Args, Debug)]
-struct RunArgs {
+struct WorkerArgs {
 	#[command(flatten)]
 	data: DataDirArg,
 	#[command(flatten)]
@@ -168,6 +169,12 @@ struct RunArgs {
 	node: NodeArgs,
 	#[command(flatten)]
 	policy: PolicyArgs,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+	#[command(flatten)]
+	worker: WorkerArgs,
 	/// Serve key hand-overs and state snapshots on this address (e.g. 127.0.0.1:7001).
 	#[arg(long, value_name = "ADDR")]
 	provide_on: Option<String>,
@@ -183,13 +190,7 @@ struct RunArgs {
 #[derive(Args, Debug)]
 struct RequestKeysArgs {
 	#[command(flatten)]
-	data: DataDirArg,
-	#[command(flatten)]
-	tee: TeeArgs,
-	#[command(flatten)]
-	node: NodeArgs,
-	#[command(flatten)]
-	policy: PolicyArgs,
+	worker: WorkerArgs,
 	/// The provider's provisioning address (its `run --provide-on`).
 	#[arg(long, value_name = "ADDR")]
 	from: String,
@@ -363,9 +364,9 @@ async fn connect_chain(
 }
 
 async fn run_worker(args: RunArgs) -> Result<ExitCode> {
-	let data_dir = &args.data.data_dir;
+	let data_dir = &args.worker.data.data_dir;
 	let tee: Arc<Box<dyn Tee>> =
-		Arc::new(args.tee.build(data_dir)?.context("run needs --tee sim|gramine")?);
+		Arc::new(args.worker.tee.build(data_dir)?.context("run needs --tee sim|gramine")?);
 	let identity = tee.identity()?;
 	let store = Store::open(data_dir)?;
 	let (keys, _) = store
@@ -373,7 +374,7 @@ async fn run_worker(args: RunArgs) -> Result<ExitCode> {
 		.context("loading this enclave's keys")?;
 	let checksum = keys.checksum();
 	let keys = Arc::new(KeyStore::with_keys(keys));
-	let chain = Arc::new(connect_chain(&args.node, &store, &**tee).await?);
+	let chain = Arc::new(connect_chain(&args.worker.node, &store, &**tee).await?);
 	let mut status = WorkerStatus::load(data_dir)?;
 	status.tee = Some(tee.kind());
 	status.measurement = Some(identity.measurement);
@@ -390,14 +391,14 @@ async fn run_worker(args: RunArgs) -> Result<ExitCode> {
 			.await
 			.with_context(|| format!("binding the provisioning port {addr}"))?;
 		let config = ProviderConfig {
-			collateral: args.policy.collateral(),
+			collateral: args.worker.policy.collateral(),
 			snapshot_store: Some(store.clone()),
 			..ProviderConfig::default()
 		};
 		let provider = Provider::new(
 			tee.clone(),
 			keys.clone(),
-			args.policy.verifier()?,
+			args.worker.policy.verifier()?,
 			chain.clone(),
 			config,
 		);
@@ -434,11 +435,11 @@ async fn shutdown_signal() {
 }
 
 async fn request_keys_command(args: RequestKeysArgs) -> Result<ExitCode> {
-	let data_dir = &args.data.data_dir;
-	let tee = args.tee.build(data_dir)?.context("request-keys needs --tee sim|gramine")?;
+	let data_dir = &args.worker.data.data_dir;
+	let tee = args.worker.tee.build(data_dir)?.context("request-keys needs --tee sim|gramine")?;
 	let identity = tee.identity()?;
 	let store = Store::open(data_dir)?;
-	let chain = connect_chain(&args.node, &store, &*tee).await?;
+	let chain = connect_chain(&args.worker.node, &store, &*tee).await?;
 	let mut status = WorkerStatus::load(data_dir)?;
 	if status.readiness == Readiness::NoKeys {
 		status.readiness = Readiness::Provisioning;
@@ -447,11 +448,11 @@ async fn request_keys_command(args: RequestKeysArgs) -> Result<ExitCode> {
 		status.save(data_dir)?;
 	}
 	let config = RequesterConfig {
-		collateral: args.policy.collateral(),
+		collateral: args.worker.policy.collateral(),
 		replace_existing_keys: args.replace_existing_keys,
 		..RequesterConfig::default()
 	};
-	let verifier = args.policy.verifier()?;
+	let verifier = args.worker.policy.verifier()?;
 	let handover =
 		match request_keys(args.from.as_str(), &*tee, &verifier, &chain, &store, &config).await {
 			Ok(handover) => handover,

@@ -55,6 +55,24 @@ pub use provider::{authorize_requester, HandoverRecord, Provider, ProviderConfig
 pub use requester::{request_keys, request_keys_over, Handover, RequesterConfig, StoreOutcome};
 pub use snapshot::{fetch_snapshot, FetchError, SnapshotFetchConfig};
 
+/// Connects to `addr` within `timeout`; on failure, the address as text and the error.
+pub(crate) async fn connect<A>(
+	addr: A,
+	timeout: std::time::Duration,
+) -> Result<tokio::net::TcpStream, (String, std::io::Error)>
+where
+	A: tokio::net::ToSocketAddrs + std::fmt::Debug,
+{
+	let addr_text = format!("{addr:?}");
+	match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
+		Ok(Ok(stream)) => Ok(stream),
+		Ok(Err(source)) => Err((addr_text, source)),
+		Err(_) => {
+			Err((addr_text, std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")))
+		},
+	}
+}
+
 /// Unix seconds now, the verification time of quotes and collateral.
 pub(crate) fn now_unix() -> u64 {
 	std::time::SystemTime::now()

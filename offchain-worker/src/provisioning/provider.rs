@@ -215,6 +215,22 @@ where
 		self.handle_keys(conn, first).await
 	}
 
+	/// The peer must speak this protocol version and follow the chain of the latest verified
+	/// view.
+	async fn check_peer(&self, version: u16, genesis_hash: &[u8; 32]) -> Result<(), ProvideError> {
+		if version != PROTOCOL_VERSION {
+			return Err(ProvideError::UnsupportedVersion {
+				requested: version,
+				supported: PROTOCOL_VERSION,
+			});
+		}
+		let view = self.schedule.verified_schedule().await?;
+		if *genesis_hash != view.genesis_hash {
+			return Err(ProvideError::WrongGenesis);
+		}
+		Ok(())
+	}
+
 	async fn serve_snapshot<IO>(
 		&self,
 		conn: &mut Connection<IO>,
@@ -223,16 +239,7 @@ where
 	where
 		IO: AsyncRead + AsyncWrite + Unpin,
 	{
-		if request.version != PROTOCOL_VERSION {
-			return Err(ProvideError::UnsupportedVersion {
-				requested: request.version,
-				supported: PROTOCOL_VERSION,
-			});
-		}
-		let view = self.schedule.verified_schedule().await?;
-		if request.genesis_hash != view.genesis_hash {
-			return Err(ProvideError::WrongGenesis);
-		}
+		self.check_peer(request.version, &request.genesis_hash).await?;
 		let store = self.config.snapshot_store.as_ref().ok_or(ProvideError::NoSnapshot)?;
 		let keys = self.keys.require().map_err(|_| ProvideError::NoKeys)?;
 		let (snapshot, _) = match store.read_snapshot(&keys.state) {
@@ -309,16 +316,7 @@ where
 				Message::ChallengeRequest(request) => request,
 				other => return Err(unexpected("ChallengeRequest", other)),
 			};
-			if request.version != PROTOCOL_VERSION {
-				return Err(ProvideError::UnsupportedVersion {
-					requested: request.version,
-					supported: PROTOCOL_VERSION,
-				});
-			}
-			let view = self.schedule.verified_schedule().await?;
-			if request.genesis_hash != view.genesis_hash {
-				return Err(ProvideError::WrongGenesis);
-			}
+			self.check_peer(request.version, &request.genesis_hash).await?;
 			self.keys.require().map_err(|_| ProvideError::NoKeys)?;
 			let nonce = self.book().issue(Instant::now())?;
 			*issued = Some(nonce);

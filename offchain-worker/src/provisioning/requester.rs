@@ -5,7 +5,7 @@ use std::time::Duration;
 use enclave_update_primitives::{Allowed, Decision, Measurement};
 use tokio::{
 	io::{AsyncRead, AsyncWrite},
-	net::{TcpStream, ToSocketAddrs},
+	net::ToSocketAddrs,
 };
 use tracing::Instrument;
 
@@ -113,15 +113,9 @@ where
 	let own = tee.identity()?.measurement;
 	let view = schedule_source.verified_schedule().await?;
 	let addr_text = format!("{addr:?}");
-	let stream = match tokio::time::timeout(config.connect_timeout, TcpStream::connect(addr)).await
-	{
-		Ok(Ok(stream)) => stream,
-		Ok(Err(source)) => return Err(RequestError::Connect { addr: addr_text, source }),
-		Err(_) => {
-			let source = std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out");
-			return Err(RequestError::Connect { addr: addr_text, source });
-		},
-	};
+	let stream = super::connect(addr, config.connect_timeout)
+		.await
+		.map_err(|(addr, source)| RequestError::Connect { addr, source })?;
 	let span = tracing::info_span!("request_keys", provider = %addr_text);
 	exchange(stream, own, view, tee, verifier, schedule_source, store, config)
 		.instrument(span)

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use tokio::net::{TcpStream, ToSocketAddrs};
+use tokio::net::ToSocketAddrs;
 
 use super::{
 	error::WireError,
@@ -73,16 +73,9 @@ pub async fn fetch_snapshot<A>(
 where
 	A: ToSocketAddrs + std::fmt::Debug,
 {
-	let addr_text = format!("{addr:?}");
-	let stream = match tokio::time::timeout(config.connect_timeout, TcpStream::connect(addr)).await
-	{
-		Ok(Ok(stream)) => stream,
-		Ok(Err(source)) => return Err(FetchError::Connect { addr: addr_text, source }),
-		Err(_) => {
-			let source = std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out");
-			return Err(FetchError::Connect { addr: addr_text, source });
-		},
-	};
+	let stream = super::connect(addr, config.connect_timeout)
+		.await
+		.map_err(|(addr, source)| FetchError::Connect { addr, source })?;
 	let mut conn = Connection::new(stream, config.max_snapshot_len, config.io_timeout);
 	conn.send(&Message::SnapshotRequest(SnapshotRequest {
 		version: PROTOCOL_VERSION,
