@@ -227,8 +227,13 @@ impl<V: HeaderVerifier> Runner<V> {
 			}
 		}
 
+		// Nothing left to execute once the state reaches the end of our stretch: a retired
+		// worker does not walk the chain again every round.
+		let finished = |state: &ExecutedState| {
+			stretch.and_then(|s| s.end).is_some_and(|end| state.block_number + 1 >= u64::from(end))
+		};
 		let from = match &self.state {
-			Some(state) if !retired => Some((
+			Some(state) if !retired && !finished(state) => Some((
 				BlockNumber::try_from(state.block_number).map_err(|_| {
 					RunnerError::BadSnapshot("block number beyond the chain's range".into())
 				})?,

@@ -923,3 +923,43 @@ async fn malformed_key_material_is_refused() {
 	assert!(matches!(error, RequestError::KeyMaterial(_)), "{error:?}");
 	assert_eq!(answer, Some(Message::Refused { reason: RefusalReason::Malformed }));
 }
+
+#[tokio::test]
+async fn snapshot_transfer_serves_the_encrypted_state_and_refuses_without_one() {
+	use enclave_worker::provisioning::{fetch_snapshot, FetchError, SnapshotFetchConfig};
+	use enclave_worker::store::decode_snapshot;
+
+	let snapshots = tempfile::tempdir().unwrap();
+	let store = Store::open(snapshots.path()).unwrap();
+	let config =
+		ProviderConfig { snapshot_store: Some(store.clone()), ..ProviderConfig::default() };
+	let (running, listener) = provider(A, view(A, &[(B, 100)]), config, dev()).await;
+	let provider = Arc::try_unwrap(running.provider).ok().expect("sole owner");
+	let server = tokio::spawn(provider.serve(listener));
+	let fetch = SnapshotFetchConfig::default();
+	within(async {
+		// Nothing executed yet: a typed refusal, not an empty state.
+		let err = fetch_snapshot(running.addr, GENESIS, &fetch).await.unwrap_err();
+		assert!(matches!(err, FetchError::Refused(RefusalReason::NoSnapshot)), "{err}");
+
+		let keys = running.keys.require().unwrap();
+		store.write_snapshot(&keys.state, &m(A), 41, &[7; 32], b"the state").unwrap();
+		let answer = fetch_snapshot(running.addr, GENESIS, &fetch).await.unwrap();
+		assert_eq!(answer.block_number, 41);
+		// Encrypted on the wire: the plaintext is not in it, and only the state key opens it.
+		assert!(!answer.file.windows(9).any(|w| w == b"the state"));
+		let snapshot = decode_snapshot(&keys.state, answer.file.clone()).unwrap();
+		assert_eq!((snapshot.block_number, snapshot.state.as_slice()), (41, &b"the state"[..]));
+		let other = KeyMaterial::generate();
+		assert!(decode_snapshot(&other.state, answer.file).is_err());
+
+		// Another chain is refused; so is an answer over the requester's size bound.
+		let err = fetch_snapshot(running.addr, [0x55; 32], &fetch).await.unwrap_err();
+		assert!(matches!(err, FetchError::Refused(RefusalReason::WrongGenesis)), "{err}");
+		let tiny = SnapshotFetchConfig { max_snapshot_len: 16, ..SnapshotFetchConfig::default() };
+		let err = fetch_snapshot(running.addr, GENESIS, &tiny).await.unwrap_err();
+		assert!(matches!(err, FetchError::Wire(WireError::FrameTooLarge)), "{err}");
+	})
+	.await;
+	server.abort();
+}
