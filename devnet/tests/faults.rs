@@ -1,5 +1,6 @@
 //! Fault injection against the real processes: workers and the node killed with SIGKILL at the
-//! steps of the hand-over and the cut-over, a torn snapshot on disk. After every restart the
+//! steps of the hand-over and the cut-over, the hand-over's connection closed abruptly before
+//! each of its messages, a torn snapshot on disk. After every restart the
 //! key checksums are unchanged and the state the new worker ends with equals a replay of every
 //! call from genesis: nothing lost, nothing executed twice.
 
@@ -117,6 +118,80 @@ async fn kills_at_every_step_lose_nothing() {
 		// Every increment submitted (6 + 3 + 3 + 6 + 4 + 4) applied exactly once.
 		assert_eq!(reference.state.counter(b"counter"), 26, "{reference:?}");
 		b_run.stop(Duration::from_secs(10));
+	})
+	.await;
+}
+
+/// A TCP relay in front of a provider that forwards the strictly alternating handshake frames
+/// (`u32` big-endian length, then the payload) and closes both sockets abruptly after
+/// `cut_after` of them: the connection dies at that step of the hand-over.
+async fn cutting_relay(provider: String, cut_after: usize) -> String {
+	use tokio::io::{AsyncReadExt, AsyncWriteExt};
+	async fn relay_frame(
+		from: &mut tokio::net::TcpStream,
+		to: &mut tokio::net::TcpStream,
+	) -> std::io::Result<()> {
+		let mut len = [0u8; 4];
+		from.read_exact(&mut len).await?;
+		let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
+		from.read_exact(&mut frame).await?;
+		to.write_all(&len).await?;
+		to.write_all(&frame).await
+	}
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let addr = listener.local_addr().unwrap().to_string();
+	tokio::spawn(async move {
+		while let Ok((mut requester, _)) = listener.accept().await {
+			let Ok(mut provider) = tokio::net::TcpStream::connect(&provider).await else {
+				continue;
+			};
+			for step in 0..cut_after {
+				let relayed = if step % 2 == 0 {
+					relay_frame(&mut requester, &mut provider).await
+				} else {
+					relay_frame(&mut provider, &mut requester).await
+				};
+				if relayed.is_err() {
+					break;
+				}
+			}
+			// Dropping both ends: an abrupt close, mid-handshake.
+		}
+	});
+	addr
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_abrupt_close_at_each_step_of_the_hand_over_loses_no_key() {
+	bounded(async {
+		let root = tempfile::tempdir().unwrap();
+		let devnet = Devnet::start(root.path(), BLOCK_TIME_MS, true).await.unwrap();
+		let a_checksum = field(&devnet.a, "key_checksum");
+		let xyz = devnet.chain.finalized_number().await.unwrap() + 200;
+		devnet.chain.sudo_ok(schedule_call(&MEASUREMENT_B, xyz)).await.unwrap();
+		enclave_update_devnet::story::wait_serving(&devnet.a.provide_addr(), WAIT).await.unwrap();
+
+		// Frames: ChallengeRequest, Challenge, KeyRequest, KeyResponse, Ack. Cut before each.
+		for cut_after in 0..5 {
+			let b = devnet.worker(root.path(), &format!("B-cut{cut_after}"), MEASUREMENT_B);
+			let relay = cutting_relay(devnet.a.provide_addr(), cut_after).await;
+			let cut = b.request_keys(&relay).unwrap();
+			let store = enclave_worker::store::Store::open(&b.data_dir).unwrap();
+			if cut_after < 4 {
+				// The keys never reached B: nothing written, a clear error.
+				assert!(!cut.success, "cut after {cut_after} frames: {}", cut.stdout);
+				assert!(!store.has_keys(), "cut after {cut_after} frames wrote keys");
+			} else {
+				// B had the keys and sealed them; only its acknowledgement was lost.
+				assert!(store.has_keys());
+				assert_eq!(field(&b, "key_checksum"), a_checksum);
+			}
+			// Retrying directly always completes, with A's keys; A's are unchanged.
+			let retry = b.request_keys(&devnet.a.provide_addr()).unwrap();
+			assert!(retry.success, "retry after a cut at {cut_after}: {}", retry.stderr);
+			assert_eq!(field(&b, "key_checksum"), a_checksum);
+			assert_eq!(field(&devnet.a, "key_checksum"), a_checksum);
+		}
 	})
 	.await;
 }
