@@ -98,7 +98,7 @@ struct ScheduleArgs {
 	json: bool,
 }
 
-/// How peers' evidence is judged (`run`, `request-keys`).
+/// How peers' evidence is judged (`run`, `request-keys`, `verify-quote`).
 #[derive(Args, Debug, Clone)]
 struct PolicyArgs {
 	/// Dev mode: accept simulated quotes from `--tee sim` workers (never in production).
@@ -113,6 +113,9 @@ struct PolicyArgs {
 	/// Refuse quotes carrying this advisory id (repeatable), e.g. INTEL-SA-00615.
 	#[arg(long, value_name = "ID")]
 	reject_advisory: Vec<String>,
+	/// Accept debug enclaves (never in production).
+	#[arg(long)]
+	allow_debug: bool,
 	/// Require this MRSIGNER (0x-hex) of peers.
 	#[arg(long, value_name = "HEX")]
 	mrsigner: Option<String>,
@@ -128,6 +131,7 @@ impl PolicyArgs {
 	fn verifier(&self) -> Result<Verifier> {
 		let mut policy = AttestationPolicy {
 			dev_mode: self.dev,
+			allow_debug: self.allow_debug,
 			product_id: self.product_id,
 			min_svn: self.min_svn,
 			..AttestationPolicy::default()
@@ -273,27 +277,8 @@ struct VerifyQuoteArgs {
 	/// Verification time in unix seconds (default: now). Collateral must be valid then.
 	#[arg(long, value_name = "UNIX")]
 	at: Option<u64>,
-	/// Dev mode: accept simulated quotes from `--tee sim` workers.
-	#[arg(long)]
-	dev: bool,
-	/// Also accept this TCB status (repeatable), e.g. SWHardeningNeeded. Default: UpToDate only.
-	#[arg(long, value_name = "STATUS")]
-	allow_status: Vec<TcbStatus>,
-	/// Refuse quotes carrying this advisory id (repeatable), e.g. INTEL-SA-00615.
-	#[arg(long, value_name = "ID")]
-	reject_advisory: Vec<String>,
-	/// Accept debug enclaves (never in production).
-	#[arg(long)]
-	allow_debug: bool,
-	/// Require this MRSIGNER (0x-hex).
-	#[arg(long, value_name = "HEX")]
-	mrsigner: Option<String>,
-	/// Require this ISV product id.
-	#[arg(long, value_name = "ID")]
-	product_id: Option<u16>,
-	/// Require at least this ISV SVN.
-	#[arg(long, value_name = "SVN")]
-	min_svn: Option<u16>,
+	#[command(flatten)]
+	policy: PolicyArgs,
 	/// Require this report data (0x-hex, 64 bytes).
 	#[arg(long, value_name = "HEX")]
 	report_data: Option<String>,
@@ -626,21 +611,18 @@ fn parse_hex(text: &str, what: &str) -> Result<Vec<u8>> {
 fn verify_quote(args: &VerifyQuoteArgs) -> Result<ExitCode> {
 	let quote =
 		std::fs::read(&args.quote).with_context(|| format!("reading {}", args.quote.display()))?;
-	let collateral = args.collateral.as_deref().map(Collateral::from_file).transpose()?;
 	let now = match args.at {
 		Some(at) => at,
 		None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs(),
 	};
-	let mut policy = AttestationPolicy {
-		dev_mode: args.dev,
-		allow_debug: args.allow_debug,
-		product_id: args.product_id,
-		min_svn: args.min_svn,
-		..AttestationPolicy::default()
+	let collateral = match (&args.collateral, args.policy.collateral()) {
+		(Some(file), _) => Some(Collateral::from_file(file)?),
+		(None, Some(cache)) => {
+			enclave_worker::provisioning::collateral_for(Some(&cache), &quote, now)
+				.context("collateral from --collateral-dir")?
+		},
+		(None, None) => None,
 	};
-	policy.accepted_tcb_statuses.extend(args.allow_status.iter().copied());
-	policy.rejected_advisories.extend(args.reject_advisory.iter().cloned());
-	policy.mrsigner = args.mrsigner.as_deref().map(|m| parse_hex(m, "--mrsigner")).transpose()?;
 	let report_data = match &args.report_data {
 		Some(text) => {
 			let bytes = parse_hex(text, "--report-data")?;
@@ -652,7 +634,7 @@ fn verify_quote(args: &VerifyQuoteArgs) -> Result<ExitCode> {
 		},
 		None => None,
 	};
-	let verifier = Verifier::new(policy);
+	let verifier = args.policy.verifier()?;
 	let identity = match verifier.check_evidence(&quote, collateral.as_ref(), now) {
 		Ok(identity) => identity,
 		Err(e) => {
