@@ -67,6 +67,56 @@ pub fn shielded_call(ciphertext: &[u8]) -> Call {
 	call("ShieldedInbox", "submit", [("ciphertext", Value::from_bytes(ciphertext))])
 }
 
+/// The length bound of council proposals (the encoded call must fit).
+pub const COUNCIL_LENGTH_BOUND: u32 = 10_000;
+
+/// `Council::propose(threshold, proposal, length_bound)`.
+pub fn council_propose(threshold: u32, proposal: Call) -> Call {
+	call(
+		"Council",
+		"propose",
+		[
+			("threshold", Value::u128(threshold.into())),
+			("proposal", proposal.into_value()),
+			("length_bound", Value::u128(COUNCIL_LENGTH_BOUND.into())),
+		],
+	)
+}
+
+/// `Council::vote(proposal, index, approve)`.
+pub fn council_vote(proposal_hash: [u8; 32], index: u32, approve: bool) -> Call {
+	call(
+		"Council",
+		"vote",
+		[
+			("proposal", Value::from_bytes(proposal_hash)),
+			("index", Value::u128(index.into())),
+			("approve", Value::bool(approve)),
+		],
+	)
+}
+
+/// `Council::close(proposal_hash, index, proposal_weight_bound, length_bound)`, with a weight
+/// bound far above what the pallet's calls need.
+pub fn council_close(proposal_hash: [u8; 32], index: u32) -> Call {
+	call(
+		"Council",
+		"close",
+		[
+			("proposal_hash", Value::from_bytes(proposal_hash)),
+			("index", Value::u128(index.into())),
+			(
+				"proposal_weight_bound",
+				Value::named_composite([
+					("ref_time", Value::u128(100_000_000_000)),
+					("proof_size", Value::u128(1_000_000)),
+				]),
+			),
+			("length_bound", Value::u128(COUNCIL_LENGTH_BOUND.into())),
+		],
+	)
+}
+
 /// `Sudo::sudo(call)`.
 pub fn sudo(inner: Call) -> Call {
 	call("Sudo", "sudo", [("call", inner.into_value())])
@@ -182,17 +232,7 @@ impl Chain {
 	/// The council (Alice proposes, Alice and Bob vote aye, Charlie closes) runs `inner` with a
 	/// two-of-three threshold.
 	pub async fn council_ok(&self, inner: Call) -> Result<()> {
-		let length_bound = Value::u128(10_000);
-		let propose = call(
-			"Council",
-			"propose",
-			[
-				("threshold", Value::u128(2)),
-				("proposal", inner.into_value()),
-				("length_bound", length_bound.clone()),
-			],
-		);
-		let events = self.submit_ok(&propose, &dev::alice()).await?;
+		let events = self.submit_ok(&council_propose(2, inner), &dev::alice()).await?;
 		let (_, _, fields) = events
 			.iter()
 			.find(|(p, n, _)| p == "Council" && n == "Proposed")
@@ -200,41 +240,15 @@ impl Chain {
 		let (_proposer, index, proposal_hash, _threshold): ([u8; 32], u32, [u8; 32], u32) =
 			Decode::decode(&mut &fields[..])?;
 		for voter in [dev::alice(), dev::bob()] {
-			let vote = call(
-				"Council",
-				"vote",
-				[
-					("proposal", Value::from_bytes(proposal_hash)),
-					("index", Value::u128(index.into())),
-					("approve", Value::bool(true)),
-				],
-			);
-			self.submit_ok(&vote, &voter).await?;
+			self.submit_ok(&council_vote(proposal_hash, index, true), &voter).await?;
 		}
-		let close = call(
-			"Council",
-			"close",
-			[
-				("proposal_hash", Value::from_bytes(proposal_hash)),
-				("index", Value::u128(index.into())),
-				(
-					"proposal_weight_bound",
-					Value::named_composite([
-						("ref_time", Value::u128(100_000_000_000)),
-						("proof_size", Value::u128(1_000_000)),
-					]),
-				),
-				("length_bound", length_bound),
-			],
-		);
-		let events = self.submit_ok(&close, &dev::charlie()).await?;
+		let events = self.submit_ok(&council_close(proposal_hash, index), &dev::charlie()).await?;
 		let (_, _, fields) = events
 			.iter()
 			.find(|(p, n, _)| p == "Council" && n == "Executed")
 			.ok_or_else(|| anyhow!("the council motion did not execute"))?;
-		let (_, result): ([u8; 32], std::result::Result<(), Vec<u8>>) =
-			Decode::decode(&mut &fields[..]).unwrap_or(([0; 32], Err(fields.clone())));
-		if result.is_err() {
+		// `Executed { proposal_hash, result: DispatchResult }`: Ok is a single 0 byte.
+		if fields.get(32) != Some(&0) {
 			bail!("the council's call failed (Executed fields 0x{})", hex::encode(fields));
 		}
 		Ok(())

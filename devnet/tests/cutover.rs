@@ -23,7 +23,7 @@ use std::{
 };
 
 const TEST_TIMEOUT: Duration = Duration::from_secs(420);
-const BLOCK_TIME_MS: u64 = 400;
+const BLOCK_TIME_MS: u64 = 500;
 const WAIT: Duration = Duration::from_secs(120);
 
 /// The tests of this file run one at a time: each has a node, workers and traffic of its own,
@@ -36,12 +36,13 @@ async fn bounded<F: Future<Output = ()>>(test: F) {
 }
 
 /// Submits shielded calls until stopped: increments of a shared counter, puts, and now and
-/// then a malformed ciphertext, from three accounts in turn, several per block (the node
-/// seals on its interval only). Counts what the node accepted.
+/// then a malformed ciphertext. Three submitters, one per account and each on its own
+/// connection, so one slow round trip does not leave a block without calls (the node seals on
+/// its interval only). Counts what the node accepted.
 struct Traffic {
 	stop: Arc<AtomicBool>,
 	submitted: Arc<AtomicU64>,
-	task: tokio::task::JoinHandle<()>,
+	tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Traffic {
@@ -50,44 +51,50 @@ impl Traffic {
 		let submitted = Arc::new(AtomicU64::new(0));
 		let key = devnet.shielding_public_key().unwrap();
 		let genesis = devnet.genesis_hash;
-		let url = devnet.node.url();
-		let (stop2, submitted2) = (stop.clone(), submitted.clone());
-		let task = tokio::spawn(async move {
-			let chain = enclave_update_devnet::chain::Chain::connect(&url, WAIT).await.unwrap();
-			let callers = callers();
-			let mut i = 0u64;
-			while !stop2.load(Ordering::Relaxed) {
-				let call = match i % 3 {
-					0 => ShieldedCall::Increment { key: b"counter".to_vec(), by: 1 },
-					1 => ShieldedCall::Put {
-						key: format!("key-{}", i % 17).into_bytes(),
-						value: i.to_le_bytes().to_vec(),
-					},
-					_ => ShieldedCall::Increment { key: format!("c{}", i % 5).into_bytes(), by: i },
-				};
-				let ciphertext = if i % 11 == 10 {
-					b"not a shielded call".to_vec()
-				} else {
-					seal_call(&key, &genesis, &call)
-				};
-				let signer = &callers[(i % 3) as usize];
-				// A submission the pool refuses (rare) is not counted; the next call goes on.
-				if chain.submit_shielded(&ciphertext, signer).await.is_ok() {
-					submitted2.fetch_add(1, Ordering::Relaxed);
-				}
-				i += 1;
-				// Three calls (one per account) in a burst, several bursts per block.
-				if i % 3 == 0 {
-					tokio::time::sleep(Duration::from_millis(100)).await;
-				}
-			}
-		});
-		Traffic { stop, submitted, task }
+		let tasks = callers()
+			.into_iter()
+			.enumerate()
+			.map(|(account, signer)| {
+				let (stop, submitted, url) = (stop.clone(), submitted.clone(), devnet.node.url());
+				tokio::spawn(async move {
+					let chain =
+						enclave_update_devnet::chain::Chain::connect(&url, WAIT).await.unwrap();
+					let mut i = account as u64;
+					while !stop.load(Ordering::Relaxed) {
+						let call = match i % 3 {
+							0 => ShieldedCall::Increment { key: b"counter".to_vec(), by: 1 },
+							1 => ShieldedCall::Put {
+								key: format!("key-{}", i % 17).into_bytes(),
+								value: i.to_le_bytes().to_vec(),
+							},
+							_ => ShieldedCall::Increment {
+								key: format!("c{}", i % 5).into_bytes(),
+								by: i,
+							},
+						};
+						let ciphertext = if i % 11 == 10 {
+							b"not a shielded call".to_vec()
+						} else {
+							seal_call(&key, &genesis, &call)
+						};
+						// A submission the pool refuses (rare) is not counted; the next goes on.
+						if chain.submit_shielded(&ciphertext, &signer).await.is_ok() {
+							submitted.fetch_add(1, Ordering::Relaxed);
+						}
+						i += 3;
+						tokio::time::sleep(Duration::from_millis(60)).await;
+					}
+				})
+			})
+			.collect();
+		Traffic { stop, submitted, tasks }
 	}
 
 	async fn stop(self) -> u64 {
 		self.stop.store(true, Ordering::Relaxed);
-		let _ = self.task.await;
+		for task in self.tasks {
+			let _ = task.await;
+		}
 		self.submitted.load(Ordering::Relaxed)
 	}
 }

@@ -5,6 +5,7 @@ mod common;
 
 use codec::Decode;
 use common::*;
+use enclave_update_devnet::chain::{council_close, council_propose, council_vote};
 use enclave_update_primitives::{ActiveEnclave, Measurement, ScheduledEnclave};
 use sp_runtime::DispatchError;
 use std::{process::Command, time::Duration};
@@ -186,51 +187,20 @@ async fn the_council_schedules_with_two_of_three_votes() {
 
 		let successor = mr_enclave(0xcc);
 		let activates_at = best_number(&rpc).await + 200;
-		let length_bound = Value::u128(1_000);
-		let propose = call(
-			"Council",
-			"propose",
-			[
-				("threshold", Value::u128(2)),
-				("proposal", schedule_call(&successor, activates_at).into_value()),
-				("length_bound", length_bound.clone()),
-			],
-		);
+		let propose = council_propose(2, schedule_call(&successor, activates_at));
 		let events = submit(&client, &propose, &dev::alice()).await.expect("a member may propose");
 		let (_proposer, index, proposal_hash, threshold): ([u8; 32], u32, [u8; 32], u32) =
 			event(&events, "Council", "Proposed");
 		assert_eq!(threshold, 2);
 		// Proposing is not voting in this pallet-collective: two members vote aye.
 		for voter in [dev::alice(), dev::bob()] {
-			let vote = call(
-				"Council",
-				"vote",
-				[
-					("proposal", Value::from_bytes(proposal_hash)),
-					("index", Value::u128(index.into())),
-					("approve", Value::bool(true)),
-				],
-			);
-			submit(&client, &vote, &voter).await.expect("a member may vote");
+			submit(&client, &council_vote(proposal_hash, index, true), &voter)
+				.await
+				.expect("a member may vote");
 		}
 		assert!(schedule(&client).await.is_empty(), "nothing is scheduled before the close");
 
-		let close = call(
-			"Council",
-			"close",
-			[
-				("proposal_hash", Value::from_bytes(proposal_hash)),
-				("index", Value::u128(index.into())),
-				(
-					"proposal_weight_bound",
-					Value::named_composite([
-						("ref_time", Value::u128(100_000_000_000)),
-						("proof_size", Value::u128(1_000_000)),
-					]),
-				),
-				("length_bound", length_bound),
-			],
-		);
+		let close = council_close(proposal_hash, index);
 		let events = submit(&client, &close, &dev::charlie()).await.expect("anyone may close");
 		let (_, result): ([u8; 32], Result<(), DispatchError>) =
 			event(&events, "Council", "Executed");
