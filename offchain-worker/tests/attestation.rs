@@ -5,8 +5,8 @@ use std::path::Path;
 
 use enclave_worker::{
 	attestation::{
-		decode_evidence, sim_quote::SimQuote, AttestationError, AttestationPolicy, Collateral,
-		EvidenceKind, TcbStatus, Verifier,
+		decode_evidence, is_debug, sim_quote::SimQuote, AttestationError, AttestationPolicy,
+		Collateral, Evidence, EvidenceKind, TcbStatus, Verifier,
 	},
 	tee::{SimTee, Tee},
 	Measurement,
@@ -26,6 +26,10 @@ const SGX_BODY: usize = 48;
 const SGX_ISV_SIGNATURE: usize = 48 + 384 + 4;
 const SGX_ATTESTATION_KEY: usize = SGX_ISV_SIGNATURE + 64;
 const SGX_QE_REPORT_SIGNATURE: usize = SGX_ATTESTATION_KEY + 64 + 384;
+/// SGX ATTRIBUTES in the report body (after CPUSVN, MISCSELECT and 28 reserved bytes).
+const SGX_ATTRIBUTES: usize = SGX_BODY + 48;
+/// TDX TD_ATTRIBUTES in the TD report (after TEE_TCB_SVN, MRSEAM, MRSIGNERSEAM, SEAMATTRIBUTES).
+const TD_ATTRIBUTES: usize = 48 + 120;
 
 fn fixture(name: &str) -> Vec<u8> {
 	std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name))
@@ -173,22 +177,78 @@ fn report_data_mismatch() {
 
 #[test]
 fn debug_enclave_refused() {
-	// A real debug quote is not available; the policy stage is checked on the verified
-	// identity with its debug flag set, and end to end with a simulated debug enclave.
-	let (quote, collateral) = tdx();
-	let verifier = Verifier::new(AttestationPolicy::default());
-	let mut identity = verifier.check_evidence(&quote, Some(&collateral), TDX_AT).unwrap();
-	identity.debug = true;
-	assert_eq!(verifier.policy().evaluate(&identity, None), Err(AttestationError::DebugEnclave));
-	let allowing = AttestationPolicy { allow_debug: true, ..Default::default() };
-	assert_eq!(allowing.evaluate(&identity, None), Ok(()));
+	// The debug bit is under the quote signature: a host can neither hide it nor add it. (Its
+	// reading on the real reports and the refusal it drives are unit tests of `is_debug`.)
+	for (quote, collateral, at, attributes_at, debug_bit) in
+		[(sgx(), SGX_AT, SGX_ATTRIBUTES, 0x02), (tdx(), TDX_AT, TD_ATTRIBUTES, 0x01)]
+			.map(|((q, c), at, attributes_at, bit)| (q, c, at, attributes_at, bit))
+	{
+		let mut debug = quote.clone();
+		debug[attributes_at] |= debug_bit;
+		let Ok(Evidence::Dcap(parsed)) = decode_evidence(&debug) else { panic!("decodes") };
+		assert!(is_debug(&parsed.report));
+		let err = Verifier::new(sgx_policy().allow_status(TcbStatus::UpToDate))
+			.verify(&debug, Some(&collateral), at, None)
+			.unwrap_err();
+		assert_eq!(err, AttestationError::QuoteSignatureInvalid);
+	}
 
 	let dir = tempfile::tempdir().unwrap();
 	let sim = SimTee::in_data_dir(Measurement::MrEnclave([1; 32]), dir.path()).with_debug(true);
-	let err = Verifier::new(AttestationPolicy::dev())
-		.verify(&sim.quote(&[0; 64]).unwrap(), None, 0, None)
-		.unwrap_err();
+	let quote = sim.quote(&[0; 64]).unwrap();
+	let err = Verifier::new(AttestationPolicy::dev()).verify(&quote, None, 0, None).unwrap_err();
 	assert_eq!(err, AttestationError::DebugEnclave);
+	let allowing = AttestationPolicy { allow_debug: true, ..AttestationPolicy::dev() };
+	assert!(Verifier::new(allowing).verify(&quote, None, 0, None).unwrap().debug);
+}
+
+#[test]
+fn revoked_tcb_refused_even_when_listed() {
+	// Intel signs the collateral, so a Revoked level cannot be made from the samples; the
+	// policy stage is checked on a verified identity with that status.
+	let (quote, collateral) = tdx();
+	let verifier = Verifier::new(AttestationPolicy::default());
+	let mut identity = verifier.check_evidence(&quote, Some(&collateral), TDX_AT).unwrap();
+	identity.tcb_status = TcbStatus::Revoked;
+	let listing = AttestationPolicy::default().allow_status(TcbStatus::Revoked);
+	assert_eq!(listing.evaluate(&identity, None), Err(AttestationError::TcbRevoked));
+}
+
+fn with(quote: &[u8], at: usize, bytes: &[u8]) -> Vec<u8> {
+	let mut out = quote.to_vec();
+	out[at..at + bytes.len()].copy_from_slice(bytes);
+	out
+}
+
+#[test]
+fn malformed_quote() {
+	// The SGX sample relabelled as version 4: framed like one (same body length), but its v3
+	// signature data does not decode as v4's.
+	let (quote, collateral) = sgx();
+	let relabelled = with(&quote, 0, &4u16.to_le_bytes());
+	assert!(matches!(decode_evidence(&relabelled), Err(AttestationError::Malformed(_))));
+	let err = Verifier::new(sgx_policy())
+		.verify(&relabelled, Some(&collateral), SGX_AT, None)
+		.unwrap_err();
+	assert!(matches!(err, AttestationError::Malformed(_)), "{err:?}");
+}
+
+#[test]
+fn unsupported_quotes() {
+	let (quote, collateral) = sgx();
+	let (tdx_quote, tdx_collateral) = tdx();
+	let cases = [
+		("unknown version", with(&quote, 0, &9u16.to_le_bytes()), &collateral, SGX_AT),
+		("TDX as version 3", with(&tdx_quote, 0, &3u16.to_le_bytes()), &tdx_collateral, TDX_AT),
+		("ECDSA P-384 key", with(&quote, 2, &3u16.to_le_bytes()), &collateral, SGX_AT),
+		("unknown TEE type", with(&quote, 4, &0x42u32.to_le_bytes()), &collateral, SGX_AT),
+		("another QE vendor", with(&quote, 12, &[0xee; 16]), &collateral, SGX_AT),
+	];
+	for (what, quote, collateral, at) in cases {
+		let err =
+			Verifier::new(sgx_policy()).verify(&quote, Some(collateral), at, None).unwrap_err();
+		assert!(matches!(err, AttestationError::UnsupportedQuote(_)), "{what}: {err:?}");
+	}
 }
 
 #[test]
@@ -270,6 +330,27 @@ fn truncated_quotes() {
 
 #[test]
 fn collateral_time_validity() {
+	// Our window is exactly within what dcap-qvl accepts: both ends verify, one second
+	// outside is refused by our own check with the dates (never by an error message).
+	for ((quote, collateral), policy) in
+		[(sgx(), sgx_policy()), (tdx(), AttestationPolicy::default())]
+	{
+		let (valid_from, expires) = collateral.validity_window().unwrap();
+		let verifier = Verifier::new(policy);
+		for at in [valid_from, expires] {
+			let identity = verifier.verify(&quote, Some(&collateral), at, None).unwrap();
+			assert!(identity.collateral_expires_at.is_some_and(|t| t >= expires));
+		}
+		assert_eq!(
+			verifier.verify(&quote, Some(&collateral), expires + 1, None),
+			Err(AttestationError::CollateralExpired { expired_at: expires, now: expires + 1 })
+		);
+		assert_eq!(
+			verifier.verify(&quote, Some(&collateral), valid_from - 1, None),
+			Err(AttestationError::CollateralNotYetValid { valid_from, now: valid_from - 1 })
+		);
+	}
+
 	let (quote, collateral) = tdx();
 	let (valid_from, expires) = collateral.validity_window().unwrap();
 	let verifier = Verifier::new(AttestationPolicy::default());

@@ -13,7 +13,10 @@
 
 use std::{collections::BTreeSet, fmt, path::Path, str::FromStr};
 
-use dcap_qvl::{quote::Quote, QuoteClaims, QuoteCollateralV3};
+use dcap_qvl::{
+	quote::{EnclaveReport, Quote, Report, TDReport10},
+	QuoteClaims, QuoteCollateralV3,
+};
 use enclave_update_primitives::Measurement;
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +31,9 @@ use sim_quote::{SignedSimQuote, SimQuote};
 const DCAP_HEADER_LEN: usize = 48;
 const SGX_REPORT_LEN: usize = 384;
 const TD10_REPORT_LEN: usize = 584;
+const TEE_TYPE_SGX: u32 = 0;
 const TEE_TYPE_TDX: u32 = 0x81;
+const ATTESTATION_KEY_TYPE_ECDSA_P256: u16 = 2;
 
 /// Why evidence was refused. Each refusal has its own variant so callers and operators
 /// can tell a forged quote from a stale collateral from a policy mismatch.
@@ -69,7 +74,7 @@ pub enum AttestationError {
 	/// The collateral (TCB info, QE identity, a CRL or a certificate) has expired.
 	#[error("collateral expired at unix time {expired_at}, verification time is {now}: fetch fresh collateral")]
 	CollateralExpired {
-		/// Earliest expiry found.
+		/// The last second at which all of the collateral was valid.
 		expired_at: u64,
 		/// Verification time.
 		now: u64,
@@ -435,25 +440,74 @@ impl Collateral {
 		&self.0
 	}
 
-	/// The validity window `(latest issue date, earliest next update)` of the TCB info, the
-	/// QE identity and both CRLs, in unix seconds. (Certificate validity is checked during
-	/// chain verification.)
+	/// The validity window `(first, last)` of everything in the collateral that expires, in
+	/// unix seconds, both inclusive: the TCB info and QE identity (issue date, next update),
+	/// both CRLs (this update, next update) and every certificate of the issuer chains and of
+	/// the PCK chain it may carry (not before, not after). The quote's own PCK chain is
+	/// checked separately ([`Verifier::check_evidence`]).
 	pub fn validity_window(&self) -> Result<(u64, u64), AttestationError> {
-		let (mut from, mut until) = issue_and_next_update(&self.0.tcb_info, "TCB info")?;
-		let (qe_issue, qe_next) = issue_and_next_update(&self.0.qe_identity, "QE identity")?;
-		from = from.max(qe_issue);
-		until = until.min(qe_next);
+		let mut window = Window::ALWAYS;
+		window.narrow(issue_and_next_update(&self.0.tcb_info, "TCB info")?);
+		window.narrow(issue_and_next_update(&self.0.qe_identity, "QE identity")?);
 		for (crl, what) in [(&self.0.root_ca_crl, "root CA CRL"), (&self.0.pck_crl, "PCK CRL")] {
-			let (this_update, next_update) = crl_window(crl, what)?;
-			from = from.max(this_update);
-			if let Some(next_update) = next_update {
-				until = until.min(next_update);
+			window.narrow(crl_window(crl, what)?);
+		}
+		let chains = [
+			(Some(&self.0.tcb_info_issuer_chain), "TCB info issuer chain"),
+			(Some(&self.0.qe_identity_issuer_chain), "QE identity issuer chain"),
+			(Some(&self.0.pck_crl_issuer_chain), "PCK CRL issuer chain"),
+			(self.0.pck_certificate_chain.as_ref(), "PCK certificate chain"),
+		];
+		for (chain, what) in chains {
+			if let Some(chain) = chain {
+				let windows = certificate_windows(chain.as_bytes())
+					.map_err(|e| AttestationError::CollateralInvalid(format!("{what}: {e}")))?;
+				for cert in windows {
+					window.narrow(cert);
+				}
 			}
 		}
-		Ok((from, until))
+		Ok((window.from, window.until))
 	}
 }
 
+/// An intersection of validity windows, in unix seconds.
+struct Window {
+	from: u64,
+	until: u64,
+}
+
+impl Window {
+	const ALWAYS: Self = Self { from: 0, until: u64::MAX };
+
+	fn narrow(&mut self, (from, until): (u64, Option<u64>)) {
+		self.from = self.from.max(from);
+		if let Some(until) = until {
+			self.until = self.until.min(until);
+		}
+	}
+}
+
+/// `(not before, not after)` of each certificate in a PEM chain.
+fn certificate_windows(pem_chain: &[u8]) -> Result<Vec<(u64, Option<u64>)>, String> {
+	use der::Decode as _;
+	let blocks = pem::parse_many(pem_chain).map_err(|e| format!("PEM: {e}"))?;
+	blocks
+		.iter()
+		.enumerate()
+		.map(|(index, block)| {
+			let cert = x509_cert::Certificate::from_der(block.contents())
+				.map_err(|e| format!("certificate {index}: {e}"))?;
+			let validity = cert.tbs_certificate().validity();
+			Ok((
+				validity.not_before.to_unix_duration().as_secs(),
+				Some(validity.not_after.to_unix_duration().as_secs()),
+			))
+		})
+		.collect()
+}
+
+/// `(this update, last second before next update)`: a CRL is stale from its next update on.
 fn crl_window(der_bytes: &[u8], what: &str) -> Result<(u64, Option<u64>), AttestationError> {
 	use der::Decode as _;
 	let crl =
@@ -462,11 +516,11 @@ fn crl_window(der_bytes: &[u8], what: &str) -> Result<(u64, Option<u64>), Attest
 	let tbs = &crl.tbs_cert_list;
 	Ok((
 		tbs.this_update.to_unix_duration().as_secs(),
-		tbs.next_update.map(|t| t.to_unix_duration().as_secs()),
+		tbs.next_update.map(|t| t.to_unix_duration().as_secs().saturating_sub(1)),
 	))
 }
 
-fn issue_and_next_update(json: &str, what: &str) -> Result<(u64, u64), AttestationError> {
+fn issue_and_next_update(json: &str, what: &str) -> Result<(u64, Option<u64>), AttestationError> {
 	#[derive(Deserialize)]
 	#[serde(rename_all = "camelCase")]
 	struct Dates {
@@ -481,7 +535,7 @@ fn issue_and_next_update(json: &str, what: &str) -> Result<(u64, u64), Attestati
 			.and_then(|t| u64::try_from(t.timestamp()).ok())
 			.ok_or_else(|| AttestationError::CollateralInvalid(format!("{what}: bad date {text}")))
 	};
-	Ok((parse(&dates.issue_date)?, parse(&dates.next_update)?))
+	Ok((parse(&dates.issue_date)?, Some(parse(&dates.next_update)?)))
 }
 
 /// Decoded evidence, before any cryptographic check.
@@ -548,9 +602,9 @@ fn dcap_framed_len(bytes: &[u8]) -> Result<usize, AttestationError> {
 	let version = u16::from_le_bytes([header[0], header[1]]);
 	let tee_type = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
 	let body_len = match (version, tee_type) {
-		(3, 0) => SGX_REPORT_LEN,
+		(3, TEE_TYPE_SGX) => SGX_REPORT_LEN,
 		(4, TEE_TYPE_TDX) => TD10_REPORT_LEN,
-		(4, 0) => SGX_REPORT_LEN,
+		(4, TEE_TYPE_SGX) => SGX_REPORT_LEN,
 		(5, _) => {
 			// v5: a body descriptor (type u16, size u32) precedes the body.
 			let at = DCAP_HEADER_LEN;
@@ -587,8 +641,10 @@ impl dcap_qvl::Policy for CryptoOnly {
 }
 
 /// Maps dcap-qvl's error (an `anyhow` chain) to a specific refusal. Pinned to dcap-qvl
-/// 0.7's messages; the tests on real quotes catch a change of wording.
-fn classify_dcap_error(error: &anyhow::Error, now: u64) -> AttestationError {
+/// 0.7's messages; the tests on real quotes catch a change of wording. Time validity and the
+/// quote header are checked before dcap-qvl runs (`Verifier::check_dcap`), so neither an
+/// expiry nor an unsupported quote is ever recognised from a message here.
+fn classify_dcap_error(error: &anyhow::Error) -> AttestationError {
 	let message = format!("{error:#}");
 	let has = |needle: &str| message.contains(needle);
 	if has("ISV enclave report signature is invalid") {
@@ -599,10 +655,6 @@ fn classify_dcap_error(error: &anyhow::Error, now: u64) -> AttestationError {
 		AttestationError::QeReportDataMismatch
 	} else if has("No matching TCB level") {
 		AttestationError::TcbLevelNotFound
-	} else if has("CrlExpired") || has("CertExpired") || has("expired") {
-		AttestationError::CollateralExpired { expired_at: expiry_in(&message).unwrap_or(0), now }
-	} else if has("CertNotValidYet") || has("in the future") {
-		AttestationError::CollateralNotYetValid { valid_from: 0, now }
 	} else if has("PCK cert")
 		|| has("PCK certificate")
 		|| has("Certificate chain is too short in quote")
@@ -612,11 +664,10 @@ fn classify_dcap_error(error: &anyhow::Error, now: u64) -> AttestationError {
 		AttestationError::CertificateChainInvalid(message)
 	} else if has("TCB status is invalid: Revoked") {
 		AttestationError::TcbRevoked
-	} else if has("Debug mode is enabled") {
-		AttestationError::DebugEnclave
 	} else if has("quote_collateral")
 		|| has("TcbInfo")
 		|| has("QeIdentity")
+		|| has("Unsupported QE Identity")
 		|| has("CRL")
 		|| has("Fmspc mismatch")
 		|| has("TCB info in the collateral")
@@ -624,19 +675,49 @@ fn classify_dcap_error(error: &anyhow::Error, now: u64) -> AttestationError {
 		AttestationError::CollateralInvalid(message)
 	} else if has("Failed to decode quote") {
 		AttestationError::Malformed(message)
-	} else if has("Unsupported") {
-		AttestationError::UnsupportedQuote(message)
 	} else {
 		AttestationError::Verification(message)
 	}
 }
 
-/// Extracts the expiry webpki reports (`next_update: UnixTime(N)` / `not_after: ...`).
-fn expiry_in(message: &str) -> Option<u64> {
-	["next_update: UnixTime(", "not_after: UnixTime("].iter().find_map(|marker| {
-		let rest = &message[message.find(marker)? + marker.len()..];
-		rest[..rest.find(')')?].parse().ok()
-	})
+/// Refuses, before any cryptography, what dcap-qvl cannot verify: it supports Intel's quoting
+/// enclave with ECDSA P-256 attestation keys, SGX quotes of version 3 and TDX quotes of
+/// versions 4 and 5.
+fn check_supported(quote: &Quote) -> Result<(), AttestationError> {
+	let header = &quote.header;
+	let unsupported = |why: String| Err(AttestationError::UnsupportedQuote(why));
+	if header.attestation_key_type != ATTESTATION_KEY_TYPE_ECDSA_P256 {
+		return unsupported(format!(
+			"attestation key type {} (only ECDSA P-256, type {ATTESTATION_KEY_TYPE_ECDSA_P256})",
+			header.attestation_key_type
+		));
+	}
+	if header.qe_vendor_id != dcap_qvl::INTEL_QE_VENDOR_ID {
+		return unsupported(format!(
+			"quoting enclave vendor 0x{} (only Intel's)",
+			hex::encode(header.qe_vendor_id)
+		));
+	}
+	match (header.tee_type, header.version) {
+		(TEE_TYPE_SGX, 3) | (TEE_TYPE_TDX, 4 | 5) => Ok(()),
+		(tee_type, version) => {
+			unsupported(format!("quote version {version} with TEE type {tee_type:#x}"))
+		},
+	}
+}
+
+/// Whether `report` is of a debug enclave or TD, whose memory the host can read.
+pub fn is_debug(report: &Report) -> bool {
+	// SGX ATTRIBUTES.FLAGS bit 1 is DEBUG.
+	let sgx = |report: &EnclaveReport| report.attributes[0] & 0x02 != 0;
+	// TDX TD_ATTRIBUTES byte 0 (TUD) bit 0 is DEBUG; TD 1.5 reports extend the TD 1.0 one.
+	let td = |report: &TDReport10| report.td_attributes[0] & 0x01 != 0;
+	match report {
+		Report::SgxEnclave(report) => sgx(report),
+		Report::TD10(report) => td(report),
+		Report::TD15(report) => td(&report.base),
+		Report::TD15Ex(report) => td(&report.base.base),
+	}
 }
 
 /// Verifies evidence under a policy.
@@ -700,21 +781,23 @@ impl Verifier {
 					collateral_expires_at: None,
 				})
 			},
-			Evidence::Dcap(_) => {
+			Evidence::Dcap(quote) => {
 				let collateral = collateral.ok_or(AttestationError::MissingCollateral)?;
-				self.check_dcap(evidence, collateral, now)
+				self.check_dcap(&quote, evidence, collateral, now)
 			},
 		}
 	}
 
 	fn check_dcap(
 		&self,
-		quote: &[u8],
+		quote: &Quote,
+		raw_quote: &[u8],
 		collateral: &Collateral,
 		now: u64,
 	) -> Result<PeerIdentity, AttestationError> {
-		// Checked here first so that stale collateral is named as such rather than as a
-		// certificate or CRL failure deep inside the chain validation.
+		check_supported(quote)?;
+		// Time validity is decided here on parsed dates, not recognised in dcap-qvl's
+		// messages, so that stale collateral is always named as such, with its dates.
 		let (valid_from, expires_at) = collateral.validity_window()?;
 		if now > expires_at {
 			return Err(AttestationError::CollateralExpired { expired_at: expires_at, now });
@@ -722,58 +805,86 @@ impl Verifier {
 		if now < valid_from {
 			return Err(AttestationError::CollateralNotYetValid { valid_from, now });
 		}
+		check_pck_chain_time(quote, now)?;
 		let claims = dcap_qvl::verify::QuoteVerifier::new_prod()
 			// Debug enclaves are refused by our policy, with its own error; letting
 			// dcap-qvl pass them keeps a single place for that decision.
 			.allow_debug(true)
-			.verify_with_policy(quote, collateral.as_dcap(), now, &CryptoOnly)
-			.map_err(|e| classify_dcap_error(&e, now))?;
+			.verify_with_policy(raw_quote, collateral.as_dcap(), now, &CryptoOnly)
+			.map_err(|e| classify_dcap_error(&e))?;
+		// dcap-qvl's own window also counts the verified chains; ours must not be wider.
 		if now > claims.earliest_expiration_date {
 			return Err(AttestationError::CollateralExpired {
 				expired_at: claims.earliest_expiration_date,
 				now,
 			});
 		}
-		identity_from_claims(&claims)
+		identity_from_report(
+			&claims.report,
+			claims.tcb.status.into(),
+			claims.tcb.advisory_ids.clone(),
+			claims.earliest_expiration_date,
+		)
 	}
 }
 
-fn identity_from_claims(claims: &QuoteClaims) -> Result<PeerIdentity, AttestationError> {
-	let common = |kind, measurement, signer, product_id, svn, debug, report_data| PeerIdentity {
+/// The quote's own PCK chain must be valid at `now`. It is the platform's, not collateral:
+/// fresh collateral does not help when it has expired.
+fn check_pck_chain_time(quote: &Quote, now: u64) -> Result<(), AttestationError> {
+	if quote.inner_cert_type() != CERT_TYPE_PCK_CHAIN {
+		return Ok(());
+	}
+	let windows = certificate_windows(quote.inner_cert_data())
+		.map_err(|e| AttestationError::CertificationDataInvalid(format!("PCK chain: {e}")))?;
+	for (index, (not_before, not_after)) in windows.into_iter().enumerate() {
+		let not_after = not_after.unwrap_or(u64::MAX);
+		if now < not_before || now > not_after {
+			return Err(AttestationError::CertificateChainInvalid(format!(
+				"certificate {index} of the quote's PCK chain is valid from unix time \
+				 {not_before} to {not_after}, not at {now}"
+			)));
+		}
+	}
+	Ok(())
+}
+
+/// The identity a verified report proves.
+fn identity_from_report(
+	report: &Report,
+	tcb_status: TcbStatus,
+	advisory_ids: Vec<String>,
+	collateral_expires_at: u64,
+) -> Result<PeerIdentity, AttestationError> {
+	let debug = is_debug(report);
+	let common = |kind, measurement, signer, product_id, svn, report_data| PeerIdentity {
 		kind,
 		measurement,
 		signer,
 		product_id,
 		svn,
 		debug,
-		tcb_status: claims.tcb.status.into(),
-		advisory_ids: claims.tcb.advisory_ids.clone(),
+		tcb_status,
+		advisory_ids,
 		report_data,
-		collateral_expires_at: Some(claims.earliest_expiration_date),
+		collateral_expires_at: Some(collateral_expires_at),
 	};
-	if let Some(report) = claims.report.as_sgx() {
-		// SGX ATTRIBUTES.FLAGS bit 1 is DEBUG.
-		let debug = report.attributes[0] & 0x02 != 0;
+	if let Some(report) = report.as_sgx() {
 		return Ok(common(
 			EvidenceKind::Sgx,
 			Measurement::MrEnclave(report.mr_enclave),
 			Some(report.mr_signer.to_vec()),
 			Some(report.isv_prod_id),
 			Some(report.isv_svn),
-			debug,
 			report.report_data,
 		));
 	}
-	if let Some(report) = claims.report.as_td10() {
-		// TDX TD_ATTRIBUTES byte 0 (TUD) bit 0 is DEBUG.
-		let debug = report.td_attributes[0] & 0x01 != 0;
+	if let Some(report) = report.as_td10() {
 		return Ok(common(
 			EvidenceKind::Tdx,
 			Measurement::MrTd(report.mr_td),
 			None,
 			None,
 			None,
-			debug,
 			report.report_data,
 		));
 	}
@@ -812,5 +923,95 @@ mod hex_64 {
 		hex::decode_to_slice(text.strip_prefix("0x").unwrap_or(&text), &mut out)
 			.map_err(serde::de::Error::custom)?;
 		Ok(out)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	const SGX_QUOTE: &[u8] = include_bytes!("../../tests/fixtures/sgx_quote");
+	const TDX_QUOTE: &[u8] = include_bytes!("../../tests/fixtures/tdx_quote");
+	/// SGX ATTRIBUTES: after the header, CPUSVN (16), MISCSELECT (4) and 28 reserved bytes.
+	const SGX_ATTRIBUTES_AT: usize = DCAP_HEADER_LEN + 48;
+	/// TDX TD_ATTRIBUTES: after the header, TEE_TCB_SVN (16), MRSEAM (48), MRSIGNERSEAM (48)
+	/// and SEAMATTRIBUTES (8).
+	const TD_ATTRIBUTES_AT: usize = DCAP_HEADER_LEN + 120;
+
+	/// The real samples, each with the offset of its attributes byte 0 and its debug bit.
+	const SAMPLES: [(&str, &[u8], usize, u8); 2] =
+		[("sgx", SGX_QUOTE, SGX_ATTRIBUTES_AT, 0x02), ("tdx", TDX_QUOTE, TD_ATTRIBUTES_AT, 0x01)];
+
+	fn report_with(quote: &[u8], at: usize, set_bits: u8) -> Report {
+		let mut bytes = quote.to_vec();
+		bytes[at] |= set_bits;
+		Quote::parse(&bytes).unwrap().report
+	}
+
+	fn attributes(report: &Report) -> [u8; 8] {
+		match report.as_sgx() {
+			Some(sgx) => sgx.attributes[..8].try_into().unwrap(),
+			None => report.as_td10().unwrap().td_attributes,
+		}
+	}
+
+	#[test]
+	fn debug_bit_of_the_real_sample_reports() {
+		for (name, quote, at, debug_bit) in SAMPLES {
+			let report = Quote::parse(quote).unwrap().report;
+			// The offsets above are where the parser reads the attributes from.
+			assert_eq!(attributes(&report), quote[at..at + 8], "{name}");
+			assert_eq!(quote[at] & debug_bit, 0, "{name}: the samples are production enclaves");
+			assert!(!is_debug(&report), "{name}");
+			assert!(is_debug(&report_with(quote, at, debug_bit)), "{name}");
+			// Every other attribute bit of that byte set: still not a debug enclave.
+			assert!(!is_debug(&report_with(quote, at, !debug_bit)), "{name}");
+		}
+	}
+
+	#[test]
+	fn debug_refusal_is_driven_by_the_report_bit() {
+		for (name, quote, at, debug_bit) in SAMPLES {
+			let identity = |report: &Report| {
+				identity_from_report(report, TcbStatus::UpToDate, Vec::new(), u64::MAX).unwrap()
+			};
+			let production = identity(&Quote::parse(quote).unwrap().report);
+			let debug = identity(&report_with(quote, at, debug_bit));
+			assert!(!production.debug && debug.debug, "{name}");
+			let policy = AttestationPolicy::default();
+			assert_eq!(policy.evaluate(&production, None), Ok(()), "{name}");
+			assert_eq!(
+				policy.evaluate(&debug, None),
+				Err(AttestationError::DebugEnclave),
+				"{name}"
+			);
+			let allowing = AttestationPolicy { allow_debug: true, ..policy };
+			assert_eq!(allowing.evaluate(&debug, None), Ok(()), "{name}");
+		}
+	}
+
+	#[test]
+	fn collateral_window_counts_every_dated_item() {
+		let collateral =
+			Collateral::from_json(include_bytes!("../../tests/fixtures/tdx_quote_collateral.json"))
+				.unwrap();
+		let (from, until) = collateral.validity_window().unwrap();
+		let c = collateral.as_dcap();
+		let mut expected = vec![
+			issue_and_next_update(&c.tcb_info, "").unwrap(),
+			issue_and_next_update(&c.qe_identity, "").unwrap(),
+			crl_window(&c.root_ca_crl, "").unwrap(),
+			crl_window(&c.pck_crl, "").unwrap(),
+		];
+		for chain in
+			[&c.tcb_info_issuer_chain, &c.qe_identity_issuer_chain, &c.pck_crl_issuer_chain]
+		{
+			let certs = certificate_windows(chain.as_bytes()).unwrap();
+			assert!(certs.len() >= 2);
+			expected.extend(certs);
+		}
+		assert_eq!(from, expected.iter().map(|w| w.0).max().unwrap());
+		assert_eq!(until, expected.iter().filter_map(|w| w.1).min().unwrap());
+		assert!(from < until);
 	}
 }
