@@ -1,6 +1,12 @@
 //! Entry points shared by the cargo-fuzz targets in `offchain-worker/fuzz/` and by the
 //! deterministic replay in `tests/fuzz_replay.rs`, so both exercise the same code. Each
 //! function must return normally for every input: a panic is a bug.
+//!
+//! Public but `#[doc(hidden)]`, not behind a cargo feature: the fuzz crate and the replay
+//! test are separate crates that need it, and a non-default feature would drop the replay from
+//! `cargo test --workspace`. Nothing here is reachable from the binary or the worker's code
+//! paths, and the fixed state key below only decrypts fuzz inputs: it is public by design and
+//! never protects data.
 
 use std::sync::OnceLock;
 

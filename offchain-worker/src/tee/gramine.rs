@@ -11,6 +11,7 @@ use std::{
 	fs::OpenOptions,
 	io::Write,
 	path::{Path, PathBuf},
+	sync::{Mutex, OnceLock},
 };
 
 use dcap_qvl::quote::Quote;
@@ -27,10 +28,18 @@ pub const DEFAULT_ROOT: &str = "/dev/attestation";
 const SEALING_SALT: &[u8] = b"enclave-update/gramine-sealing-key/v1";
 const TARGET_INFO_MIN_LEN: usize = 32;
 
+/// Serialises quote generation: Gramine's `user_report_data` and `quote` pseudo-files are
+/// one per process, so a quote read after another thread's write would bind that thread's
+/// report data. Process-wide rather than per instance, since every instance with the default
+/// root shares those files.
+static QUOTE_LOCK: Mutex<()> = Mutex::new(());
+
 /// The Gramine backend.
 #[derive(Debug, Clone)]
 pub struct GramineTee {
 	root: PathBuf,
+	/// The identity never changes while the enclave runs, and reading it costs a quote.
+	identity: OnceLock<EnclaveIdentity>,
 }
 
 impl Default for GramineTee {
@@ -42,7 +51,7 @@ impl Default for GramineTee {
 impl GramineTee {
 	/// A backend reading Gramine's files under `root` (normally [`DEFAULT_ROOT`]).
 	pub fn new(root: impl Into<PathBuf>) -> Self {
-		Self { root: root.into() }
+		Self { root: root.into(), identity: OnceLock::new() }
 	}
 
 	fn path(&self, name: &str) -> PathBuf {
@@ -84,9 +93,12 @@ impl Tee for GramineTee {
 		TeeKind::Gramine
 	}
 
-	/// Reads the identity from the ISV report of a quote over zero report data: the
-	/// TARGETINFO carries MRENCLAVE but not MRSIGNER, product id or SVN.
+	/// Reads the identity from the ISV report of a quote over zero report data (the
+	/// TARGETINFO carries MRENCLAVE but not MRSIGNER, product id or SVN), once per instance.
 	fn identity(&self) -> Result<EnclaveIdentity, TeeError> {
+		if let Some(identity) = self.identity.get() {
+			return Ok(identity.clone());
+		}
 		let quote = self.quote(&[0u8; REPORT_DATA_LEN])?;
 		let parsed = Quote::parse(&quote).map_err(|e| {
 			TeeError::Malformed(format!("Gramine returned an unparsable quote: {e}"))
@@ -102,15 +114,18 @@ impl Tee for GramineTee {
 				path_str(&self.path("my_target_info"))
 			)));
 		}
-		Ok(EnclaveIdentity {
+		let identity = EnclaveIdentity {
 			measurement: Measurement::MrEnclave(report.mr_enclave),
 			signer: report.mr_signer,
 			product_id: report.isv_prod_id,
 			svn: report.isv_svn,
-		})
+		};
+		Ok(self.identity.get_or_init(|| identity).clone())
 	}
 
 	fn quote(&self, report_data: &[u8; REPORT_DATA_LEN]) -> Result<Vec<u8>, TeeError> {
+		// A panic while holding the lock leaves no state behind that a later quote relies on.
+		let _serialised = QUOTE_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
 		self.write_report_data(report_data)?;
 		let quote = self.read("quote")?;
 		if quote.is_empty() {
@@ -157,12 +172,26 @@ mod tests {
 		(dir, mrenclave)
 	}
 
+	/// MRSIGNER, ISVPRODID and ISVSVN read straight from the sample's SGX report body
+	/// (header 48 bytes; MRSIGNER at 128, ISVPRODID at 256, ISVSVN at 258 of the body), not
+	/// through the parser under test.
+	fn sample_signer_product_svn() -> ([u8; 32], u16, u16) {
+		let body = &SAMPLE_QUOTE[48..48 + 384];
+		let signer = body[128..160].try_into().unwrap();
+		let product = u16::from_le_bytes([body[256], body[257]]);
+		let svn = u16::from_le_bytes([body[258], body[259]]);
+		(signer, product, svn)
+	}
+
 	#[test]
 	fn reads_identity_quote_and_sealing_key_from_the_tree() {
 		let (dir, mrenclave) = fake_root(&[3u8; 16]);
 		let tee = GramineTee::new(dir.path());
 		let identity = tee.identity().unwrap();
 		assert_eq!(identity.measurement, Measurement::MrEnclave(mrenclave));
+		let (signer, product_id, svn) = sample_signer_product_svn();
+		assert_ne!(signer, [0; 32]);
+		assert_eq!((identity.signer, identity.product_id, identity.svn), (signer, product_id, svn));
 		let quote = tee.quote(&[0x42; 64]).unwrap();
 		assert_eq!(quote, SAMPLE_QUOTE);
 		// The report data went to Gramine's pseudo-file.
@@ -171,6 +200,20 @@ mod tests {
 		let (dir2, _) = fake_root(&[4u8; 16]);
 		let k2 = GramineTee::new(dir2.path()).sealing_key().unwrap();
 		assert_ne!(k1.expose_secret(), k2.expose_secret());
+	}
+
+	#[test]
+	fn identity_is_read_once() {
+		let (dir, _) = fake_root(&[3u8; 16]);
+		let tee = GramineTee::new(dir.path());
+		let identity = tee.identity().unwrap();
+		tee.quote(&[0x42; 64]).unwrap();
+		// Asking again neither generates a quote (which would overwrite the report data) nor
+		// needs the device.
+		std::fs::remove_file(dir.path().join("quote")).unwrap();
+		assert_eq!(tee.identity().unwrap(), identity);
+		assert_eq!(std::fs::read(dir.path().join("user_report_data")).unwrap(), [0x42; 64]);
+		assert!(matches!(tee.quote(&[0; 64]), Err(TeeError::Io { .. })));
 	}
 
 	#[test]

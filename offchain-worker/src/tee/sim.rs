@@ -15,7 +15,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::{EnclaveIdentity, SealingKey, Tee, TeeError, TeeKind, REPORT_DATA_LEN};
-use crate::{attestation::sim_quote::SimQuote, secret::Secret32, store::atomic_write};
+use crate::{attestation::sim_quote::SimQuote, secret::Secret32, store::atomic_create};
 
 /// File name of the per-host secret when it lives in the data directory.
 pub const HOST_SECRET_FILE: &str = "sim-host-secret";
@@ -59,33 +59,39 @@ impl SimTee {
 		self
 	}
 
-	/// Reads the per-host secret, creating it atomically on first use.
+	/// Reads the per-host secret, creating it on first use. Of workers starting at once, exactly
+	/// one creates the file and the others read it, so all derive their keys from one secret.
 	fn host_secret(&self) -> Result<Zeroizing<[u8; 32]>, TeeError> {
 		let path = &self.host_secret_path;
-		match std::fs::read(path) {
-			Ok(bytes) => {
-				let bytes = Zeroizing::new(bytes);
-				let secret: [u8; 32] =
-					bytes.as_slice().try_into().map_err(|_| TeeError::CorruptHostSecret {
-						path: path.display().to_string(),
-						len: bytes.len(),
-					})?;
-				Ok(Zeroizing::new(secret))
-			},
-			Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+		match read_host_secret(path) {
+			Err(TeeError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
 				let mut secret = Zeroizing::new([0u8; 32]);
 				rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut secret[..]);
 				if let Some(parent) = path.parent() {
 					std::fs::create_dir_all(parent).map_err(|e| TeeError::io(parent, e))?;
 				}
-				atomic_write(path, &secret[..]).map_err(|e| TeeError::io(path, e))?;
-				tracing::info!(path = %path.display(), "created sim per-host secret");
-				// Re-read: if another process won the race, both use the file on disk.
-				self.host_secret()
+				match atomic_create(path, &secret[..]) {
+					Ok(()) => {
+						tracing::info!(path = %path.display(), "created sim per-host secret");
+						Ok(secret)
+					},
+					Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+						read_host_secret(path)
+					},
+					Err(e) => Err(TeeError::io(path, e)),
+				}
 			},
-			Err(e) => Err(TeeError::io(path, e)),
+			other => other,
 		}
 	}
+}
+
+fn read_host_secret(path: &Path) -> Result<Zeroizing<[u8; 32]>, TeeError> {
+	let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| TeeError::io(path, e))?);
+	let secret: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+		TeeError::CorruptHostSecret { path: path.display().to_string(), len: bytes.len() }
+	})?;
+	Ok(Zeroizing::new(secret))
 }
 
 impl Tee for SimTee {
@@ -133,6 +139,8 @@ pub(crate) fn measurement_tag(measurement: &Measurement) -> u8 {
 mod tests {
 	use super::*;
 
+	const A_MEASUREMENT: Measurement = Measurement::MrEnclave([0xa; 32]);
+
 	#[test]
 	fn sealing_key_is_bound_to_measurement_and_host() {
 		let dir = tempfile::tempdir().unwrap();
@@ -146,6 +154,36 @@ mod tests {
 		let a_elsewhere = SimTee::in_data_dir(Measurement::MrEnclave([0xa; 32]), other_host.path());
 		assert_ne!(ka.expose_secret(), a_elsewhere.sealing_key().unwrap().expose_secret());
 		assert!(!format!("{ka:?}").contains(&hex::encode(ka.expose_secret())));
+	}
+
+	#[test]
+	fn workers_starting_at_once_share_one_host_secret() {
+		const WORKERS: usize = 16;
+		for _ in 0..10 {
+			let dir = tempfile::tempdir().unwrap();
+			let barrier = std::sync::Barrier::new(WORKERS);
+			let keys: Vec<[u8; 32]> = std::thread::scope(|scope| {
+				let handles: Vec<_> = (0..WORKERS)
+					.map(|_| {
+						scope.spawn(|| {
+							let tee = SimTee::in_data_dir(A_MEASUREMENT, dir.path());
+							barrier.wait();
+							*tee.sealing_key().unwrap().expose_secret()
+						})
+					})
+					.collect();
+				handles.into_iter().map(|h| h.join().unwrap()).collect()
+			});
+			assert!(keys.iter().all(|k| *k == keys[0]), "workers derived different keys");
+			// The file on disk is the secret they all used, and no temp file is left.
+			let later = SimTee::in_data_dir(A_MEASUREMENT, dir.path()).sealing_key().unwrap();
+			assert_eq!(*later.expose_secret(), keys[0]);
+			let names: Vec<_> = std::fs::read_dir(dir.path())
+				.unwrap()
+				.map(|e| e.unwrap().file_name().into_string().unwrap())
+				.collect();
+			assert_eq!(names, [HOST_SECRET_FILE]);
+		}
 	}
 
 	#[test]
