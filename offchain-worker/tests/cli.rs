@@ -125,6 +125,39 @@ fn verify_quote_on_real_fixtures() {
 }
 
 #[test]
+fn pccs_url_is_a_policy_flag() {
+	let tmp = tempfile::tempdir().unwrap();
+	let cache = tmp.path().join("collateral").display().to_string();
+	// Connection refused on loopback: no network, and nothing is cached.
+	let pccs = "http://127.0.0.1:9/sgx/certification/v4/";
+	let fixture_tdx = fixture("tdx_quote");
+	let verify = |extra: &[&str]| {
+		let mut args = vec!["verify-quote", &fixture_tdx, "--at", "1751624655"];
+		args.extend_from_slice(extra);
+		worker(&args)
+	};
+
+	let without_cache = verify(&["--pccs-url", pccs]);
+	assert!(!without_cache.ok);
+	assert!(without_cache.stderr.contains("--collateral-dir"), "{}", without_cache.stderr);
+
+	let out = verify(&["--collateral-dir", &cache, "--pccs-url", pccs]);
+	assert!(!out.ok, "{}", out.stdout);
+	assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+	if cfg!(feature = "pccs") {
+		assert!(out.stderr.contains("PCCS fetch"), "{}", out.stderr);
+	} else {
+		assert!(out.stderr.contains("--pccs-url needs"), "{}", out.stderr);
+		assert!(out.stderr.contains("--features pccs"), "{}", out.stderr);
+	}
+	// The flag is shared by every command that judges peers' evidence.
+	for command in ["verify-quote", "run", "request-keys"] {
+		let help = worker(&[command, "--help"]);
+		assert!(help.stdout.contains("--pccs-url"), "{command}: {}", help.stdout);
+	}
+}
+
+#[test]
 fn help_explains_every_subcommand() {
 	let help = worker(&["--help"]);
 	assert!(help.ok);

@@ -107,6 +107,10 @@ struct PolicyArgs {
 	/// Directory of cached DCAP collateral for peers' quotes (`<fmspc>-<ca>.json` files).
 	#[arg(long, value_name = "DIR")]
 	collateral_dir: Option<PathBuf>,
+	/// Fetch collateral missing from (or stale in) `--collateral-dir` from this PCCS, e.g.
+	/// https://pccs.example:8081/sgx/certification/v4/ (needs a build with the `pccs` feature).
+	#[arg(long, value_name = "URL", requires = "collateral_dir")]
+	pccs_url: Option<String>,
 	/// Also accept this TCB status (repeatable), e.g. SWHardeningNeeded. Default: UpToDate only.
 	#[arg(long, value_name = "STATUS")]
 	allow_status: Vec<TcbStatus>,
@@ -143,8 +147,20 @@ impl PolicyArgs {
 		Ok(Verifier::new(policy))
 	}
 
-	fn collateral(&self) -> Option<CollateralCache> {
-		self.collateral_dir.as_ref().map(CollateralCache::new)
+	fn collateral(&self) -> Result<Option<CollateralCache>> {
+		let Some(dir) = &self.collateral_dir else { return Ok(None) };
+		let cache = CollateralCache::new(dir);
+		match &self.pccs_url {
+			None => Ok(Some(cache)),
+			#[cfg(feature = "pccs")]
+			Some(url) => Ok(Some(cache.with_pccs(url))),
+			#[cfg(not(feature = "pccs"))]
+			Some(_) => bail!(
+				"--pccs-url needs an enclave-worker built with the `pccs` feature \
+				 (cargo build -p enclave-worker --features pccs); this build verifies offline \
+				 against --collateral-dir only"
+			),
+		}
 	}
 }
 
@@ -376,7 +392,7 @@ async fn run_worker(args: RunArgs) -> Result<ExitCode> {
 			.await
 			.with_context(|| format!("binding the provisioning port {addr}"))?;
 		let config = ProviderConfig {
-			collateral: args.worker.policy.collateral(),
+			collateral: args.worker.policy.collateral()?,
 			snapshot_store: Some(store.clone()),
 			..ProviderConfig::default()
 		};
@@ -433,7 +449,7 @@ async fn request_keys_command(args: RequestKeysArgs) -> Result<ExitCode> {
 		status.save(data_dir)?;
 	}
 	let config = RequesterConfig {
-		collateral: args.worker.policy.collateral(),
+		collateral: args.worker.policy.collateral()?,
 		replace_existing_keys: args.replace_existing_keys,
 		..RequesterConfig::default()
 	};
@@ -585,10 +601,9 @@ fn status(data_dir: &Path, tee_args: &TeeArgs, json: bool) -> Result<ExitCode> {
 		let identity = tee.identity()?;
 		let store = Store::open(data_dir)?;
 		let (keys, from) = store.read_sealed_keys(&tee.sealing_key()?, &identity.measurement)?;
-		if status.key_checksum.is_some_and(|c| c != keys.checksum()) {
+		if let Some(reported) = status.key_checksum.filter(|c| *c != keys.checksum()) {
 			bail!(
-				"status file reports key checksum {:?} but the sealed keys have {}",
-				status.key_checksum,
+				"status file reports key checksum {reported} but the sealed keys have {}",
 				keys.checksum()
 			);
 		}
@@ -615,7 +630,7 @@ fn verify_quote(args: &VerifyQuoteArgs) -> Result<ExitCode> {
 		Some(at) => at,
 		None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs(),
 	};
-	let collateral = match (&args.collateral, args.policy.collateral()) {
+	let collateral = match (&args.collateral, args.policy.collateral()?) {
 		(Some(file), _) => Some(Collateral::from_file(file)?),
 		(None, Some(cache)) => {
 			enclave_worker::provisioning::collateral_for(Some(&cache), &quote, now)
@@ -638,13 +653,13 @@ fn verify_quote(args: &VerifyQuoteArgs) -> Result<ExitCode> {
 	let identity = match verifier.check_evidence(&quote, collateral.as_ref(), now) {
 		Ok(identity) => identity,
 		Err(e) => {
-			print_verdict(args.json, None, &Err(e.to_string()), now);
+			print_verdict(args.json, None, &Err(e.to_string()), now)?;
 			return Ok(ExitCode::FAILURE);
 		},
 	};
 	let verdict =
 		verifier.policy().evaluate(&identity, report_data.as_ref()).map_err(|e| e.to_string());
-	print_verdict(args.json, Some(&identity), &verdict, now);
+	print_verdict(args.json, Some(&identity), &verdict, now)?;
 	Ok(if verdict.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
@@ -653,7 +668,7 @@ fn print_verdict(
 	identity: Option<&enclave_worker::attestation::PeerIdentity>,
 	verdict: &Result<(), String>,
 	now: u64,
-) {
+) -> Result<()> {
 	if json {
 		let value = serde_json::json!({
 			"identity": identity,
@@ -661,8 +676,8 @@ fn print_verdict(
 			"refusal": verdict.as_ref().err(),
 			"verified_at": now,
 		});
-		println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
-		return;
+		println!("{}", serde_json::to_string_pretty(&value)?);
+		return Ok(());
 	}
 	if let Some(id) = identity {
 		println!("evidence:      {:?}", id.kind);
@@ -685,6 +700,7 @@ fn print_verdict(
 		Ok(()) => println!("verdict:       ACCEPTED"),
 		Err(reason) => println!("verdict:       REFUSED: {reason}"),
 	}
+	Ok(())
 }
 
 #[derive(Args, Debug)]
