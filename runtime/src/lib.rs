@@ -76,6 +76,9 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 
 /// Milliseconds per block the runtime is configured for (the dev node may seal faster).
 pub const MILLI_SECS_PER_BLOCK: u64 = 6000;
+/// Milliseconds per block of a `--dev` node's interval sealing; pallet-timestamp's
+/// `MinimumPeriod` is half of it so that chain time can follow the wall clock.
+pub const DEV_MILLI_SECS_PER_BLOCK: u64 = 1000;
 /// Blocks per minute at [`MILLI_SECS_PER_BLOCK`].
 pub const MINUTES: BlockNumber = 60_000 / (MILLI_SECS_PER_BLOCK as BlockNumber);
 /// Blocks per hour.

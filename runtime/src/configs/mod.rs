@@ -3,14 +3,14 @@
 use crate::{
 	AccountId, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
 	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, EXISTENTIAL_DEPOSIT, MILLI_SECS_PER_BLOCK, MINUTES, VERSION,
+	System, DEV_MILLI_SECS_PER_BLOCK, EXISTENTIAL_DEPOSIT, MINUTES, VERSION,
 };
 use frame_support::dispatch::DispatchClass;
 use frame_support::{
 	derive_impl, parameter_types,
 	traits::{ConstU128, ConstU32, ConstU64, ConstU8, EitherOfDiverse},
 	weights::{
-		constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
+		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 		IdentityFee, Weight,
 	},
 };
@@ -48,7 +48,9 @@ impl frame_system::Config for Runtime {
 	type Nonce = Nonce;
 	type Hash = Hash;
 	type BlockHashCount = BlockHashCount;
-	type DbWeight = RocksDbWeight;
+	// The node stores its state in ParityDB (it is built without RocksDB support), whose reads
+	// and writes cost less than RocksDB's.
+	type DbWeight = ParityDbWeight;
 	type Version = Version;
 	type AccountData = pallet_balances::AccountData<Balance>;
 	type SS58Prefix = SS58Prefix;
@@ -58,7 +60,13 @@ impl frame_system::Config for Runtime {
 impl pallet_timestamp::Config for Runtime {
 	type Moment = u64;
 	type OnTimestampSet = ();
-	type MinimumPeriod = ConstU64<{ MILLI_SECS_PER_BLOCK / 2 }>;
+	// Each block must be stamped at least this long after its parent, and the node stamps
+	// `max(wall clock, parent + MinimumPeriod)`. Half the dev node's one-second sealing interval
+	// (not of the nominal six seconds) keeps chain time on the wall clock: a burst of
+	// instant-seal blocks runs ahead by this much per block, and the interval blocks, each at
+	// least twice as far apart, let the wall clock catch up. Half of six seconds made a dev
+	// chain's time run three times faster than real time.
+	type MinimumPeriod = ConstU64<{ DEV_MILLI_SECS_PER_BLOCK / 2 }>;
 	type WeightInfo = ();
 }
 
@@ -139,6 +147,10 @@ impl pallet_enclave_update::Config for Runtime {
 	type ScheduleOrigin = RootOrCouncilTwoThirds;
 	type RetireOrigin = RootOrCouncilTwoThirds;
 	type MinLeadTime = EnclaveMinLeadTime;
+	// The schedule is one storage value that every call and every activation reads and writes
+	// whole: each entry adds to their execution time (the `s` component in the pallet's
+	// weights.rs) and to their proof size. Enclave builds are released rarely; a handful pending
+	// at once is ample.
 	type MaxScheduled = ConstU32<8>;
 	type MaxHistory = ConstU32<32>;
 	type MaxRetired = ConstU32<128>;
