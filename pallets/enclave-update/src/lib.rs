@@ -476,15 +476,18 @@ pub mod pallet {
 			for next in schedule.iter().take(due) {
 				let previous = active.map(|a| a.measurement);
 				if let Some(superseded) = active {
-					if history.is_full() {
-						history.remove(0);
-					}
-					// Cannot fail: room was made above and MaxHistory >= 1 (integrity_test).
-					let _ = history.try_push(SupersededEnclave {
+					let entry = SupersededEnclave {
 						measurement: superseded.measurement,
 						activated_at: superseded.since,
 						superseded_at: next.activates_at,
-					});
+					};
+					// Appends, evicting the oldest entry when the history is full.
+					if let Err(forgotten) = history.force_insert_keep_right(history.len(), entry) {
+						frame_support::defensive!(
+							forgotten,
+							"MaxHistory >= 1 (integrity_test): evicting the oldest makes room"
+						);
+					}
 				}
 				active =
 					Some(ActiveEnclave { measurement: next.measurement, since: next.activates_at });

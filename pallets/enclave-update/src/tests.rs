@@ -1,6 +1,11 @@
 use crate::{mock::*, *};
 use enclave_update_primitives::{Allowed, Decision, Denied};
-use frame_support::{assert_noop, assert_ok, traits::Hooks, weights::Weight};
+use frame_support::{
+	assert_noop, assert_ok,
+	traits::{GetStorageVersion, Hooks, StorageVersion},
+	weights::Weight,
+	BoundedVec,
+};
 use sp_runtime::DispatchError;
 
 type E = Error<Test>;
@@ -38,6 +43,17 @@ fn genesis_sets_active_enclave() {
 		assert_eq!(NextActivation::<Test>::get(), None);
 		assert_eq!(EnclaveUpdate::on_initialize(1), <() as WeightInfo>::on_initialize_idle());
 		EnclaveUpdate::do_try_state(1).unwrap();
+	});
+}
+
+#[test]
+fn genesis_stores_the_current_storage_version() {
+	new_test_ext().execute_with(|| {
+		assert_eq!(EnclaveUpdate::in_code_storage_version(), StorageVersion::new(1));
+		assert_eq!(
+			EnclaveUpdate::on_chain_storage_version(),
+			EnclaveUpdate::in_code_storage_version()
+		);
 	});
 }
 
@@ -381,5 +397,154 @@ fn hook_weights_distinguish_idle_from_activation() {
 fn integrity_test_passes() {
 	new_test_ext().execute_with(|| {
 		<EnclaveUpdate as frame_support::traits::IntegrityTest>::integrity_test();
+	});
+}
+
+/// Runs `break_invariant` on a consistent state (the genesis enclave active since block 0,
+/// superseded by `m(1)` at block 10, with `m(2)` scheduled at 20 and `m(3)` retired, at block 12)
+/// and checks that `do_try_state` then reports `reason`.
+fn assert_try_state_catches(break_invariant: impl FnOnce(), reason: &'static str) {
+	new_test_ext().execute_with(|| {
+		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(1), 10));
+		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(2), 20));
+		assert_ok!(EnclaveUpdate::retire_enclave(council(), m(3)));
+		run_to_block(12);
+		assert_eq!(EnclaveUpdate::do_try_state(12), Ok(()));
+
+		break_invariant();
+		assert_eq!(EnclaveUpdate::do_try_state(12), Err(reason.into()));
+	});
+}
+
+fn put_schedule(entries: &[(u8, u64)]) {
+	let schedule: Vec<_> = entries
+		.iter()
+		.map(|&(byte, activates_at)| ScheduledEnclave { measurement: m(byte), activates_at })
+		.collect();
+	NextActivation::<Test>::set(schedule.first().map(|s| s.activates_at));
+	Schedule::<Test>::put(BoundedVec::truncate_from(schedule));
+}
+
+#[test]
+fn try_state_catches_an_unsorted_schedule() {
+	assert_try_state_catches(
+		|| put_schedule(&[(2, 30), (4, 20)]),
+		"schedule is not strictly increasing",
+	);
+	assert_try_state_catches(
+		|| put_schedule(&[(2, 20), (4, 20)]),
+		"schedule is not strictly increasing",
+	);
+}
+
+#[test]
+fn try_state_catches_an_overdue_activation() {
+	assert_try_state_catches(|| put_schedule(&[(2, 12)]), "an activation is overdue");
+}
+
+#[test]
+fn try_state_catches_a_next_activation_that_does_not_match_the_schedule() {
+	let reason = "NextActivation does not match the schedule";
+	assert_try_state_catches(|| NextActivation::<Test>::put(21), reason);
+	assert_try_state_catches(NextActivation::<Test>::kill, reason);
+	assert_try_state_catches(
+		|| {
+			Schedule::<Test>::kill();
+			NextActivation::<Test>::put(20);
+		},
+		reason,
+	);
+}
+
+#[test]
+fn try_state_catches_a_measurement_scheduled_twice() {
+	assert_try_state_catches(
+		|| put_schedule(&[(2, 20), (2, 30)]),
+		"a measurement is scheduled twice",
+	);
+}
+
+#[test]
+fn try_state_catches_a_retired_measurement_in_the_schedule() {
+	assert_try_state_catches(
+		|| put_schedule(&[(2, 20), (3, 30)]),
+		"a retired measurement is scheduled",
+	);
+}
+
+#[test]
+fn try_state_catches_an_unsorted_retired_set() {
+	let reason = "retired set is not sorted";
+	assert_try_state_catches(
+		|| Retired::<Test>::put(BoundedVec::truncate_from(vec![m(3), m(0)])),
+		reason,
+	);
+	assert_try_state_catches(
+		|| Retired::<Test>::put(BoundedVec::truncate_from(vec![m(3), m(3)])),
+		reason,
+	);
+}
+
+#[test]
+fn try_state_catches_a_retired_active_measurement() {
+	assert_try_state_catches(
+		|| Retired::<Test>::put(BoundedVec::truncate_from(vec![m(1), m(3)])),
+		"the active measurement is retired",
+	);
+}
+
+#[test]
+fn try_state_catches_the_active_measurement_scheduled_as_its_own_successor() {
+	assert_try_state_catches(
+		|| put_schedule(&[(1, 20)]),
+		"the active measurement is its own successor",
+	);
+}
+
+#[test]
+fn try_state_catches_a_history_that_does_not_end_at_the_active_enclave() {
+	assert_try_state_catches(
+		|| Active::<Test>::put(ActiveEnclave { measurement: m(1), since: 11 }),
+		"history does not end where the active enclave began",
+	);
+}
+
+#[test]
+fn try_state_catches_an_unordered_history() {
+	let entry = |byte, activated_at, superseded_at| SupersededEnclave {
+		measurement: m(byte),
+		activated_at,
+		superseded_at,
+	};
+	let reason = "history is not ordered";
+	// An entry superseded before it began.
+	assert_try_state_catches(
+		|| History::<Test>::put(BoundedVec::truncate_from(vec![entry(GENESIS, 11, 10)])),
+		reason,
+	);
+	// Entries overlapping in time.
+	assert_try_state_catches(
+		|| {
+			History::<Test>::put(BoundedVec::truncate_from(vec![
+				entry(GENESIS, 0, 8),
+				entry(4, 5, 10),
+			]))
+		},
+		reason,
+	);
+}
+
+/// The `try_state` hook that `try-runtime` calls runs these checks.
+#[cfg(feature = "try-runtime")]
+#[test]
+fn try_state_hook_reports_a_broken_invariant() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(1), 10));
+		assert_ok!(<EnclaveUpdate as Hooks<u64>>::try_state(1));
+		NextActivation::<Test>::kill();
+		assert_eq!(
+			<EnclaveUpdate as Hooks<u64>>::try_state(1),
+			Err("NextActivation does not match the schedule".into())
+		);
 	});
 }

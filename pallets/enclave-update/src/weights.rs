@@ -9,7 +9,7 @@
 //! steps 20, repeat 20, additional trie layers 2; CPU: `AMD EPYC`
 
 // Executed Command:
-// target/release/enclave-update-weights --output pallets/enclave-update/src/weights.rs
+// enclave-update-weights --pallet pallet_enclave_update --steps 20 --repeat 20 --additional-trie-layers 2 --output pallets/enclave-update/src/weights.rs
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
