@@ -92,7 +92,7 @@ fn main() -> anyhow::Result<()> {
 	let mut tracking = tracking::TrackingExt::new(&mut backend);
 	let weights = sp_externalities::set_and_run_with_externalities(&mut tracking, || run(&cli))?;
 
-	let rendered = template::render(&cli.pallet, &weights, &cli_summary(&cli), &command());
+	let rendered = template::render(&cli.pallet, &weights, &cli_summary(&cli), &command(&cli));
 	match &cli.output {
 		Some(path) => {
 			std::fs::write(path, rendered)
@@ -104,15 +104,22 @@ fn main() -> anyhow::Result<()> {
 	Ok(())
 }
 
-/// The command line, with the binary's file name only: the header must not depend on where
-/// the build's target directory is.
-fn command() -> String {
-	let mut args = std::env::args();
-	let binary = args.next().unwrap_or_default();
-	let binary = std::path::Path::new(&binary)
-		.file_name()
-		.map_or(binary.clone(), |name| name.to_string_lossy().into_owned());
-	std::iter::once(binary).chain(args).collect::<Vec<_>>().join(" ")
+/// The command that regenerates the file, every option spelled out: the header names the pallet
+/// and settings even when they were left at their defaults, and does not depend on where the
+/// build's target directory is.
+fn command(cli: &Cli) -> String {
+	let mut command = format!(
+		"{} --pallet {} --steps {} --repeat {} --additional-trie-layers {}",
+		env!("CARGO_BIN_NAME"),
+		cli.pallet,
+		cli.steps,
+		cli.repeat,
+		cli.additional_trie_layers
+	);
+	if let Some(output) = &cli.output {
+		command.push_str(&format!(" --output {}", output.display()));
+	}
+	command
 }
 
 fn cli_summary(cli: &Cli) -> String {
@@ -308,6 +315,28 @@ mod tests {
 			selections.iter().map(|s| s.iter().map(|(_, v)| *v).collect()).collect();
 		assert_eq!(values, vec![vec![1, 127], vec![4, 127], vec![8, 127], vec![8, 0], vec![8, 63]]);
 		assert_eq!(super::selections(&[], 3), vec![vec![]]);
+	}
+
+	#[test]
+	fn the_recorded_command_names_the_pallet_and_every_setting() {
+		let cli = Cli::parse_from([
+			"target/release/enclave-update-weights",
+			"--output",
+			"pallets/enclave-update/src/weights.rs",
+			"--steps",
+			"50",
+		]);
+		assert_eq!(
+			command(&cli),
+			"enclave-update-weights --pallet pallet_enclave_update --steps 50 --repeat 20 \
+			 --additional-trie-layers 2 --output pallets/enclave-update/src/weights.rs"
+		);
+		let cli = Cli::parse_from(["enclave-update-weights", "--pallet", "pallet_shielded_inbox"]);
+		assert_eq!(
+			command(&cli),
+			"enclave-update-weights --pallet pallet_shielded_inbox --steps 20 --repeat 20 \
+			 --additional-trie-layers 2"
+		);
 	}
 
 	#[test]
