@@ -95,12 +95,26 @@ fn superseded_requester_is_denied() {
 }
 
 #[test]
-fn retired_requester_and_provider_are_denied() {
+fn retired_provider_is_denied() {
 	let f = Fixture::new();
-	assert_eq!(decide(&f.view(), A, D, 50), Decision::Denied(Denied::RequesterRetired));
 	assert_eq!(decide(&f.view(), D, A, 50), Decision::Denied(Denied::ProviderRetired));
 	// Retirement wins over replication.
 	assert_eq!(decide(&f.view(), D, D, 50), Decision::Denied(Denied::ProviderRetired));
+	// And over being the active enclave, should storage ever say both.
+	let retired = [sgx(A)];
+	let view = ScheduleView { retired: &retired, ..f.view() };
+	assert_eq!(decide(&view, A, B, 50), Decision::Denied(Denied::ProviderRetired));
+	assert_eq!(decide(&view, A, A, 50), Decision::Denied(Denied::ProviderRetired));
+}
+
+#[test]
+fn retired_requester_is_denied() {
+	let f = Fixture::new();
+	assert_eq!(decide(&f.view(), A, D, 50), Decision::Denied(Denied::RequesterRetired));
+	// Retirement wins over being the next scheduled successor, should storage ever say both.
+	let retired = [sgx(B)];
+	let view = ScheduleView { retired: &retired, ..f.view() };
+	assert_eq!(decide(&view, A, B, 50), Decision::Denied(Denied::RequesterRetired));
 }
 
 #[test]

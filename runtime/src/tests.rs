@@ -9,7 +9,7 @@ use crate::{
 use codec::{Decode, Encode};
 use enclave_update_primitives::{Allowed, Decision, Denied, ScheduledEnclave};
 use frame_support::{dispatch::GetDispatchInfo, traits::Get};
-use pallet_enclave_update::{Active, ActiveEnclave, Schedule, SupersededEnclave};
+use pallet_enclave_update::{Active, ActiveEnclave, Retired, Schedule, SupersededEnclave};
 use sp_keyring::Sr25519Keyring::{self, Alice, Bob, Charlie, Dave};
 use sp_runtime::{
 	generic::Era,
@@ -258,6 +258,151 @@ fn council_two_thirds_schedules_an_enclave() {
 			Schedule::<Runtime>::get().into_inner(),
 			vec![ScheduledEnclave { measurement: measurement(0xcc), activates_at: at }]
 		);
+	});
+}
+
+fn cancel_call(byte: u8) -> RuntimeCall {
+	RuntimeCall::EnclaveUpdate(EnclaveUpdateCall::cancel_scheduled {
+		measurement: measurement(byte),
+	})
+}
+
+fn retire_call(byte: u8) -> RuntimeCall {
+	RuntimeCall::EnclaveUpdate(EnclaveUpdateCall::retire_enclave { measurement: measurement(byte) })
+}
+
+fn sudo(call: RuntimeCall) -> UncheckedExtrinsic {
+	sign(Alice, RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(call) }))
+}
+
+fn sudid(sudo_result: Result<(), DispatchError>) -> bool {
+	System::events()
+		.iter()
+		.any(|r| r.event == RuntimeEvent::Sudo(pallet_sudo::Event::Sudid { sudo_result }))
+}
+
+/// Passes `proposal` as a council motion over three blocks: Alice proposes it with a threshold of
+/// two, Bob and Charlie vote aye, Dave (not a member) closes it. The events of the closing block
+/// remain.
+fn pass_council_motion(proposal: RuntimeCall) {
+	let index = pallet_collective::ProposalCount::<Runtime, configs::CouncilCollective>::get();
+	let proposal_hash = BlakeTwo256::hash_of(&proposal);
+	let length_bound = proposal.encoded_size() as u32;
+	let proposal_weight_bound = proposal.get_dispatch_info().call_weight;
+	let propose = RuntimeCall::Council(pallet_collective::Call::propose {
+		threshold: 2,
+		proposal: Box::new(proposal),
+		length_bound,
+	});
+	assert_eq!(next_block(vec![sign(Alice, propose)]), vec![Ok(Ok(()))]);
+	let vote = |who| {
+		sign(
+			who,
+			RuntimeCall::Council(pallet_collective::Call::vote {
+				proposal: proposal_hash,
+				index,
+				approve: true,
+			}),
+		)
+	};
+	assert_eq!(next_block(vec![vote(Bob), vote(Charlie)]), vec![Ok(Ok(())), Ok(Ok(()))]);
+	let close = RuntimeCall::Council(pallet_collective::Call::close {
+		proposal_hash,
+		index,
+		proposal_weight_bound,
+		length_bound,
+	});
+	assert_eq!(next_block(vec![sign(Dave, close)]), vec![Ok(Ok(()))]);
+	assert!(System::events().iter().any(|r| r.event
+		== RuntimeEvent::Council(pallet_collective::Event::Executed {
+			proposal_hash,
+			result: Ok(())
+		})));
+}
+
+#[test]
+fn sudo_cancels_and_retires() {
+	new_ext().execute_with(|| {
+		let (first, second) = (1 + lead_time() + 5, 1 + lead_time() + 10);
+		// One sudo call per block: each is signed with Alice's nonce before the block.
+		assert_eq!(next_block(vec![sudo(schedule_call(0xbb, first))]), vec![Ok(Ok(()))]);
+		assert_eq!(next_block(vec![sudo(schedule_call(0xcc, second))]), vec![Ok(Ok(()))]);
+
+		next_block(vec![sudo(cancel_call(0xbb))]);
+		assert!(sudid(Ok(())));
+		assert_eq!(
+			enclave_events(),
+			vec![pallet_enclave_update::Event::Canceled {
+				measurement: measurement(0xbb),
+				activates_at: first
+			}]
+		);
+		assert_eq!(
+			Schedule::<Runtime>::get().into_inner(),
+			vec![ScheduledEnclave { measurement: measurement(0xcc), activates_at: second }]
+		);
+
+		// Retiring a scheduled measurement cancels it too.
+		next_block(vec![sudo(retire_call(0xcc))]);
+		assert!(sudid(Ok(())));
+		assert_eq!(
+			enclave_events(),
+			vec![
+				pallet_enclave_update::Event::Canceled {
+					measurement: measurement(0xcc),
+					activates_at: second
+				},
+				pallet_enclave_update::Event::Retired {
+					measurement: measurement(0xcc),
+					was_scheduled: true
+				},
+			]
+		);
+		assert!(Schedule::<Runtime>::get().is_empty());
+		assert_eq!(Retired::<Runtime>::get().into_inner(), vec![measurement(0xcc)]);
+
+		// The pallet's errors surface in the Sudid event and change nothing.
+		next_block(vec![sudo(cancel_call(0xbb))]);
+		assert!(sudid(Err(pallet_error(pallet_enclave_update::Error::NotScheduled))));
+		assert!(enclave_events().is_empty());
+		next_block(vec![sudo(retire_call(0xcc))]);
+		assert!(sudid(Err(pallet_error(pallet_enclave_update::Error::AlreadyRetired))));
+		assert!(enclave_events().is_empty());
+		assert_eq!(Retired::<Runtime>::get().into_inner(), vec![measurement(0xcc)]);
+	});
+}
+
+#[test]
+fn council_two_thirds_cancels_and_retires() {
+	new_ext().execute_with(|| {
+		let (first, second) = (30, 40);
+		pass_council_motion(schedule_call(0xbb, first));
+		pass_council_motion(schedule_call(0xcc, second));
+		assert_eq!(Schedule::<Runtime>::get().len(), 2);
+
+		pass_council_motion(cancel_call(0xbb));
+		assert_eq!(
+			enclave_events(),
+			vec![pallet_enclave_update::Event::Canceled {
+				measurement: measurement(0xbb),
+				activates_at: first
+			}]
+		);
+		assert_eq!(
+			Schedule::<Runtime>::get().into_inner(),
+			vec![ScheduledEnclave { measurement: measurement(0xcc), activates_at: second }]
+		);
+
+		pass_council_motion(retire_call(0xdd));
+		assert_eq!(
+			enclave_events(),
+			vec![pallet_enclave_update::Event::Retired {
+				measurement: measurement(0xdd),
+				was_scheduled: false
+			}]
+		);
+		assert_eq!(Retired::<Runtime>::get().into_inner(), vec![measurement(0xdd)]);
+		assert_eq!(Schedule::<Runtime>::get().len(), 1);
 	});
 }
 
