@@ -5,8 +5,9 @@ use enclave_update_primitives::Measurement;
 use enclave_update_runtime::genesis_config_presets::DEV_GENESIS_ENCLAVE;
 use std::time::Duration;
 
-/// Block time of interval sealing with `--dev` unless `--block-time-ms` says otherwise.
-pub const DEV_BLOCK_TIME_MS: u64 = 1000;
+/// Block time of interval sealing with `--dev` unless `--block-time-ms` says otherwise: the one
+/// the runtime's `MinimumPeriod` is made for.
+pub const DEV_BLOCK_TIME_MS: u64 = enclave_update_runtime::DEV_MILLI_SECS_PER_BLOCK;
 /// Block time of interval sealing without `--dev` unless `--block-time-ms` says otherwise: the
 /// runtime's nominal block time.
 pub const DEFAULT_BLOCK_TIME_MS: u64 = enclave_update_runtime::MILLI_SECS_PER_BLOCK;

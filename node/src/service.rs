@@ -4,10 +4,17 @@ use crate::{cli::Sealing, executor::NativeExecutor};
 use codec::Decode;
 use enclave_update_runtime::{apis::RuntimeApi, opaque::Block, Hash, Runtime};
 use frame_support::traits::Get;
-use futures::{channel::mpsc, stream::BoxStream, FutureExt, StreamExt};
+use futures::{
+	channel::{
+		mpsc,
+		oneshot::{self, Canceled},
+	},
+	stream::BoxStream,
+	FutureExt, StreamExt,
+};
 use sc_client_api::StorageProvider;
-use sc_consensus_manual_seal::EngineCommand;
-use sc_service::{error::Error as ServiceError, Configuration, TaskManager};
+use sc_consensus_manual_seal::{EngineCommand, Error as ManualSealError};
+use sc_service::{error::Error as ServiceError, Configuration, SpawnTaskHandle, TaskManager};
 use sc_transaction_pool_api::TransactionPool;
 use sp_core::storage::StorageKey;
 use sp_runtime::traits::Block as BlockT;
@@ -158,10 +165,27 @@ pub fn new_full<Network: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
 		// The fork-aware pool keeps transactions out of any view (and announces none) until a
 		// block exists on top of the one the node started with, so seal that block first.
 		commands.push(futures::stream::once(async { seal_command() }).boxed());
-		commands
-			.push(transaction_pool.import_notification_stream().map(|_| seal_command()).boxed());
+		// The announcements that queued up while a block was being sealed make one command, and
+		// a command whose transactions are all included already seals nothing: a burst of
+		// transactions fills blocks instead of trailing empty ones.
+		let spawner = task_manager.spawn_handle();
+		commands.push(
+			transaction_pool
+				.import_notification_stream()
+				.ready_chunks(ANNOUNCEMENTS_PER_SEAL)
+				.map(move |_| seal_on_transaction(&spawner))
+				.boxed(),
+		);
 	}
 	if let Some(interval) = sealing.interval {
+		let minimum_period = <Runtime as pallet_timestamp::Config>::MinimumPeriod::get();
+		if interval < Duration::from_millis(minimum_period) {
+			log::warn!(
+				"Blocks sealed every {}ms are stamped {minimum_period}ms apart (the runtime's \
+				 MinimumPeriod): chain time runs ahead of the wall clock",
+				interval.as_millis()
+			);
+		}
 		commands.push(interval_commands(interval).boxed());
 	}
 
@@ -204,6 +228,30 @@ fn seal_command() -> EngineCommand<Hash> {
 	}
 }
 
+/// Transaction announcements coalesced into one seal command at most; more make another.
+const ANNOUNCEMENTS_PER_SEAL: usize = 256;
+
+/// Seal a block for transactions that entered the pool, unless an earlier block took them all.
+///
+/// Manual seal logs every failure of a command without a result channel as an error; that no
+/// transaction was left to seal is expected here, so the result is awaited and only real
+/// failures are logged.
+fn seal_on_transaction(spawner: &SpawnTaskHandle) -> EngineCommand<Hash> {
+	let (sender, result) = oneshot::channel();
+	spawner.spawn("seal-on-transaction", None, async move {
+		match result.await {
+			Ok(Err(ManualSealError::EmptyTransactionPool)) | Ok(Ok(_)) | Err(Canceled) => {},
+			Ok(Err(error)) => log::error!("Sealing a block for new transactions failed: {error}"),
+		}
+	});
+	EngineCommand::SealNewBlock {
+		create_empty: false,
+		finalize: true,
+		parent_hash: None,
+		sender: Some(sender),
+	}
+}
+
 fn interval_commands(interval: Duration) -> impl futures::Stream<Item = EngineCommand<Hash>> {
 	futures::stream::unfold((), move |()| async move {
 		futures_timer::Delay::new(interval).await;
@@ -211,13 +259,8 @@ fn interval_commands(interval: Duration) -> impl futures::Stream<Item = EngineCo
 	})
 }
 
-/// The timestamp of the block built on `parent`.
-///
-/// Wall-clock time, but never less than the parent's timestamp plus the runtime's
-/// `MinimumPeriod`: pallet-timestamp rejects a block that comes sooner, and a dev node seals
-/// faster than the runtime's nominal block time (on every transaction, or every second). Chain
-/// time then runs ahead of the wall clock while blocks come quickly; reading the parent's time
-/// from state (not from memory) keeps that true across restarts.
+/// The timestamp of the block built on `parent`: see [`timestamp_after`]. Reading the parent's
+/// time from state (not from memory) keeps chain time monotonic across restarts.
 fn next_timestamp(
 	client: &FullClient,
 	parent: Hash,
@@ -229,5 +272,58 @@ fn next_timestamp(
 	};
 	let minimum_period = <Runtime as pallet_timestamp::Config>::MinimumPeriod::get();
 	let now = u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis())?;
-	Ok(now.max(parent_time.saturating_add(minimum_period)))
+	Ok(timestamp_after(parent_time, minimum_period, now))
+}
+
+/// Wall-clock time `now`, but never less than the parent's time plus `minimum_period`:
+/// pallet-timestamp rejects a block that comes sooner. Blocks sealed on transactions can come
+/// faster and push chain time ahead of the wall clock; interval blocks further apart than
+/// `minimum_period` (twice as far with the `--dev` defaults) let the wall clock catch up.
+fn timestamp_after(parent_time: u64, minimum_period: u64, now: u64) -> u64 {
+	now.max(parent_time.saturating_add(minimum_period))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::cli::DEV_BLOCK_TIME_MS;
+
+	#[test]
+	fn dev_chain_time_follows_the_wall_clock() {
+		let minimum_period = <Runtime as pallet_timestamp::Config>::MinimumPeriod::get();
+		assert!(
+			DEV_BLOCK_TIME_MS >= 2 * minimum_period,
+			"dev interval blocks must leave room to catch up with the wall clock"
+		);
+		let mut wall = 1_700_000_000_000;
+		let mut chain_time = wall;
+		let interval_block = |chain_time: &mut u64, wall: &mut u64| {
+			*wall += DEV_BLOCK_TIME_MS;
+			*chain_time = timestamp_after(*chain_time, minimum_period, *wall);
+		};
+		for _ in 0..10 {
+			interval_block(&mut chain_time, &mut wall);
+			assert_eq!(chain_time, wall);
+		}
+		// A burst of transactions sealed within one millisecond runs ahead of the wall clock...
+		for _ in 0..20 {
+			chain_time = timestamp_after(chain_time, minimum_period, wall);
+		}
+		assert_eq!(chain_time - wall, 20 * minimum_period);
+		// ...and each interval block then brings chain time closer until it is wall time again.
+		let mut ahead = chain_time - wall;
+		while ahead > 0 {
+			interval_block(&mut chain_time, &mut wall);
+			assert!(chain_time - wall < ahead, "chain time must converge on the wall clock");
+			ahead = chain_time - wall;
+		}
+		assert_eq!(chain_time, wall);
+	}
+
+	#[test]
+	fn a_block_is_never_stamped_sooner_than_the_minimum_period() {
+		assert_eq!(timestamp_after(10_000, 500, 10_100), 10_500);
+		assert_eq!(timestamp_after(10_000, 500, 12_000), 12_000);
+		assert_eq!(timestamp_after(u64::MAX, 500, 0), u64::MAX);
+	}
 }
