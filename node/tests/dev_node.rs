@@ -8,7 +8,7 @@ use common::*;
 use enclave_update_devnet::chain::{council_close, council_propose, council_vote};
 use enclave_update_primitives::{ActiveEnclave, Measurement, ScheduledEnclave};
 use sp_runtime::DispatchError;
-use std::{process::Command, time::Duration};
+use std::time::Duration;
 use subxt::{
 	dynamic::Value,
 	error::{
@@ -16,13 +16,15 @@ use subxt::{
 		TransactionFinalizedSuccessError,
 	},
 	ext::scale_value::Composite,
-	rpcs::rpc_params,
+	rpcs::{rpc_params, RpcClient},
 	transactions::DynamicPayload,
 };
 use subxt_signer::sr25519::{dev, Keypair};
 
 /// Bound of every test: a debug node, sealing twice a second, reaches anything here well before.
 const TEST_TIMEOUT: Duration = Duration::from_secs(240);
+/// Bound of the node's subcommands and of its argument errors.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Interval sealing of the test nodes: short, so activation blocks come quickly.
 const BLOCK_TIME_MS: u64 = 500;
 
@@ -75,10 +77,9 @@ fn event<T: Decode>(events: &[(String, String, Vec<u8>)], pallet: &str, name: &s
 #[tokio::test(flavor = "multi_thread")]
 async fn metadata_genesis_enclave_and_runtime_api() {
 	bounded(async {
-		let dir = tempfile::tempdir().unwrap();
 		let genesis_enclave = Measurement::MrTd([0x5a; 48]);
-		let mut node = Node::start(
-			dir.path(),
+		let mut node = Node::start_with(
+			Database::Tmp,
 			BLOCK_TIME_MS,
 			&["--genesis-enclave", &genesis_enclave.to_string()],
 		);
@@ -112,8 +113,7 @@ async fn metadata_genesis_enclave_and_runtime_api() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sudo_schedules_and_the_measurement_activates_at_its_block() {
 	bounded(async {
-		let dir = tempfile::tempdir().unwrap();
-		let mut node = Node::start(dir.path(), BLOCK_TIME_MS, &[]);
+		let mut node = Node::start_with(Database::Tmp, BLOCK_TIME_MS, &[]);
 		let (rpc, client) = node.connect().await;
 
 		let successor = mr_enclave(0xbb);
@@ -181,8 +181,7 @@ async fn sudo_schedules_and_the_measurement_activates_at_its_block() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_council_schedules_with_two_of_three_votes() {
 	bounded(async {
-		let dir = tempfile::tempdir().unwrap();
-		let mut node = Node::start(dir.path(), BLOCK_TIME_MS, &[]);
+		let mut node = Node::start_with(Database::Tmp, BLOCK_TIME_MS, &[]);
 		let (rpc, client) = node.connect().await;
 
 		let successor = mr_enclave(0xcc);
@@ -218,8 +217,7 @@ async fn the_council_schedules_with_two_of_three_votes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn accounts_without_authority_are_refused() {
 	bounded(async {
-		let dir = tempfile::tempdir().unwrap();
-		let mut node = Node::start(dir.path(), BLOCK_TIME_MS, &[]);
+		let mut node = Node::start_with(Database::Tmp, BLOCK_TIME_MS, &[]);
 		let (rpc, client) = node.connect().await;
 		let activates_at = best_number(&rpc).await + 100;
 
@@ -256,7 +254,7 @@ async fn the_schedule_survives_a_restart() {
 				.await
 				.expect("sudo may schedule");
 			let height = best_number(&rpc).await;
-			node.stop();
+			node.stop().await;
 			(activates_at, height)
 		};
 
@@ -273,24 +271,102 @@ async fn the_schedule_survives_a_restart() {
 	.await;
 }
 
-#[test]
-fn a_bad_genesis_enclave_is_a_parse_error() {
-	let output = Command::new(env!("CARGO_BIN_EXE_enclave-update-node"))
-		.args(["--dev", "--tmp", "--genesis-enclave", "0x1234zz"])
-		.output()
-		.expect("the node binary runs");
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pallet_error_of_a_sudo_call_is_reported_in_its_event() {
+	bounded(async {
+		// Blocks only for transactions (no interval sealing): the call lands in the next block.
+		let mut node = Node::start_with(Database::Tmp, 0, &[]);
+		let (rpc, client) = node.connect().await;
+
+		// After that block, but short of its MinLeadTime of 10 blocks.
+		let activates_at = best_number(&rpc).await + 5;
+		let events =
+			submit(&client, &sudo(schedule_call(&mr_enclave(0xab), activates_at)), &dev::alice())
+				.await
+				.expect("the sudo call itself succeeds");
+		let sudo_result: Result<(), DispatchError> = event(&events, "Sudo", "Sudid");
+		let Err(DispatchError::Module(module_error)) = sudo_result else {
+			panic!("expected a pallet error in Sudid, got {sudo_result:?}");
+		};
+		// Resolve the indices the way any client does: through the node's metadata.
+		let at = client.at_current_block().await.unwrap();
+		let metadata = at.metadata();
+		let pallet = metadata
+			.pallet_by_error_index(module_error.index)
+			.expect("the error's pallet is in the metadata");
+		let variant = pallet
+			.error_variant_by_index(module_error.error[0])
+			.expect("the error is in the metadata");
+		assert_eq!((pallet.name(), variant.name.as_str()), ("EnclaveUpdate", "ActivationTooSoon"));
+		assert!(
+			!events.iter().any(|(pallet, _, _)| pallet == "EnclaveUpdate"),
+			"a refused call emits no pallet event: {events:?}"
+		);
+		assert!(schedule(&client).await.is_empty());
+	})
+	.await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn purge_chain_deletes_the_database_and_the_node_restarts_from_genesis() {
+	bounded(async {
+		let dir = tempfile::tempdir().unwrap();
+		let base_path = dir.path().to_str().expect("a UTF-8 temporary path");
+		let database = dir.path().join("chains").join("dev").join("paritydb");
+		let block_hash = |rpc: RpcClient, number: u32| async move {
+			let hash: serde_json::Value =
+				rpc.request("chain_getBlockHash", rpc_params![number]).await.unwrap();
+			hash.as_str().map(str::to_owned).expect("the block exists")
+		};
+		let (genesis_before, first_block_before) = {
+			let mut node = Node::start(dir.path(), BLOCK_TIME_MS, &[]);
+			let (rpc, client) = node.connect().await;
+			let activates_at = best_number(&rpc).await + 1_000;
+			submit(&client, &sudo(schedule_call(&mr_enclave(0xef), activates_at)), &dev::alice())
+				.await
+				.expect("sudo may schedule");
+			let hashes = (block_hash(rpc.clone(), 0).await, block_hash(rpc, 1).await);
+			node.stop().await;
+			hashes
+		};
+		assert!(database.is_dir(), "the node kept its database in {}", database.display());
+
+		let output =
+			run_node(&["purge-chain", "--dev", "-y", "--base-path", base_path], COMMAND_TIMEOUT)
+				.await;
+		assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+		assert!(!database.exists(), "purge-chain removed {}", database.display());
+
+		// The same genesis, but a new chain on it: block 1 is sealed again (at a later time) and
+		// the schedule of the purged chain is gone.
+		let mut node = Node::start(dir.path(), BLOCK_TIME_MS, &[]);
+		let (rpc, client) = node.connect().await;
+		wait_for_finalized(&client, 1, Duration::from_secs(60)).await;
+		assert_eq!(block_hash(rpc.clone(), 0).await, genesis_before);
+		assert_ne!(block_hash(rpc, 1).await, first_block_before);
+		assert!(schedule(&client).await.is_empty());
+	})
+	.await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_genesis_enclave_is_a_parse_error() {
+	let output =
+		run_node(&["--dev", "--tmp", "--genesis-enclave", "0x1234zz"], COMMAND_TIMEOUT).await;
 	assert!(!output.status.success());
 	let stderr = String::from_utf8_lossy(&output.stderr);
 	assert!(stderr.contains("measurement is not hex"), "{stderr}");
 	assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-#[test]
-fn build_spec_writes_raw_genesis_with_the_native_marker() {
-	let output = Command::new(env!("CARGO_BIN_EXE_enclave-update-node"))
-		.args(["build-spec", "--dev", "--raw", "--genesis-enclave", &"ab".repeat(32)])
-		.output()
-		.expect("the node binary runs");
+#[tokio::test(flavor = "multi_thread")]
+async fn build_spec_writes_raw_genesis_with_the_native_marker() {
+	let genesis_enclave = "ab".repeat(32);
+	let output = run_node(
+		&["build-spec", "--dev", "--raw", "--genesis-enclave", &genesis_enclave],
+		COMMAND_TIMEOUT,
+	)
+	.await;
 	assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 	let spec: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON chain spec");
 	let code = spec["genesis"]["raw"]["top"]["0x3a636f6465"].as_str().expect(":code is set");

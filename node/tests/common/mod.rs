@@ -8,7 +8,7 @@ use std::{
 	fs::File,
 	net::TcpListener,
 	path::{Path, PathBuf},
-	process::{Child, Command, Stdio},
+	process::{Child, Command, Output, Stdio},
 	time::{Duration, Instant},
 };
 use subxt::{
@@ -35,27 +35,56 @@ pub fn free_port() -> u16 {
 		.expect("the OS hands out a free loopback port")
 }
 
+/// How long a node may take to exit after SIGTERM before it is killed.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where a test node keeps its database.
+pub enum Database<'a> {
+	/// `--base-path <path>`: the database outlives the process, for restarts and `purge-chain`.
+	At(&'a Path),
+	/// `--tmp`: a fresh database in a directory the node deletes when it exits.
+	Tmp,
+}
+
 /// A running node; dropping it kills the process.
 pub struct Node {
 	child: Child,
 	/// The node's JSON-RPC port on 127.0.0.1.
 	pub rpc_port: u16,
 	log: PathBuf,
+	/// The directory of the log of a `--tmp` node; removed after the process is killed.
+	_log_dir: Option<tempfile::TempDir>,
 }
 
 impl Node {
 	/// Starts `enclave-update-node --dev` with its database under `base_path`, sealing every
 	/// `block_time_ms` and on each transaction.
 	pub fn start(base_path: &Path, block_time_ms: u64, extra_args: &[&str]) -> Node {
+		Self::start_with(Database::At(base_path), block_time_ms, extra_args)
+	}
+
+	/// Starts `enclave-update-node --dev` with its database in `database`, sealing every
+	/// `block_time_ms` and on each transaction.
+	pub fn start_with(database: Database<'_>, block_time_ms: u64, extra_args: &[&str]) -> Node {
 		let rpc_port = free_port();
 		let p2p_port = free_port();
-		let log = base_path.join(format!("node-{rpc_port}.log"));
-		std::fs::create_dir_all(base_path).expect("base path can be created");
+		let mut command = Command::new(env!("CARGO_BIN_EXE_enclave-update-node"));
+		command.arg("--dev");
+		let (log_dir, log_dir_guard) = match database {
+			Database::At(base_path) => {
+				std::fs::create_dir_all(base_path).expect("base path can be created");
+				command.arg("--base-path").arg(base_path);
+				(base_path.to_path_buf(), None)
+			},
+			Database::Tmp => {
+				command.arg("--tmp");
+				let dir = tempfile::tempdir().expect("a directory for the node's log");
+				(dir.path().to_path_buf(), Some(dir))
+			},
+		};
+		let log = log_dir.join(format!("node-{rpc_port}.log"));
 		let log_file = File::create(&log).expect("log file can be created");
-		let child = Command::new(env!("CARGO_BIN_EXE_enclave-update-node"))
-			.arg("--dev")
-			.arg("--base-path")
-			.arg(base_path)
+		let child = command
 			.args(["--rpc-port", &rpc_port.to_string()])
 			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
 			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
@@ -66,7 +95,7 @@ impl Node {
 			.stderr(log_file)
 			.spawn()
 			.expect("the node binary starts");
-		Node { child, rpc_port, log }
+		Node { child, rpc_port, log, _log_dir: log_dir_guard }
 	}
 
 	/// `ws://127.0.0.1:<rpc port>`.
@@ -105,15 +134,21 @@ impl Node {
 	}
 
 	/// Stops the node as an operator would (SIGTERM, so the database is closed cleanly) and waits
-	/// for it to exit; kills it if it does not within 30 s.
-	pub fn stop(mut self) {
-		let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-		let deadline = Instant::now() + Duration::from_secs(30);
+	/// for it to exit, without holding up the runtime's worker thread; kills it if it does not
+	/// exit within [`STOP_TIMEOUT`].
+	pub async fn stop(mut self) {
+		let terminate = tokio::process::Command::new("kill")
+			.args(["-TERM", &self.child.id().to_string()])
+			.kill_on_drop(true)
+			.status();
+		// Should the signal not go out, the node is killed once the deadline has passed.
+		let _ = tokio::time::timeout(STOP_TIMEOUT, terminate).await;
+		let deadline = Instant::now() + STOP_TIMEOUT;
 		while Instant::now() < deadline {
 			if let Ok(Some(_)) = self.child.try_wait() {
 				return;
 			}
-			std::thread::sleep(Duration::from_millis(100));
+			tokio::time::sleep(Duration::from_millis(100)).await;
 		}
 		self.kill();
 	}
@@ -131,6 +166,20 @@ impl Drop for Node {
 	fn drop(&mut self) {
 		self.kill();
 	}
+}
+
+/// Runs the node binary with `args` to completion, killing it after `timeout`: for the
+/// subcommands and the argument errors, which exit by themselves.
+pub async fn run_node(args: &[&str], timeout: Duration) -> Output {
+	let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_enclave-update-node"))
+		.args(args)
+		.stdin(Stdio::null())
+		.kill_on_drop(true)
+		.output();
+	tokio::time::timeout(timeout, output)
+		.await
+		.unwrap_or_else(|_| panic!("enclave-update-node {args:?} did not exit within {timeout:?}"))
+		.expect("the node binary runs")
 }
 
 /// The measurement `[byte; 32]` as an SGX MRENCLAVE.
