@@ -47,18 +47,34 @@ fn main() -> Result<(), BoxError> {
 		);
 		return Ok(());
 	};
-	println!("node bench: {}", binary.display());
+	match &binary.profile {
+		Some(profile) => println!("node bench: {} ({profile} build)", binary.path.display()),
+		None => println!("node bench: {} (ENCLAVE_UPDATE_NODE)", binary.path.display()),
+	}
+	if binary.profile.as_deref() == Some("debug") {
+		println!(
+			"node bench: no release build found, so these figures are a debug build's, far \
+			 below a release node's (`cargo build --release -p enclave-update-node`)"
+		);
+	}
 	tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
-		import_throughput(&binary).await?;
-		submission_to_inclusion(&binary).await
+		import_throughput(&binary.path).await?;
+		submission_to_inclusion(&binary.path).await
 	})
 }
 
+/// The node binary the bench runs.
+struct NodeBinary {
+	path: PathBuf,
+	/// The cargo profile directory it was found in; `None` when `ENCLAVE_UPDATE_NODE` named it.
+	profile: Option<String>,
+}
+
 /// The node binary: `ENCLAVE_UPDATE_NODE`, else the one next to this bench's profile directory
-/// (`target/release` for `cargo bench`), else the debug build.
-fn node_binary() -> Option<PathBuf> {
+/// (`target/release` for `cargo bench`), else the release build, else the debug build.
+fn node_binary() -> Option<NodeBinary> {
 	if let Some(path) = std::env::var_os("ENCLAVE_UPDATE_NODE") {
-		return Some(path.into());
+		return Some(NodeBinary { path: path.into(), profile: None });
 	}
 	let exe = std::env::current_exe().ok()?;
 	// target/<profile>/deps/node-<hash>
@@ -68,19 +84,30 @@ fn node_binary() -> Option<PathBuf> {
 		.into_iter()
 		.map(|dir| dir.join("enclave-update-node"))
 		.find(|path| path.is_file())
+		.map(|path| {
+			let profile = path
+				.parent()
+				.and_then(Path::file_name)
+				.map(|name| name.to_string_lossy().into_owned());
+			NodeBinary { path, profile }
+		})
 }
 
-/// A node process, killed on drop.
+/// A node process with its RPC connections.
 struct Node {
-	child: Child,
+	_process: KillOnDrop,
 	rpc: RpcClient,
 	client: Client,
 }
 
-impl Drop for Node {
+/// A child process killed (and reaped) when dropped, on every path out of the bench, errors
+/// included.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
 	fn drop(&mut self) {
-		let _ = self.child.kill();
-		let _ = self.child.wait();
+		let _ = self.0.kill();
+		let _ = self.0.wait();
 	}
 }
 
@@ -91,34 +118,35 @@ fn free_port() -> Result<u16, BoxError> {
 async fn start(binary: &Path, base_path: &Path, sealing: &[&str]) -> Result<Node, BoxError> {
 	let rpc_port = free_port()?;
 	let p2p_port = free_port()?;
-	let mut child = Command::new(binary)
-		.arg("--dev")
-		.arg("--base-path")
-		.arg(base_path)
-		.args(["--rpc-port", &rpc_port.to_string()])
-		.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
-		.args(["--no-prometheus", "--no-telemetry", "--no-mdns", "--log", "error"])
-		// Room for a whole benchmark's transfers in the pool.
-		.args(["--pool-limit", "10000"])
-		.args(sealing)
-		.stdin(Stdio::null())
-		.stdout(Stdio::null())
-		.stderr(Stdio::inherit())
-		.spawn()?;
+	let mut child = KillOnDrop(
+		Command::new(binary)
+			.arg("--dev")
+			.arg("--base-path")
+			.arg(base_path)
+			.args(["--rpc-port", &rpc_port.to_string()])
+			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
+			.args(["--no-prometheus", "--no-telemetry", "--no-mdns", "--log", "error"])
+			// Room for a whole benchmark's transfers in the pool.
+			.args(["--pool-limit", "10000"])
+			.args(sealing)
+			.stdin(Stdio::null())
+			.stdout(Stdio::null())
+			.stderr(Stdio::inherit())
+			.spawn()?,
+	);
 	let url = format!("ws://127.0.0.1:{rpc_port}");
 	let deadline = Instant::now() + Duration::from_secs(120);
 	loop {
-		if let Some(status) = child.try_wait()? {
+		if let Some(status) = child.0.try_wait()? {
 			return Err(format!("the node exited with {status}").into());
 		}
 		if let Ok(rpc) = RpcClient::from_insecure_url(&url).await {
 			if rpc.request::<serde_json::Value>("system_health", rpc_params![]).await.is_ok() {
 				let client = Client::from_rpc_client(rpc.clone()).await?;
-				return Ok(Node { child, rpc, client });
+				return Ok(Node { _process: child, rpc, client });
 			}
 		}
 		if Instant::now() > deadline {
-			let _ = child.kill();
 			return Err("the node did not answer RPC within 120 s".into());
 		}
 		tokio::time::sleep(Duration::from_millis(200)).await;
