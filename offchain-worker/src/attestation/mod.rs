@@ -11,7 +11,7 @@
 //!
 //! [`Verifier::verify`] runs both.
 
-use std::{collections::BTreeSet, fmt, path::Path, str::FromStr};
+use std::{collections::BTreeSet, fmt, path::Path, str::FromStr, sync::OnceLock};
 
 use dcap_qvl::{
 	quote::{EnclaveReport, Quote, Report, TDReport10},
@@ -402,13 +402,19 @@ impl AttestationPolicy {
 
 /// DCAP collateral (TCB info, QE identity, CRLs and their issuer chains).
 #[derive(Clone, Debug)]
-pub struct Collateral(QuoteCollateralV3);
+pub struct Collateral {
+	dcap: QuoteCollateralV3,
+	/// [`Collateral::validity_window`], computed on first use: one collateral serves every
+	/// quote of its platform until it expires, and parsing its certificates and CRLs again
+	/// for each quote would cost about as much as the signature checks themselves.
+	window: OnceLock<(u64, u64)>,
+}
 
 impl Collateral {
 	/// Parses collateral in dcap-qvl's JSON format (as returned by a PCCS client).
 	pub fn from_json(bytes: &[u8]) -> Result<Self, AttestationError> {
 		serde_json::from_slice(bytes)
-			.map(Self)
+			.map(Self::from_dcap)
 			.map_err(|e| AttestationError::CollateralInvalid(format!("bad collateral JSON: {e}")))
 	}
 
@@ -431,13 +437,17 @@ impl Collateral {
 			.map_err(|e| AttestationError::CollateralInvalid(format!("{e:#}")))?;
 		runtime
 			.block_on(client.fetch(quote))
-			.map(Self)
+			.map(Self::from_dcap)
 			.map_err(|e| AttestationError::CollateralInvalid(format!("PCCS fetch: {e:#}")))
+	}
+
+	fn from_dcap(dcap: QuoteCollateralV3) -> Self {
+		Self { dcap, window: OnceLock::new() }
 	}
 
 	/// The dcap-qvl representation.
 	pub fn as_dcap(&self) -> &QuoteCollateralV3 {
-		&self.0
+		&self.dcap
 	}
 
 	/// The validity window `(first, last)` of everything in the collateral that expires, in
@@ -446,17 +456,26 @@ impl Collateral {
 	/// the PCK chain it may carry (not before, not after). The quote's own PCK chain is
 	/// checked separately ([`Verifier::check_evidence`]).
 	pub fn validity_window(&self) -> Result<(u64, u64), AttestationError> {
+		if let Some(window) = self.window.get() {
+			return Ok(*window);
+		}
+		let window = self.compute_validity_window()?;
+		Ok(*self.window.get_or_init(|| window))
+	}
+
+	fn compute_validity_window(&self) -> Result<(u64, u64), AttestationError> {
+		let dcap = &self.dcap;
 		let mut window = Window::ALWAYS;
-		window.narrow(issue_and_next_update(&self.0.tcb_info, "TCB info")?);
-		window.narrow(issue_and_next_update(&self.0.qe_identity, "QE identity")?);
-		for (crl, what) in [(&self.0.root_ca_crl, "root CA CRL"), (&self.0.pck_crl, "PCK CRL")] {
+		window.narrow(issue_and_next_update(&dcap.tcb_info, "TCB info")?);
+		window.narrow(issue_and_next_update(&dcap.qe_identity, "QE identity")?);
+		for (crl, what) in [(&dcap.root_ca_crl, "root CA CRL"), (&dcap.pck_crl, "PCK CRL")] {
 			window.narrow(crl_window(crl, what)?);
 		}
 		let chains = [
-			(Some(&self.0.tcb_info_issuer_chain), "TCB info issuer chain"),
-			(Some(&self.0.qe_identity_issuer_chain), "QE identity issuer chain"),
-			(Some(&self.0.pck_crl_issuer_chain), "PCK CRL issuer chain"),
-			(self.0.pck_certificate_chain.as_ref(), "PCK certificate chain"),
+			(Some(&dcap.tcb_info_issuer_chain), "TCB info issuer chain"),
+			(Some(&dcap.qe_identity_issuer_chain), "QE identity issuer chain"),
+			(Some(&dcap.pck_crl_issuer_chain), "PCK CRL issuer chain"),
+			(dcap.pck_certificate_chain.as_ref(), "PCK certificate chain"),
 		];
 		for (chain, what) in chains {
 			if let Some(chain) = chain {
