@@ -5,10 +5,16 @@
 //!   requester's checks, sealing the keys to B with fsync, ack). The requester's key file is
 //!   removed between runs, outside the timing, so every run writes. Before criterion runs,
 //!   p50/p99/max over [`PERCENTILE_RUNS`] hand-overs are printed.
-//! - `provider_decision/*`: the provider's decision path
-//!   (`provisioning::authorize_requester`: evidence verification with collateral and policy,
-//!   report-data binding, `VerifiedSchedule::decide`) against bare `dcap_qvl::verify::verify`
-//!   on the same real TDX quote, in one run; the ratio of the medians is our overhead.
+//! - `provider_decision/*`: the provider's decision path against bare
+//!   `dcap_qvl::verify::verify` on the same real TDX quote, in one run.
+//!   `proof_check_and_decision_tdx` is the whole path: `chain::proof::check_read_proof` of a
+//!   real storage proof of the pallet's `Active`, `Schedule`, `History` and `Retired` (made
+//!   from an in-memory state trie holding them among [`FILLER_ENTRIES`] other entries), then
+//!   `provisioning::authorize_requester` over the proven view (evidence verification with
+//!   collateral and policy, report-data binding, `VerifiedSchedule::decide`). `proof_check`
+//!   is the proof check alone. Before criterion runs, the medians of the whole path and of
+//!   bare `verify` over [`MEDIAN_RUNS`] interleaved runs and their ratio (our overhead) are
+//!   printed.
 
 use std::{
 	net::SocketAddr,
@@ -16,11 +22,17 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use enclave_update_primitives::{ActiveEnclave, Measurement, ScheduledEnclave};
+use codec::Encode;
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
+use enclave_update_primitives::{
+	ActiveEnclave, Allowed, Measurement, ScheduledEnclave, SupersededEnclave,
+};
 use enclave_worker::{
 	attestation::{AttestationPolicy, Collateral, Verifier},
-	chain::{ChainError, ScheduleSource, VerifiedSchedule},
+	chain::{
+		proof::{check_read_proof, PalletKeys},
+		BlockNumber, ChainError, ScheduleSource, VerifiedSchedule,
+	},
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{authorize_requester, request_keys, Provider, ProviderConfig, RequesterConfig},
 	store::Store,
@@ -31,6 +43,11 @@ use enclave_worker::{
 const TDX_AT: u64 = 1_751_624_655;
 /// Hand-overs timed for the printed percentiles.
 const PERCENTILE_RUNS: usize = 300;
+/// Runs of each decision path timed for the printed medians.
+const MEDIAN_RUNS: usize = 101;
+/// Other entries of the state trie the pallet's storage is proven from, so the proof has
+/// the branch nodes of a populated state rather than of a trie holding four values.
+const FILLER_ENTRIES: u32 = 2_000;
 
 const A: Measurement = Measurement::MrEnclave([0xa; 32]);
 const B: Measurement = Measurement::MrEnclave([0xb; 32]);
@@ -150,6 +167,83 @@ fn full_handover(c: &mut Criterion) {
 	group.finish();
 }
 
+/// The pallet's storage with `active` and its scheduled successor `next`, in a state trie with
+/// [`FILLER_ENTRIES`] other entries: the state root, and the nodes `state_getReadProof` of
+/// [`PalletKeys::all`] returns.
+fn proven_pallet_storage(
+	keys: &PalletKeys,
+	active: Measurement,
+	next: Measurement,
+) -> ([u8; 32], Vec<Vec<u8>>) {
+	use sp_core::{Blake2Hasher, Hasher};
+	use sp_state_machine::{prove_read, Backend, InMemoryBackend};
+
+	let pallet = [
+		(keys.active.clone(), ActiveEnclave { measurement: active, since: 5u32 }.encode()),
+		(
+			keys.schedule.clone(),
+			vec![ScheduledEnclave { measurement: next, activates_at: 100u32 }].encode(),
+		),
+		(
+			keys.history.clone(),
+			vec![SupersededEnclave {
+				measurement: Measurement::MrEnclave([0x9; 32]),
+				activated_at: 0u32,
+				superseded_at: 5,
+			}]
+			.encode(),
+		),
+		(keys.retired.clone(), vec![Measurement::MrEnclave([0x8; 32])].encode()),
+	];
+	let filler = (0..FILLER_ENTRIES)
+		.map(|i| (Blake2Hasher::hash(&i.to_le_bytes()).0.to_vec(), [0u8; 40].to_vec()));
+	let mut backend = InMemoryBackend::<Blake2Hasher>::default();
+	backend.insert(
+		vec![(None, pallet.into_iter().chain(filler).map(|(k, v)| (k, Some(v))).collect())],
+		Default::default(),
+	);
+	let root = backend.storage_root(std::iter::empty(), Default::default()).0;
+	let proof = prove_read(backend, keys.all()).expect("the keys are provable");
+	(root.into(), proof.into_iter_nodes().collect())
+}
+
+/// A state root and a read proof of the pallet's keys against it.
+struct Proof {
+	root: [u8; 32],
+	nodes: Vec<Vec<u8>>,
+	keys: PalletKeys,
+}
+
+/// The provider's whole decision path: the proof check, then verification, policy and the
+/// decision over the proven view.
+fn proof_check_and_decision(
+	proof: &Proof,
+	verifier: &Verifier,
+	quote: &[u8],
+	collateral: &Collateral,
+	expected: &[u8; 64],
+) -> Allowed<BlockNumber> {
+	let storage =
+		check_read_proof(proof.root, proof.nodes.clone(), &proof.keys).expect("the proof checks");
+	let view = VerifiedSchedule {
+		genesis_hash: [0x99; 32],
+		block_number: 10,
+		block_hash: [0x10; 32],
+		active: storage.active,
+		superseded: storage.superseded,
+		scheduled: storage.scheduled,
+		retired: storage.retired,
+	};
+	authorize_requester(verifier, quote, Some(collateral), TDX_AT, expected, &view, &A)
+		.expect("the requester is allowed")
+		.1
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+	samples.sort();
+	samples[samples.len() / 2]
+}
+
 fn provider_decision(c: &mut Criterion) {
 	let quote = fixture("tdx_quote");
 	let collateral_json = fixture("tdx_quote_collateral.json");
@@ -159,30 +253,47 @@ fn provider_decision(c: &mut Criterion) {
 	let verifier = Verifier::new(AttestationPolicy::default());
 	let identity = verifier.verify(&quote, Some(&collateral), TDX_AT, None).expect("ours accepts");
 	// The sample TD is the scheduled successor of A; its report data is the expected binding.
-	let view = schedule(A, identity.measurement);
 	let expected = identity.report_data;
-	let decided =
-		authorize_requester(&verifier, &quote, Some(&collateral), TDX_AT, &expected, &view, &A)
-			.expect("the decision path accepts");
-	println!("provider_decision: the sample TD is allowed as {:?}", decided.1);
+	let keys = PalletKeys::default();
+	let (root, nodes) = proven_pallet_storage(&keys, A, identity.measurement);
+	let proof = Proof { root, nodes, keys };
+	let full = || proof_check_and_decision(&proof, &verifier, &quote, &collateral, &expected);
+	println!("provider_decision: the sample TD is allowed as {:?}", full());
 	dcap_qvl::verify::verify(&quote, &dcap_collateral, TDX_AT).expect("dcap-qvl accepts");
+	println!(
+		"provider_decision: a proof of {} nodes ({} bytes)",
+		proof.nodes.len(),
+		proof.nodes.iter().map(Vec::len).sum::<usize>()
+	);
+
+	let (mut ours, mut bare) = (Vec::new(), Vec::new());
+	for _ in 0..MEDIAN_RUNS {
+		let start = Instant::now();
+		black_box(full());
+		ours.push(start.elapsed());
+		let start = Instant::now();
+		black_box(dcap_qvl::verify::verify(black_box(&quote), &dcap_collateral, TDX_AT))
+			.expect("accepted");
+		bare.push(start.elapsed());
+	}
+	let (ours, bare) = (median(ours), median(bare));
+	println!(
+		"provider_decision medians over {MEDIAN_RUNS} runs: proof check + decision {ours:?}, \
+		 bare dcap_qvl::verify {bare:?}, ratio {:.2}",
+		ours.as_secs_f64() / bare.as_secs_f64()
+	);
 
 	let mut group = c.benchmark_group("provider_decision");
-	group.bench_function("authorize_requester_tdx", |b| {
-		b.iter(|| {
-			authorize_requester(
-				&verifier,
-				black_box(&quote),
-				Some(&collateral),
-				TDX_AT,
-				&expected,
-				&view,
-				&A,
-			)
-		})
-	});
+	group.bench_function("proof_check_and_decision_tdx", |b| b.iter(full));
 	group.bench_function("bare_dcap_qvl_verify_tdx", |b| {
 		b.iter(|| dcap_qvl::verify::verify(black_box(&quote), &dcap_collateral, TDX_AT))
+	});
+	group.bench_function("proof_check", |b| {
+		b.iter_batched(
+			|| proof.nodes.clone(),
+			|nodes| check_read_proof(proof.root, nodes, &proof.keys),
+			BatchSize::SmallInput,
+		)
 	});
 	group.finish();
 }

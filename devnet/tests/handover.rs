@@ -2,6 +2,11 @@
 //! A (`enclave-worker run --provide-on`, measurement A, the chain's first enclave) and
 //! requesters run as `enclave-worker request-keys`, every decision taken on proof-checked chain
 //! state. Each refusal leaves the requester without keys.
+//!
+//! An honest requester refuses an unscheduled or retired measurement itself, on its own
+//! proof-checked view, before it sends a quote. So that the provider's decision is exercised
+//! too, in-process requesters whose host lies about the schedule ask the real A process, and
+//! the test asserts the reason A sends back.
 
 use enclave_update_devnet::{
 	chain::{retire_call, schedule_call},
@@ -9,22 +14,26 @@ use enclave_update_devnet::{
 	story::{wait_serving, Devnet},
 	MEASUREMENT_A, MEASUREMENT_B, MEASUREMENT_C,
 };
-use enclave_update_primitives::{ActiveEnclave, ScheduledEnclave};
+use enclave_update_primitives::{ActiveEnclave, Denied, Measurement, ScheduledEnclave};
 use enclave_worker::{
 	attestation::{AttestationPolicy, Verifier},
-	chain::{ChainError, ScheduleSource, VerifiedSchedule},
+	chain::{
+		proof::PalletKeys,
+		rpc::{RpcChain, TrustLocalNodeFinality},
+		ChainError, ScheduleSource, VerifiedSchedule,
+	},
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{
 		protocol::{
 			request_report_data, ChallengeRequest, Connection, EphemeralKey, KeyRequest, Message,
 			RefusalReason, PROTOCOL_VERSION,
 		},
-		Provider, ProviderConfig,
+		request_keys, Provider, ProviderConfig, RequestError, RequesterConfig,
 	},
 	store::Store,
 	tee::{SimTee, Tee},
 };
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, path::Path, sync::Arc, time::Duration};
 use tokio::net::TcpStream;
 
 /// Bound of each test (a debug node and several worker processes).
@@ -56,6 +65,12 @@ fn assert_refused(worker: &Worker, provider: &str, reason: &str) {
 	assert!(!has_keys(worker), "a refused request-keys wrote keys for worker {}", worker.name);
 }
 
+/// The text of the refusal a requester makes itself when its own proof-checked view does not
+/// let A hand it the keys (the command line only reports errors as text).
+fn own_view_denies(denied: Denied) -> String {
+	RequestError::ProviderNotAuthorized(denied).to_string()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_schedule_governs_who_gets_the_keys() {
 	bounded(async {
@@ -63,11 +78,16 @@ async fn the_schedule_governs_who_gets_the_keys() {
 		let devnet = Devnet::start(root.path(), BLOCK_TIME_MS, true).await.unwrap();
 		let provider = devnet.a.provide_addr();
 		let a_checksum = checksum(&devnet.a.status().unwrap());
-
-		// B before it is scheduled: A's proof-checked view does not know it.
-		let b = devnet.worker(root.path(), "B", MEASUREMENT_B);
 		wait_serving(&provider, Duration::from_secs(60)).await.unwrap();
-		assert_refused(&b, &provider, "not scheduled");
+
+		// B before it is scheduled: B's own proof-checked view already denies it, so
+		// request-keys stops after the challenge; a B whose host claims B is scheduled gets
+		// past its own check, and A refuses it on A's proof-checked view.
+		let b = devnet.worker(root.path(), "B", MEASUREMENT_B);
+		assert_refused(&b, &provider, &own_view_denies(Denied::RequesterNotScheduled));
+		let refusal =
+			a_refuses_lying_requester(&devnet, root.path(), "B-lying", MEASUREMENT_B).await;
+		assert_eq!(refusal, RefusalReason::Denied(Denied::RequesterNotScheduled));
 
 		// Sudo schedules B far ahead: B now gets the keys, sealed to B.
 		let activates_at = devnet.chain.finalized_number().await.unwrap() + 200;
@@ -88,9 +108,13 @@ async fn the_schedule_governs_who_gets_the_keys() {
 		// A replayed nonce, against the real provider process.
 		replayed_nonce_is_refused(&provider, &b, devnet.genesis_hash).await;
 
-		// A third measurement nobody scheduled.
+		// A third measurement nobody scheduled: refused by its own view, and by A when its
+		// host claims C is next.
 		let c = devnet.worker(root.path(), "C", MEASUREMENT_C);
-		assert_refused(&c, &provider, "not scheduled");
+		assert_refused(&c, &provider, &own_view_denies(Denied::RequesterNotScheduled));
+		let refusal =
+			a_refuses_lying_requester(&devnet, root.path(), "C-lying", MEASUREMENT_C).await;
+		assert_eq!(refusal, RefusalReason::Denied(Denied::RequesterNotScheduled));
 
 		// Replication: a wiped A host is re-provisioned from the running A.
 		let a2 = devnet.worker(root.path(), "A2", MEASUREMENT_A);
@@ -104,7 +128,8 @@ async fn the_schedule_governs_who_gets_the_keys() {
 
 		// A host that alters the storage values on their way from the node: B4's own chain view
 		// fails its proof check, so B4 does not even ask; and the replica A2, run on such a
-		// host, refuses to hand over on a view it cannot verify.
+		// host, refuses an honest B (scheduled, on a true view) because it cannot verify its
+		// own view.
 		let (proxy_url, _proxy) = tampering_proxy(&devnet.node.url()).await;
 		let mut b4 = devnet.worker(root.path(), "B4", MEASUREMENT_B);
 		b4.node_url = proxy_url.clone();
@@ -114,21 +139,80 @@ async fn the_schedule_governs_who_gets_the_keys() {
 		let _a2_run = a2_on_tampered_host.run(None).unwrap();
 		let a2_addr = a2.provide_addr();
 		wait_serving(&a2_addr, Duration::from_secs(60)).await.unwrap();
-		let b5 = devnet.worker(root.path(), "B5", MEASUREMENT_B);
-		assert_refused(&b5, &a2_addr, "no verified chain view");
+		let honest = |_: &mut VerifiedSchedule| {};
+		let refusal = refusal_from(&a2_addr, &devnet, root.path(), "B5", MEASUREMENT_B, honest);
+		assert_eq!(refusal.await, RefusalReason::ChainViewRejected);
 
 		// A fake provider with measurement C, whose host claims C is active: B's own
 		// proof-checked view says otherwise, and B refuses it.
 		let fake = fake_provider(devnet.genesis_hash).await;
 		let b2 = devnet.worker(root.path(), "B2", MEASUREMENT_B);
-		assert_refused(&b2, &fake, "not authorized");
+		assert_refused(&b2, &fake, &own_view_denies(Denied::ProviderUnknown));
 
-		// B is retired by sudo: refused from now on.
+		// B is retired by sudo: refused from now on, by its own view, and by A when B's host
+		// hides the retirement.
 		devnet.chain.sudo_ok(retire_call(&MEASUREMENT_B)).await.unwrap();
 		let b3 = devnet.worker(root.path(), "B3", MEASUREMENT_B);
-		assert_refused(&b3, &provider, "retired");
+		assert_refused(&b3, &provider, &own_view_denies(Denied::RequesterRetired));
+		let refusal =
+			a_refuses_lying_requester(&devnet, root.path(), "B3-lying", MEASUREMENT_B).await;
+		assert_eq!(refusal, RefusalReason::Denied(Denied::RequesterRetired));
 	})
 	.await;
+}
+
+/// The reason A gives a requester with `measurement` whose host claims that it is the next
+/// scheduled enclave and that nothing is retired: its own check passes, so only A's decision
+/// on A's proof-checked view can refuse it.
+async fn a_refuses_lying_requester(
+	devnet: &Devnet,
+	root: &Path,
+	name: &str,
+	measurement: Measurement,
+) -> RefusalReason {
+	refusal_from(&devnet.a.provide_addr(), devnet, root, name, measurement, |view| {
+		let activates_at = view.block_number + 1000;
+		view.scheduled = vec![ScheduledEnclave { measurement, activates_at }];
+		view.retired.clear();
+	})
+	.await
+}
+
+/// Asks the provider at `provider` for the keys as an in-process enclave with `measurement`,
+/// whose host gives it the node's proof-checked view edited by `host_edit`. When the edited
+/// view allows the hand-over, only the provider's decision can refuse it. Returns the reason
+/// the provider sent; the requester must hold no keys.
+async fn refusal_from(
+	provider: &str,
+	devnet: &Devnet,
+	root: &Path,
+	name: &str,
+	measurement: Measurement,
+	host_edit: impl FnOnce(&mut VerifiedSchedule),
+) -> RefusalReason {
+	let data_dir = root.join(format!("in-process-{name}"));
+	std::fs::create_dir_all(&data_dir).unwrap();
+	let tee = SimTee::in_data_dir(measurement, &data_dir);
+	let store = Store::open(&data_dir).unwrap();
+	let node = RpcChain::connect(
+		&devnet.node.url(),
+		Some(devnet.genesis_hash),
+		PalletKeys::default(),
+		TrustLocalNodeFinality,
+		None,
+	)
+	.await
+	.unwrap();
+	let mut view = node.verified_schedule().await.unwrap();
+	host_edit(&mut view);
+	let verifier = Verifier::new(AttestationPolicy::dev());
+	let config = RequesterConfig::default();
+	let result = request_keys(provider, &tee, &verifier, &LyingHost(view), &store, &config).await;
+	assert!(!store.has_keys(), "requester {name} was refused but holds keys");
+	match result {
+		Err(RequestError::Refused(reason)) => reason,
+		other => panic!("requester {name}: expected the provider's refusal, got {other:?}"),
+	}
 }
 
 /// Takes a challenge, uses its nonce for a successful hand-over to B, then sends the same key
@@ -174,7 +258,7 @@ async fn replayed_nonce_is_refused(provider: &str, b: &Worker, genesis_hash: [u8
 	}
 }
 
-/// The attacker's chain view: C is the active enclave and B its scheduled successor.
+/// A host that hands its enclave a chain view of its own making.
 struct LyingHost(VerifiedSchedule);
 
 impl ScheduleSource for LyingHost {

@@ -14,7 +14,7 @@ use enclave_update_primitives::{
 };
 use enclave_worker::{
 	attestation::{AttestationError, AttestationPolicy, Verifier},
-	chain::{ChainError, ScheduleSource, VerifiedSchedule},
+	chain::{proof::ProofError, ChainError, ScheduleSource, VerifiedSchedule},
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{
 		protocol::{
@@ -366,18 +366,36 @@ async fn wrong_genesis_is_refused() {
 	assert_no_keys(&b);
 }
 
-#[tokio::test]
-async fn provider_without_a_chain_view_refuses() {
+/// Test double of a chain source whose host serves storage proofs that do not check out.
+struct ForgedProofs;
+
+impl ScheduleSource for ForgedProofs {
+	async fn verified_schedule(&self) -> Result<VerifiedSchedule, ChainError> {
+		Err(ChainError::Proof(ProofError::NotProven {
+			item: "Schedule",
+			reason: "invalid proof".into(),
+		}))
+	}
+}
+
+/// B, whose own view allows the hand-over, asks a provider A whose chain view comes from
+/// `source`.
+async fn handover_from_provider_on<S: ScheduleSource + 'static>(
+	source: S,
+	b: &Node,
+) -> (
+	Result<enclave_worker::provisioning::Handover, RequestError>,
+	Result<HandoverRecord, ProvideError>,
+) {
 	let node = Node::new(A);
 	let keys = Arc::new(KeyStore::with_keys(KeyMaterial::generate()));
-	let provider = Provider::new(node.tee.clone(), keys, dev(), NoChain, ProviderConfig::default());
+	let provider = Provider::new(node.tee.clone(), keys, dev(), source, ProviderConfig::default());
 	let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 	let addr = listener.local_addr().unwrap();
 	let task = tokio::spawn(async move {
 		let (stream, _) = listener.accept().await.unwrap();
 		provider.handle(stream).await
 	});
-	let b = Node::new(B);
 	let requested = within(request_keys(
 		addr,
 		b.tee.as_ref(),
@@ -387,11 +405,18 @@ async fn provider_without_a_chain_view_refuses() {
 		&requester_config(),
 	))
 	.await;
+	(requested, within(task).await.unwrap())
+}
+
+#[tokio::test]
+async fn provider_without_a_chain_view_refuses() {
+	let b = Node::new(B);
+	let (requested, provided) = handover_from_provider_on(NoChain, &b).await;
 	assert!(matches!(requested, Err(RequestError::Refused(RefusalReason::ChainUnavailable))));
-	assert!(matches!(within(task).await.unwrap(), Err(ProvideError::Chain(ChainError::Rpc(_)))));
+	assert!(matches!(provided, Err(ProvideError::Chain(ChainError::Rpc(_)))));
 	// And a requester without a view does not even connect.
 	let requested = within(request_keys(
-		addr,
+		"127.0.0.1:9",
 		b.tee.as_ref(),
 		&dev(),
 		&NoChain,
@@ -400,6 +425,25 @@ async fn provider_without_a_chain_view_refuses() {
 	))
 	.await;
 	assert!(matches!(requested, Err(RequestError::Chain(_))));
+	assert_no_keys(&b);
+}
+
+#[tokio::test]
+async fn provider_whose_proof_check_fails_refuses() {
+	// Not "unavailable": the requester learns that the provider's host lies (or is broken).
+	let b = Node::new(B);
+	let (requested, provided) = handover_from_provider_on(ForgedProofs, &b).await;
+	assert!(
+		matches!(requested, Err(RequestError::Refused(RefusalReason::ChainViewRejected))),
+		"{requested:?}"
+	);
+	assert!(
+		matches!(
+			provided,
+			Err(ProvideError::Chain(ChainError::Proof(ProofError::NotProven { .. })))
+		),
+		"{provided:?}"
+	);
 	assert_no_keys(&b);
 }
 
@@ -595,6 +639,45 @@ async fn evidence_not_bound_to_the_handshake_is_refused() {
 	server.abort();
 }
 
+/// Sends B's key request, its quote made by `tee` for this handshake and then altered by
+/// `alter`, to a provider whose view allows B: the provider must refuse it with `expected`
+/// and tell the requester so.
+async fn assert_provider_refuses_evidence(
+	tee: &SimTee,
+	alter: impl FnOnce(&mut Vec<u8>),
+	expected: AttestationError,
+) {
+	let (running, listener) =
+		provider(A, view(A, &[(B, 100)]), ProviderConfig::default(), dev()).await;
+	let task = accept_one(running.provider.clone(), listener);
+	let mut conn = raw(running.addr).await;
+	let (_, challenge) = within(challenge(&mut conn)).await;
+	let mut request = key_request(tee, challenge.nonce);
+	alter(&mut request.evidence);
+	conn.send(&Message::KeyRequest(request)).await.unwrap();
+	assert_eq!(within(expect_refusal(&mut conn)).await, RefusalReason::attestation(&expected));
+	match within(task).await.unwrap().0 {
+		Err(ProvideError::Attestation(error)) => assert_eq!(error, expected),
+		other => panic!("expected Attestation({expected:?}), got {other:?}"),
+	}
+}
+
+#[tokio::test]
+async fn requester_evidence_that_fails_verification_or_policy_is_refused() {
+	use enclave_worker::attestation::sim_quote;
+
+	let b = Node::new(B);
+	// A quote whose measurement was rewritten on the way no longer verifies.
+	let rewrite = |quote: &mut Vec<u8>| quote[12] ^= 1;
+	assert_provider_refuses_evidence(&b.tee, rewrite, AttestationError::SimulatedSignatureInvalid)
+		.await;
+	let truncated = AttestationError::Truncated { needed: sim_quote::LEN, got: 100 };
+	assert_provider_refuses_evidence(&b.tee, |quote| quote.truncate(100), truncated).await;
+	// Genuine and bound to the handshake, but the policy refuses debug enclaves.
+	let debug_b = b.tee_as(B).with_debug(true);
+	assert_provider_refuses_evidence(&debug_b, |_| {}, AttestationError::DebugEnclave).await;
+}
+
 #[tokio::test]
 async fn too_many_outstanding_challenges_are_refused() {
 	let config = ProviderConfig { max_outstanding_challenges: 1, ..ProviderConfig::default() };
@@ -638,6 +721,8 @@ async fn oversized_and_malformed_frames_are_refused() {
 	stream.write_all(&[0xff, 0xff, 0xff]).await.unwrap();
 	let (provided, _) = within(task).await.unwrap();
 	assert!(matches!(provided, Err(ProvideError::Wire(WireError::Malformed(_)))), "{provided:?}");
+	let mut conn = Connection::new(stream, 64 * 1024, Duration::from_secs(10));
+	assert_eq!(within(expect_refusal(&mut conn)).await, RefusalReason::Malformed);
 
 	// The requester refuses an oversized frame from a (fake) provider too.
 	let fake = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -655,7 +740,7 @@ async fn oversized_and_malformed_frames_are_refused() {
 		fake_addr,
 		b.tee.as_ref(),
 		&dev(),
-		&fixed(schedule),
+		&fixed(schedule.clone()),
 		&b.store(),
 		&requester_config(),
 	))
@@ -665,6 +750,35 @@ async fn oversized_and_malformed_frames_are_refused() {
 		"{requested:?}"
 	);
 	fake_task.abort();
+
+	// ... and a frame within bounds that is no message, answering its challenge request.
+	let fake = TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let fake_addr = fake.local_addr().unwrap();
+	let fake_task = tokio::spawn(async move {
+		let (mut stream, _) = fake.accept().await.unwrap();
+		let mut len = [0u8; 4];
+		stream.read_exact(&mut len).await.unwrap();
+		let mut first = vec![0u8; u32::from_be_bytes(len) as usize];
+		stream.read_exact(&mut first).await.unwrap();
+		assert!(matches!(Message::decode_frame(&first), Ok(Message::ChallengeRequest(_))));
+		stream.write_all(&3u32.to_be_bytes()).await.unwrap();
+		stream.write_all(&[0xff, 0xff, 0xff]).await.unwrap();
+		Connection::new(stream, 64 * 1024, Duration::from_secs(10)).recv("refusal").await.ok()
+	});
+	let requested = within(request_keys(
+		fake_addr,
+		b.tee.as_ref(),
+		&dev(),
+		&fixed(schedule),
+		&b.store(),
+		&requester_config(),
+	))
+	.await;
+	assert!(matches!(requested, Err(RequestError::Wire(WireError::Malformed(_)))), "{requested:?}");
+	assert_eq!(
+		within(fake_task).await.unwrap(),
+		Some(Message::Refused { reason: RefusalReason::Malformed })
+	);
 	assert_no_keys(&b);
 }
 

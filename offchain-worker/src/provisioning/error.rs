@@ -55,6 +55,21 @@ impl WireError {
 	}
 }
 
+/// What to tell the peer when no verified chain view could be had: a host that served data
+/// failing verification is told apart from a node that is merely unreachable.
+fn chain_refusal(error: &ChainError) -> RefusalReason {
+	match error {
+		ChainError::Proof(_) | ChainError::HeaderHashMismatch | ChainError::StaleView { .. } => {
+			RefusalReason::ChainViewRejected
+		},
+		ChainError::WrongGenesis
+		| ChainError::UnknownBlock
+		| ChainError::NotAncestor
+		| ChainError::Progress(_)
+		| ChainError::Rpc(_) => RefusalReason::ChainUnavailable,
+	}
+}
+
 /// Why a nonce was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum NonceError {
@@ -161,7 +176,7 @@ impl ProvideError {
 			Self::Attestation(e) => RefusalReason::attestation(e),
 			Self::TranscriptMismatch => RefusalReason::TranscriptMismatch,
 			Self::Denied(d) => RefusalReason::Denied(*d),
-			Self::Chain(_) => RefusalReason::ChainUnavailable,
+			Self::Chain(e) => chain_refusal(e),
 			Self::NoKeys => RefusalReason::ProviderHasNoKeys,
 			Self::NoSnapshot => RefusalReason::NoSnapshot,
 			Self::Seal(_) => RefusalReason::Malformed,
@@ -282,7 +297,7 @@ impl RequestError {
 			Self::KeyMaterial(_) => RefusalReason::Malformed,
 			Self::ChecksumMismatch { .. } => RefusalReason::ChecksumMismatch,
 			Self::KeysDiffer { .. } => RefusalReason::KeysDiffer,
-			Self::Chain(_) => RefusalReason::ChainUnavailable,
+			Self::Chain(e) => chain_refusal(e),
 			Self::WrongGenesis => RefusalReason::WrongGenesis,
 			Self::Store(_) | Self::Tee(_) | Self::Internal(_) => RefusalReason::Internal,
 		})

@@ -185,7 +185,8 @@ pub enum RefusalReason {
 	/// The requester's chain view does not authorize the provider.
 	#[codec(index = 9)]
 	ProviderNotAuthorized(Denied),
-	/// The refusing side has no verified chain view.
+	/// The refusing side has no verified chain view: its node is unreachable, does not know
+	/// the block, or follows another chain. Retrying later may help.
 	#[codec(index = 10)]
 	ChainUnavailable,
 	/// The provider holds no keys.
@@ -215,6 +216,12 @@ pub enum RefusalReason {
 	/// The provider has no state snapshot to hand out (yet).
 	#[codec(index = 19)]
 	NoSnapshot,
+	/// The refusing side's host served chain data that failed verification: a storage proof
+	/// that does not check against the accepted state root, a header that does not hash to
+	/// its block, or a view older than one already verified. Its host lies or is broken, so
+	/// retrying against it will not help, unlike [`Self::ChainUnavailable`].
+	#[codec(index = 20)]
+	ChainViewRejected,
 }
 
 impl RefusalReason {
@@ -259,6 +266,9 @@ impl fmt::Display for RefusalReason {
 			Self::KeysDiffer => f.write_str("the requester already holds other keys"),
 			Self::Internal => f.write_str("internal error"),
 			Self::NoSnapshot => f.write_str("the provider has no state snapshot"),
+			Self::ChainViewRejected => f.write_str(
+				"the chain data from its host failed verification (storage proof, header or rollback)",
+			),
 		}
 	}
 }
