@@ -11,7 +11,8 @@
 //!   the state's own parent hash), and the state is sealed to disk with the state key
 //!   ([`crate::store::Store::write_snapshot`], atomic, the previous copy kept) before the next
 //!   block is touched. A restart resumes from that snapshot, so no block is executed twice or
-//!   skipped.
+//!   skipped. A block whose state cannot be sealed (disk full, I/O error) counts as not
+//!   executed: the state goes back to the sealed one and the block is retried next round.
 //! - [`Role::Standby`]: our activation block `XYZ` is scheduled but not reached: we follow and
 //!   verify the finalized heads and execute nothing.
 //! - the cut-over: the predecessor executes up to `XYZ − 1` and stops there, because `XYZ` is
@@ -369,6 +370,7 @@ impl<V: HeaderVerifier> Runner<V> {
 		let calls = self.chain.inbox_at(block).await?;
 		let material = self.keys.require().map_err(|_| RunnerError::NoKeys)?;
 		let state = self.state.as_mut().expect("execute is only called with a state");
+		let sealed = state.clone();
 		let outcome = state.apply_block(
 			&material.shielding,
 			u64::from(block.number),
@@ -376,8 +378,14 @@ impl<V: HeaderVerifier> Runner<V> {
 			block.hash,
 			&calls,
 		)?;
-		// Sealed before the next block is touched: a crash resumes from here.
-		state.write_to(&self.store, &material.state, &self.own)?;
+		// Sealed before the next block is touched: a crash resumes from here. A block whose
+		// state cannot be sealed (a full disk) is undone and executed again in a later round:
+		// what this enclave reports as executed, and serves a successor as its final state, is
+		// always what a restart would find.
+		if let Err(e) = state.write_to(&self.store, &material.state, &self.own) {
+			*state = sealed;
+			return Err(e.into());
+		}
 		tracing::debug!(
 			block = block.number,
 			applied = outcome.applied,
