@@ -144,6 +144,14 @@ pub struct Chain {
 	pub client: Client,
 }
 
+/// Transaction parameters without a birth block. subxt's default makes a transaction mortal
+/// from the newest finalized block, which a dev node sealing on every transaction has often
+/// imported before its pool has a view on it: the pool then validates the transaction on the
+/// parent, where that birth block is unknown, and refuses it ("ancient birth block").
+fn immortal() -> subxt::config::DefaultExtrinsicParams<PolkadotConfig> {
+	subxt::config::PolkadotExtrinsicParamsBuilder::new().immortal().build()
+}
+
 fn unhex(text: &str) -> Result<Vec<u8>> {
 	hex::decode(text.trim_start_matches("0x")).context("hex from the node")
 }
@@ -184,7 +192,7 @@ impl Chain {
 		let at = self.client.at_current_block().await?;
 		let progress = at
 			.transactions()
-			.sign_and_submit_then_watch_default(payload, signer)
+			.sign_and_submit_then_watch(payload, signer, immortal())
 			.await
 			.context("the node accepts the transaction")?;
 		match progress.wait_for_finalized_success().await {
@@ -305,7 +313,7 @@ impl Chain {
 	pub async fn submit_shielded(&self, ciphertext: &[u8], signer: &Keypair) -> Result<()> {
 		let at = self.client.at_current_block().await?;
 		at.transactions()
-			.sign_and_submit_default(&shielded_call(ciphertext), signer)
+			.sign_and_submit(&shielded_call(ciphertext), signer, immortal())
 			.await
 			.context("the node accepts the shielded call")?;
 		Ok(())

@@ -5,9 +5,11 @@ use anyhow::{bail, Context, Result};
 use enclave_update_primitives::Measurement;
 use std::{
 	fs::File,
+	io::Read,
 	net::TcpListener,
 	path::{Path, PathBuf},
 	process::{Child, Command, Output, Stdio},
+	sync::OnceLock,
 	time::{Duration, Instant},
 };
 
@@ -16,19 +18,28 @@ pub const NODE_BIN: &str = "enclave-update-node";
 /// The worker binary's name.
 pub const WORKER_BIN: &str = "enclave-worker";
 
-/// Where the workspace's binaries are: `$ENCLAVE_UPDATE_BIN_DIR`, else the directory of the
-/// running executable (`target/<profile>/`; a test runs from `target/<profile>/deps/`).
-pub fn bin_dir() -> PathBuf {
-	if let Some(dir) = std::env::var_os("ENCLAVE_UPDATE_BIN_DIR") {
-		return PathBuf::from(dir);
-	}
-	let exe = std::env::current_exe().unwrap_or_default();
-	let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-	if dir.file_name().is_some_and(|name| name == "deps") {
-		dir.parent().map(Path::to_path_buf).unwrap_or(dir)
-	} else {
-		dir
-	}
+/// Where the workspace's binaries are: `$ENCLAVE_UPDATE_BIN_DIR`; else the first of the running
+/// executable's profile directory (`target/<profile>/`; a test runs from
+/// `target/<profile>/deps/`), `target/release/` and `target/debug/` that holds both the node
+/// and the worker. A bench runs from `target/release/` and so uses release binaries when they
+/// are built, and the debug ones a `cargo test` built otherwise.
+pub fn bin_dir() -> &'static Path {
+	static DIR: OnceLock<PathBuf> = OnceLock::new();
+	DIR.get_or_init(|| {
+		if let Some(dir) = std::env::var_os("ENCLAVE_UPDATE_BIN_DIR") {
+			return PathBuf::from(dir);
+		}
+		let exe = std::env::current_exe().unwrap_or_default();
+		let mut own = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+		if own.file_name().is_some_and(|name| name == "deps") {
+			own.pop();
+		}
+		let target = own.parent().map(Path::to_path_buf).unwrap_or_default();
+		[own.clone(), target.join("release"), target.join("debug")]
+			.into_iter()
+			.find(|dir| dir.join(NODE_BIN).is_file() && dir.join(WORKER_BIN).is_file())
+			.unwrap_or(own)
+	})
 }
 
 /// The path of the workspace binary `name`, which must have been built.
@@ -52,6 +63,33 @@ pub fn free_port() -> u16 {
 		.expect("the OS hands out a free loopback port")
 }
 
+/// Has the child killed (SIGKILL) as soon as its parent is gone, however the parent ended (a
+/// test that panicked or timed out, the devnet driver killed): no node or worker outlives the
+/// harness that started it. Linux sends the signal when the *thread* that started the child
+/// ends, so long-lived processes are started from the test's or the driver's own thread (as
+/// everything here is), never from a short-lived one such as tokio's blocking pool.
+fn dies_with_parent(command: &mut Command) {
+	#[cfg(target_os = "linux")]
+	{
+		use std::os::unix::process::CommandExt;
+		let parent = std::process::id();
+		// SAFETY: between fork and exec the closure calls only prctl(2) and getppid(2), both
+		// async-signal-safe, and allocates nothing.
+		unsafe {
+			command.pre_exec(move || {
+				if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+					return Err(std::io::Error::last_os_error());
+				}
+				// The parent may have died before the prctl: then nobody would send the signal.
+				if u32::try_from(libc::getppid()).ok() != Some(parent) {
+					return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+				}
+				Ok(())
+			});
+		}
+	}
+}
+
 fn signal(child: &Child, signal: libc::c_int) {
 	if let Ok(pid) = libc::pid_t::try_from(child.id()) {
 		// SAFETY: kill(2) on our own child's pid; no memory is involved.
@@ -71,6 +109,7 @@ pub struct Process {
 impl Process {
 	fn spawn(name: &str, command: &mut Command, log: PathBuf) -> Result<Process> {
 		let file = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+		dies_with_parent(command);
 		let child = command
 			.stdin(Stdio::null())
 			.stdout(file.try_clone()?)
@@ -78,6 +117,35 @@ impl Process {
 			.spawn()
 			.with_context(|| format!("starting {name}"))?;
 		Ok(Process { child, log, name: name.to_string() })
+	}
+
+	/// As [`Process::spawn`], with the output reaching the log through pipes that threads of
+	/// this process drain: a limit on the size of the files the child may write (RLIMIT_FSIZE,
+	/// as a full disk would) then does not apply to its log.
+	fn spawn_piped(name: &str, command: &mut Command, log: PathBuf) -> Result<Process> {
+		let file = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+		dies_with_parent(command);
+		let mut child = command
+			.stdin(Stdio::null())
+			.stdout(Stdio::piped())
+			.stderr(Stdio::piped())
+			.spawn()
+			.with_context(|| format!("starting {name}"))?;
+		let outputs: [Box<dyn Read + Send>; 2] = [
+			Box::new(child.stdout.take().expect("piped")),
+			Box::new(child.stderr.take().expect("piped")),
+		];
+		for mut output in outputs {
+			let mut file = file.try_clone()?;
+			// Ends when the child has exited and the pipe is closed.
+			std::thread::spawn(move || std::io::copy(&mut output, &mut file));
+		}
+		Ok(Process { child, log, name: name.to_string() })
+	}
+
+	/// Its process id.
+	pub fn pid(&self) -> u32 {
+		self.child.id()
 	}
 
 	/// The log so far.
@@ -272,6 +340,7 @@ impl Worker {
 	}
 
 	fn output(&self, mut command: Command) -> Result<CommandResult> {
+		dies_with_parent(&mut command);
 		let output = command
 			.env("RUST_LOG", "info")
 			.stdin(Stdio::null())
@@ -297,17 +366,28 @@ impl Worker {
 		result.json()
 	}
 
-	/// `enclave-worker request-keys --from <provider> --dev --json`.
-	pub fn request_keys(&self, provider: &str) -> Result<CommandResult> {
+	fn request_keys_command(&self, provider: &str) -> Result<Command> {
 		std::fs::create_dir_all(&self.data_dir)?;
 		let mut command = self.command("request-keys")?;
 		command.args(["--from", provider, "--node", &self.node_url, "--dev", "--json"]);
-		self.output(command)
+		Ok(command)
 	}
 
-	/// Starts `enclave-worker run --dev --provide-on <port>`, continuing from `predecessor`'s
-	/// snapshot when its own stretch of blocks starts after the predecessor's.
-	pub fn run(&self, predecessor: Option<&str>) -> Result<Process> {
+	/// `enclave-worker request-keys --from <provider> --dev --json`.
+	pub fn request_keys(&self, provider: &str) -> Result<CommandResult> {
+		self.output(self.request_keys_command(provider)?)
+	}
+
+	/// Starts `request-keys` as [`Worker::request_keys`] runs it, without waiting for it (to
+	/// kill it half-way).
+	pub fn start_request_keys(&self, provider: &str) -> Result<Process> {
+		let mut command = self.request_keys_command(provider)?;
+		command.env("RUST_LOG", "info,enclave_worker=debug");
+		let log = self.data_dir.join(format!("request-keys-{}.log", unique_suffix()));
+		Process::spawn(&format!("request-keys of {}", self.name), &mut command, log)
+	}
+
+	fn run_command(&self, predecessor: Option<&str>) -> Result<Command> {
 		let mut command = self.command("run")?;
 		command
 			.args(["--node", &self.node_url, "--dev", "--provide-on", &self.provide_addr()])
@@ -316,8 +396,31 @@ impl Worker {
 		if let Some(predecessor) = predecessor {
 			command.args(["--predecessor", predecessor]);
 		}
-		let log = self.data_dir.join(format!("run-{}.log", unique_suffix()));
-		Process::spawn(&format!("worker {}", self.name), &mut command, log)
+		Ok(command)
+	}
+
+	fn run_log(&self) -> PathBuf {
+		self.data_dir.join(format!("run-{}.log", unique_suffix()))
+	}
+
+	/// Starts `enclave-worker run --dev --provide-on <port>`, continuing from `predecessor`'s
+	/// snapshot when its own stretch of blocks starts after the predecessor's.
+	pub fn run(&self, predecessor: Option<&str>) -> Result<Process> {
+		let mut command = self.run_command(predecessor)?;
+		Process::spawn(&format!("worker {}", self.name), &mut command, self.run_log())
+	}
+
+	/// Starts `run` as [`Worker::run`] does, with `adjust` applied to the command first, and
+	/// its log written by this process: a limit on the size of the files the worker may write
+	/// (RLIMIT_FSIZE, a full disk) then leaves its log whole.
+	pub fn run_adjusted(
+		&self,
+		predecessor: Option<&str>,
+		adjust: impl FnOnce(&mut Command),
+	) -> Result<Process> {
+		let mut command = self.run_command(predecessor)?;
+		adjust(&mut command);
+		Process::spawn_piped(&format!("worker {}", self.name), &mut command, self.run_log())
 	}
 }
 

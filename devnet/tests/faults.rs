@@ -1,23 +1,47 @@
-//! Fault injection against the real processes: workers and the node killed with SIGKILL at the
-//! steps of the hand-over and the cut-over, the hand-over's connection closed abruptly before
-//! each of its messages, a torn snapshot on disk. After every restart the
-//! key checksums are unchanged and the state the new worker ends with equals a replay of every
-//! call from genesis: nothing lost, nothing executed twice.
+//! Fault injection against the real processes. Workers, the requester and the node killed with
+//! SIGKILL at the steps of the hand-over and the cut-over; the hand-over's and the snapshot
+//! transfer's connections closed abruptly; a torn snapshot on disk; a worker whose disk is full
+//! (RLIMIT_FSIZE: its snapshot writes fail part-way); the devnet driver stopped or killed. After
+//! every restart the key checksums are unchanged and the state the new worker ends with equals
+//! a replay of every call from genesis: nothing lost, nothing executed twice.
 
 use enclave_update_devnet::{
-	chain::schedule_call,
-	procs::Worker,
-	story::{callers, check_against_replay, sim_keys, wait_for_processed, Devnet},
+	chain::{schedule_call, Chain},
+	procs::{wait_until, Process, Worker},
+	story::{
+		callers, check_against_replay, sim_keys, wait_for_processed, wait_serving, Devnet,
+		NODE_STARTUP,
+	},
 	MEASUREMENT_B,
 };
-use enclave_worker::demo::{seal_call, ShieldedCall};
-use std::{future::Future, time::Duration};
+use enclave_worker::{
+	demo::{ShieldedCall, MAX_VALUE_LEN},
+	status::STATUS_FILE,
+	store::Store,
+};
+use std::{
+	collections::VecDeque,
+	future::Future,
+	os::unix::process::CommandExt,
+	sync::{Arc, Mutex},
+	time::Duration,
+};
+use tokio::{
+	io::{AsyncReadExt, AsyncWriteExt},
+	net::{TcpListener, TcpStream},
+	sync::mpsc,
+};
 
 const TEST_TIMEOUT: Duration = Duration::from_secs(480);
 const BLOCK_TIME_MS: u64 = 400;
 const WAIT: Duration = Duration::from_secs(120);
 
+/// The tests of this file run one at a time: each has a node and workers of its own, and kills
+/// and restarts them; two at once on a 2-core machine would starve the restarts they time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn bounded<F: Future<Output = ()>>(test: F) {
+	let _turn = ONE_AT_A_TIME.lock().await;
 	tokio::time::timeout(TEST_TIMEOUT, test).await.expect("the test finishes in time");
 }
 
@@ -25,14 +49,203 @@ fn field(worker: &Worker, name: &str) -> serde_json::Value {
 	worker.status().unwrap()[name].clone()
 }
 
-/// Submits `count` increments of `counter`, one per caller in turn.
-async fn some_calls(devnet: &Devnet, count: u64) {
+/// Submits `count` increments of `counter`, one per caller in turn; returns `count`.
+async fn some_calls(devnet: &Devnet, count: u64) -> u64 {
 	let callers = callers();
 	for i in 0..count {
 		let call = ShieldedCall::Increment { key: b"counter".to_vec(), by: 1 };
-		let key = devnet.shielding_public_key().unwrap();
-		let ciphertext = seal_call(&key, &devnet.genesis_hash, &call);
-		devnet.chain.submit_shielded(&ciphertext, &callers[(i % 3) as usize]).await.unwrap();
+		devnet.submit_call(&call, &callers[(i % 3) as usize]).await.unwrap();
+	}
+	count
+}
+
+/// Waits until the node's pool is empty: every call submitted so far is in a block, so killing
+/// the node loses none of them.
+async fn all_included(chain: &Chain) {
+	wait_until("every submitted call is in a block", WAIT, Duration::from_millis(100), || async {
+		let pending: Vec<serde_json::Value> =
+			chain.rpc.request("author_pendingExtrinsics", subxt::rpcs::rpc_params![]).await?;
+		Ok(pending.is_empty())
+	})
+	.await
+	.unwrap();
+}
+
+/// Kills the node and starts it again on its database, with a new client.
+async fn crash_node(mut devnet: Devnet) -> Devnet {
+	devnet.node = devnet.node.crash_and_restart().unwrap();
+	devnet.chain = Chain::connect(&devnet.node.url(), NODE_STARTUP).await.unwrap();
+	devnet
+}
+
+/// Whether the log of `process`, its colours taken out, mentions `text` at least `times` times.
+fn logged(process: &Process, text: &str, times: usize) -> bool {
+	let mut plain = String::new();
+	let mut in_escape = false;
+	for c in process.log().chars() {
+		match (in_escape, c) {
+			(false, '\u{1b}') => in_escape = true,
+			(false, c) => plain.push(c),
+			(true, 'm') => in_escape = false,
+			(true, _) => {},
+		}
+	}
+	plain.matches(text).count() >= times
+}
+
+/// Lifts the file-size limit (RLIMIT_FSIZE) of the running process `pid`: space again.
+fn lift_file_size_limit(pid: u32) {
+	let unlimited = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+	// SAFETY: prlimit(2) on our own child with a valid rlimit; nothing is read back.
+	let done = unsafe {
+		libc::prlimit(
+			libc::pid_t::try_from(pid).unwrap(),
+			libc::RLIMIT_FSIZE,
+			&unlimited,
+			std::ptr::null_mut(),
+		)
+	};
+	assert_eq!(done, 0, "prlimit: {}", std::io::Error::last_os_error());
+}
+
+/// Starts `worker` (no predecessor) unable to write a file beyond `limit` bytes, as on a full
+/// disk: a write past it stores what fits and fails with EFBIG (SIGXFSZ is ignored, so the
+/// signal does not kill the worker first).
+fn run_on_a_full_disk(worker: &Worker, limit: libc::rlim_t) -> Process {
+	worker
+		.run_adjusted(None, |command| {
+			// SAFETY: signal(2) and setrlimit(2) are async-signal-safe and allocate nothing.
+			unsafe {
+				command.pre_exec(move || {
+					libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+					let limit = libc::rlimit { rlim_cur: limit, rlim_max: libc::RLIM_INFINITY };
+					if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+						return Err(std::io::Error::last_os_error());
+					}
+					Ok(())
+				});
+			}
+		})
+		.unwrap()
+}
+
+async fn read_frame(from: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+	let mut len = [0u8; 4];
+	from.read_exact(&mut len).await?;
+	let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
+	from.read_exact(&mut frame).await?;
+	Ok(frame)
+}
+
+async fn write_frame(to: &mut TcpStream, frame: &[u8]) -> std::io::Result<()> {
+	to.write_all(&u32::try_from(frame.len()).unwrap().to_be_bytes()).await?;
+	to.write_all(frame).await
+}
+
+/// What a [`SnapshotRelay`] does with one snapshot transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Transfer {
+	/// Closes the successor's connection at once.
+	Refuse,
+	/// Takes the successor's request and holds it: the successor waits for the snapshot.
+	Hold,
+	/// Forwards the request to the predecessor and passes nothing back.
+	Forward,
+	/// Forwards the request, then the first half of the snapshot, and closes both sockets.
+	Truncate,
+	/// Forwards both ways.
+	Pass,
+}
+
+/// A TCP relay in front of a predecessor's provisioning port, for the successor's snapshot
+/// fetches: each connection gets the next planned [`Transfer`] (then the default), and the
+/// test hears when each planned one has reached its point.
+struct SnapshotRelay {
+	addr: String,
+	plan: Arc<Mutex<(VecDeque<Transfer>, Transfer)>>,
+	reached: mpsc::UnboundedReceiver<Transfer>,
+}
+
+impl SnapshotRelay {
+	async fn start(provider: String) -> SnapshotRelay {
+		let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+		let addr = listener.local_addr().unwrap().to_string();
+		let plan = Arc::new(Mutex::new((VecDeque::new(), Transfer::Refuse)));
+		let (report, reached) = mpsc::unbounded_channel();
+		let relay_plan = plan.clone();
+		tokio::spawn(async move {
+			while let Ok((successor, _)) = listener.accept().await {
+				let (plan, report, provider) =
+					(relay_plan.clone(), report.clone(), provider.clone());
+				tokio::spawn(async move {
+					let transfer = {
+						let mut plan = plan.lock().unwrap();
+						plan.0.pop_front().unwrap_or(plan.1)
+					};
+					if !Self::transfer(transfer, successor, &provider, &report).await {
+						// Not reached (the predecessor is down): the next fetch gets it.
+						if !matches!(transfer, Transfer::Refuse | Transfer::Pass) {
+							plan.lock().unwrap().0.push_front(transfer);
+						}
+					}
+				});
+			}
+		});
+		SnapshotRelay { addr, plan, reached }
+	}
+
+	/// Carries out `transfer` on one connection, reporting it once at its point; whether it
+	/// got there.
+	async fn transfer(
+		transfer: Transfer,
+		mut successor: TcpStream,
+		provider: &str,
+		report: &mpsc::UnboundedSender<Transfer>,
+	) -> bool {
+		if transfer == Transfer::Refuse {
+			return true;
+		}
+		let Ok(request) = read_frame(&mut successor).await else { return false };
+		if transfer == Transfer::Hold {
+			let _ = report.send(transfer);
+			// Until the successor is gone: a read returns when it closes or dies.
+			let _ = successor.read(&mut [0u8; 1]).await;
+			return true;
+		}
+		let Ok(mut predecessor) = TcpStream::connect(provider).await else { return false };
+		if write_frame(&mut predecessor, &request).await.is_err() {
+			return false;
+		}
+		let answer = match transfer {
+			Transfer::Forward => {
+				let _ = report.send(transfer);
+				let _ = read_frame(&mut predecessor).await;
+				return true;
+			},
+			_ => match read_frame(&mut predecessor).await {
+				Ok(answer) => answer,
+				Err(_) => return false,
+			},
+		};
+		if transfer == Transfer::Truncate {
+			let len = u32::try_from(answer.len()).unwrap().to_be_bytes();
+			let _ = successor.write_all(&len).await;
+			let _ = successor.write_all(&answer[..answer.len() / 2]).await;
+			let _ = report.send(transfer);
+			// Dropping both ends: an abrupt close, mid-transfer.
+			return true;
+		}
+		write_frame(&mut successor, &answer).await.is_ok()
+	}
+
+	/// The next transfers to carry out, then `default` for every later one.
+	fn plan(&self, next: &[Transfer], default: Transfer) {
+		*self.plan.lock().unwrap() = (next.iter().copied().collect(), default);
+	}
+
+	/// Waits until the next planned transfer has reached its point; returns which.
+	async fn reached(&mut self) -> Transfer {
+		tokio::time::timeout(WAIT, self.reached.recv()).await.expect("a snapshot fetch").unwrap()
 	}
 }
 
@@ -42,28 +255,37 @@ async fn kills_at_every_step_lose_nothing() {
 		let root = tempfile::tempdir().unwrap();
 		let mut devnet = Devnet::start(root.path(), BLOCK_TIME_MS, true).await.unwrap();
 		let a_checksum = field(&devnet.a, "key_checksum");
-		some_calls(&devnet, 6).await;
+		let mut increments = some_calls(&devnet, 6).await;
+		// Large values, so that A's snapshot is several times its status file: a file-size limit
+		// between the two fails the snapshot writes only.
+		for i in 0..6u8 {
+			let call = ShieldedCall::Put {
+				key: format!("large-{i}").into_bytes(),
+				value: vec![i; MAX_VALUE_LEN],
+			};
+			devnet.submit_call(&call, &callers()[usize::from(i % 3)]).await.unwrap();
+		}
 		wait_for_processed(&devnet.a, 3, WAIT).await.unwrap();
 
 		// The old worker is killed mid-execution, twice, and resumes from its sealed state.
 		for _ in 0..2 {
 			let before = field(&devnet.a, "last_processed_block").as_u64().unwrap();
 			devnet.a_run.take().unwrap().kill9();
-			some_calls(&devnet, 3).await;
+			increments += some_calls(&devnet, 3).await;
 			devnet.a_run = Some(devnet.a.run(None).unwrap());
 			wait_for_processed(&devnet.a, before + 3, WAIT).await.unwrap();
 		}
 		assert_eq!(field(&devnet.a, "key_checksum"), a_checksum);
 
 		// The provider dies while B asks for the keys: B gets nothing, and later gets them.
-		let xyz = devnet.chain.finalized_number().await.unwrap() + 20;
+		let xyz = devnet.chain.finalized_number().await.unwrap() + 24;
 		devnet.chain.sudo_ok(schedule_call(&MEASUREMENT_B, xyz)).await.unwrap();
 		let b = devnet.worker(root.path(), "B", MEASUREMENT_B);
 		devnet.a_run.take().unwrap().kill9();
 		let refused = b.request_keys(&devnet.a.provide_addr()).unwrap();
 		assert!(!refused.success, "B got keys from a dead provider");
 		devnet.a_run = Some(devnet.a.run(None).unwrap());
-		enclave_update_devnet::procs::wait_until(
+		wait_until(
 			"B gets the keys from the restarted A",
 			WAIT,
 			Duration::from_millis(300),
@@ -73,124 +295,349 @@ async fn kills_at_every_step_lose_nothing() {
 		.unwrap();
 		assert_eq!(field(&b, "key_checksum"), a_checksum);
 
-		// The old worker is down at the cut-over: B waits in standby for A's final state
-		// rather than starting from anything else.
-		let b_run = b.run(Some(&devnet.a.provide_addr())).unwrap();
-		wait_for_processed(&devnet.a, u64::from(xyz) - 6, WAIT).await.unwrap();
+		// B fetches A's final state through a relay that refuses every fetch until told
+		// otherwise.
+		let mut relay = SnapshotRelay::start(devnet.a.provide_addr()).await;
+		let b_run = b.run(Some(&relay.addr)).unwrap();
+
+		// The old worker goes down well before the cut-over, and the new one is killed in
+		// standby and restarted.
+		wait_for_processed(&devnet.a, u64::from(xyz) - 10, WAIT).await.unwrap();
 		devnet.a_run.take().unwrap().kill9();
-		some_calls(&devnet, 6).await;
+		wait_until("B runs in standby", WAIT, Duration::from_millis(100), || async {
+			Ok(logged(&b_run, "role=Standby", 1))
+		})
+		.await
+		.unwrap();
+		b_run.kill9();
+		assert!(devnet.chain.finalized_number().await.unwrap() < xyz, "B was not in standby");
+		let b_run = b.run(Some(&relay.addr)).unwrap();
+
+		// The node is killed at the cut-over, while A is down, and restarted on its database.
+		increments += some_calls(&devnet, 6).await;
+		all_included(&devnet.chain).await;
+		devnet.chain.wait_for_finalized(xyz - 1, WAIT).await.unwrap();
+		devnet = crash_node(devnet).await;
 		devnet.chain.wait_for_finalized(xyz + 4, WAIT).await.unwrap();
+		// B waits in standby for A's final state rather than starting from anything else.
 		assert_eq!(field(&b, "readiness"), "Standby");
 		assert!(field(&b, "last_processed_block").is_null(), "B started without A's final state");
+
+		// A comes back on a full disk: it executes its next block but cannot seal it, so it
+		// stays at its last sealed state (intact, and the replay of every call up to it),
+		// retries that block rather than go on without it, and reports nothing beyond it;
+		// killed in that state and restarted, likewise. More failed writes than blocks left to
+		// XYZ - 1 tell a retry from a worker that went on unsealed (and, past its last block,
+		// would never write again).
+		let keys = sim_keys(&devnet.a).unwrap();
+		let sealed = check_against_replay(&devnet.chain, devnet.genesis_hash, &devnet.a, &keys)
+			.await
+			.unwrap();
+		assert!(sealed.block_number < u64::from(xyz) - 1, "{sealed:?}");
+		let status_len = std::fs::metadata(devnet.a.data_dir.join(STATUS_FILE)).unwrap().len();
+		let limit = status_len + 512;
+		assert!(sealed.to_bytes().len() as u64 > limit + 512, "the snapshot fits the limit");
+		let failed_writes = usize::try_from(u64::from(xyz) - 1 - sealed.block_number).unwrap() + 3;
+		for attempt in 0..2 {
+			let a_run = run_on_a_full_disk(&devnet.a, limit);
+			wait_until(
+				"A fails to seal, and retries",
+				WAIT,
+				Duration::from_millis(100),
+				|| async { Ok(logged(&a_run, "File too large", failed_writes)) },
+			)
+			.await
+			.unwrap_or_else(|e| panic!("{e}: {}", a_run.log()));
+			let now =
+				check_against_replay(&devnet.chain, devnet.genesis_hash, &devnet.a, &keys).await;
+			assert_eq!(now.unwrap(), sealed, "attempt {attempt}: the sealed state changed");
+			let reported = field(&devnet.a, "last_processed_block").as_u64().unwrap();
+			assert!(reported <= sealed.block_number, "A reports #{reported}, sealed {sealed:?}");
+			if attempt == 0 {
+				a_run.kill9();
+				continue;
+			}
+			// Space again: the same process seals from its last good state up to XYZ - 1.
+			lift_file_size_limit(a_run.pid());
+			wait_for_processed(&devnet.a, u64::from(xyz) - 1, WAIT).await.unwrap();
+			let last =
+				check_against_replay(&devnet.chain, devnet.genesis_hash, &devnet.a, &keys).await;
+			assert_eq!(last.unwrap().block_number, u64::from(xyz) - 1);
+			assert_eq!(field(&devnet.a, "readiness"), "Retired");
+			devnet.a_run = Some(a_run);
+		}
+
+		// The snapshot transfer: B is killed while it waits for the snapshot; A is killed after
+		// B's request reached it; the transfer is cut half-way. B retries each time.
+		devnet.a_run.take().unwrap().kill9();
+		relay.plan(&[Transfer::Hold, Transfer::Forward, Transfer::Truncate], Transfer::Pass);
+		assert_eq!(relay.reached().await, Transfer::Hold);
+		b_run.kill9();
+		assert!(field(&b, "last_processed_block").is_null());
+		let b_run = b.run(Some(&relay.addr)).unwrap();
 		devnet.a_run = Some(devnet.a.run(None).unwrap());
+		assert_eq!(relay.reached().await, Transfer::Forward);
+		devnet.a_run.take().unwrap().kill9();
+		devnet.a_run = Some(devnet.a.run(None).unwrap());
+		assert_eq!(relay.reached().await, Transfer::Truncate);
 		wait_for_processed(&b, u64::from(xyz) + 6, WAIT).await.unwrap();
 		assert_eq!(field(&devnet.a, "last_processed_block"), u64::from(xyz) - 1);
+		// The half snapshot was refused as such, not taken for anything.
+		assert!(logged(&b_run, "bytes remaining on stream", 1), "{}", b_run.log());
 
 		// The new worker is killed, and its newest snapshot is torn (as by a full disk): it
 		// falls back to the previous good copy and re-executes the block whose state was lost.
 		b_run.kill9();
-		let snapshot = enclave_worker::store::Store::open(&b.data_dir).unwrap().snapshot_path();
+		let snapshot = Store::open(&b.data_dir).unwrap().snapshot_path();
 		let bytes = std::fs::read(&snapshot).unwrap();
 		std::fs::write(&snapshot, &bytes[..bytes.len() / 2]).unwrap();
-		some_calls(&devnet, 4).await;
+		increments += some_calls(&devnet, 4).await;
 		let b_run = b.run(Some(&devnet.a.provide_addr())).unwrap();
 		let now = devnet.chain.finalized_number().await.unwrap();
 		wait_for_processed(&b, u64::from(now) + 2, WAIT).await.unwrap();
 
-		// The node is killed and restarted on its database: the workers reconnect and go on.
-		devnet.node = devnet.node.crash_and_restart().unwrap();
-		devnet.chain = enclave_update_devnet::chain::Chain::connect(
-			&devnet.node.url(),
-			enclave_update_devnet::story::NODE_STARTUP,
-		)
-		.await
-		.unwrap();
-		some_calls(&devnet, 4).await;
+		// The node is killed again after the cut-over: the workers reconnect and go on.
+		all_included(&devnet.chain).await;
+		devnet = crash_node(devnet).await;
+		increments += some_calls(&devnet, 4).await;
 		let last = devnet.chain.finalized_number().await.unwrap() + 3;
 		devnet.chain.wait_for_finalized(last, WAIT).await.unwrap();
 		wait_for_processed(&b, u64::from(last), WAIT).await.unwrap();
 
 		assert_eq!(field(&devnet.a, "key_checksum"), a_checksum);
 		assert_eq!(field(&b, "key_checksum"), a_checksum);
-		let keys = sim_keys(&devnet.a).unwrap();
 		let reference =
 			check_against_replay(&devnet.chain, devnet.genesis_hash, &b, &keys).await.unwrap();
-		// Every increment submitted (6 + 3 + 3 + 6 + 4 + 4) applied exactly once.
-		assert_eq!(reference.state.counter(b"counter"), 26, "{reference:?}");
+		// Every increment submitted applied exactly once.
+		assert_eq!(reference.state.counter(b"counter"), increments, "{reference:?}");
 		b_run.stop(Duration::from_secs(10));
 	})
 	.await;
 }
 
-/// A TCP relay in front of a provider that forwards the strictly alternating handshake frames
-/// (`u32` big-endian length, then the payload) and closes both sockets abruptly after
-/// `cut_after` of them: the connection dies at that step of the hand-over.
-async fn cutting_relay(provider: String, cut_after: usize) -> String {
-	use tokio::io::{AsyncReadExt, AsyncWriteExt};
-	async fn relay_frame(
-		from: &mut tokio::net::TcpStream,
-		to: &mut tokio::net::TcpStream,
-	) -> std::io::Result<()> {
-		let mut len = [0u8; 4];
-		from.read_exact(&mut len).await?;
-		let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
-		from.read_exact(&mut frame).await?;
-		to.write_all(&len).await?;
-		to.write_all(&frame).await
-	}
-	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// A TCP relay in front of a provider for one key hand-over after another: it forwards the
+/// strictly alternating handshake frames (ChallengeRequest, Challenge, KeyRequest, KeyResponse,
+/// Ack), tells the test how many it has forwarded after each one, and closes both sockets
+/// abruptly after `cut_after` of them if that is set: the connection dies at that step.
+async fn handover_relay(
+	provider: String,
+	cut_after: Option<usize>,
+) -> (String, mpsc::UnboundedReceiver<usize>) {
+	let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 	let addr = listener.local_addr().unwrap().to_string();
+	let (report, forwarded) = mpsc::unbounded_channel();
 	tokio::spawn(async move {
 		while let Ok((mut requester, _)) = listener.accept().await {
-			let Ok(mut provider) = tokio::net::TcpStream::connect(&provider).await else {
+			let Ok(mut provider) = TcpStream::connect(&provider).await else {
 				continue;
 			};
-			for step in 0..cut_after {
-				let relayed = if step % 2 == 0 {
-					relay_frame(&mut requester, &mut provider).await
+			for step in 0..cut_after.unwrap_or(5) {
+				let (from, to) = if step % 2 == 0 {
+					(&mut requester, &mut provider)
 				} else {
-					relay_frame(&mut provider, &mut requester).await
+					(&mut provider, &mut requester)
 				};
-				if relayed.is_err() {
+				let Ok(frame) = read_frame(from).await else { break };
+				if write_frame(to, &frame).await.is_err() {
 					break;
 				}
+				let _ = report.send(step + 1);
 			}
-			// Dropping both ends: an abrupt close, mid-handshake.
+			// Dropping both ends: an abrupt close, mid-handshake (or after the Ack).
 		}
 	});
-	addr
+	(addr, forwarded)
+}
+
+/// Waits until the relay has forwarded `frames` frames of the current hand-over.
+async fn forwarded(reports: &mut mpsc::UnboundedReceiver<usize>, frames: usize) {
+	loop {
+		let n = tokio::time::timeout(WAIT, reports.recv()).await.expect("relay progress").unwrap();
+		if n >= frames {
+			return;
+		}
+	}
+}
+
+/// After a fault in `b`'s hand-over: B holds no keys, or A's complete keys (`status` unseals
+/// them); a direct retry then gets A's keys, and A's are unchanged. Returns whether B held
+/// keys after the fault.
+fn keys_whole_or_none(devnet: &Devnet, b: &Worker, a_checksum: &serde_json::Value) -> bool {
+	let held = Store::open(&b.data_dir).unwrap().has_keys();
+	if held {
+		assert_eq!(&field(b, "key_checksum"), a_checksum, "B holds other keys");
+	}
+	let retry = b.request_keys(&devnet.a.provide_addr()).unwrap();
+	assert!(retry.success, "retry of {}: {}", b.name, retry.stderr);
+	assert_eq!(&field(b, "key_checksum"), a_checksum);
+	assert_eq!(&field(&devnet.a, "key_checksum"), a_checksum);
+	held
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_abrupt_close_at_each_step_of_the_hand_over_loses_no_key() {
+async fn hand_over_faults_lose_no_key() {
 	bounded(async {
 		let root = tempfile::tempdir().unwrap();
-		let devnet = Devnet::start(root.path(), BLOCK_TIME_MS, true).await.unwrap();
+		let mut devnet = Devnet::start(root.path(), BLOCK_TIME_MS, true).await.unwrap();
 		let a_checksum = field(&devnet.a, "key_checksum");
 		let xyz = devnet.chain.finalized_number().await.unwrap() + 200;
 		devnet.chain.sudo_ok(schedule_call(&MEASUREMENT_B, xyz)).await.unwrap();
-		enclave_update_devnet::story::wait_serving(&devnet.a.provide_addr(), WAIT).await.unwrap();
+		wait_serving(&devnet.a.provide_addr(), WAIT).await.unwrap();
 
-		// Frames: ChallengeRequest, Challenge, KeyRequest, KeyResponse, Ack. Cut before each.
+		// The connection closed abruptly before each frame.
 		for cut_after in 0..5 {
 			let b = devnet.worker(root.path(), &format!("B-cut{cut_after}"), MEASUREMENT_B);
-			let relay = cutting_relay(devnet.a.provide_addr(), cut_after).await;
+			let (relay, _) = handover_relay(devnet.a.provide_addr(), Some(cut_after)).await;
 			let cut = b.request_keys(&relay).unwrap();
-			let store = enclave_worker::store::Store::open(&b.data_dir).unwrap();
+			let held = keys_whole_or_none(&devnet, &b, &a_checksum);
 			if cut_after < 4 {
 				// The keys never reached B: nothing written, a clear error.
 				assert!(!cut.success, "cut after {cut_after} frames: {}", cut.stdout);
-				assert!(!store.has_keys(), "cut after {cut_after} frames wrote keys");
+				assert!(!held, "cut after {cut_after} frames wrote keys");
 			} else {
 				// B had the keys and sealed them; only its acknowledgement was lost.
-				assert!(store.has_keys());
-				assert_eq!(field(&b, "key_checksum"), a_checksum);
+				assert!(held);
 			}
-			// Retrying directly always completes, with A's keys; A's are unchanged.
-			let retry = b.request_keys(&devnet.a.provide_addr()).unwrap();
-			assert!(retry.success, "retry after a cut at {cut_after}: {}", retry.stderr);
+		}
+
+		// The requester killed (SIGKILL) at each step: while it builds its key request, and
+		// from the moment the keys reach it (it checks them, unseals, seals them to itself and
+		// acknowledges) at increasing delays, and once it has acknowledged.
+		let (relay, mut progress) = handover_relay(devnet.a.provide_addr(), None).await;
+		let after_the_keys_ms = [0, 2, 5, 10, 20, 35, 50, 70, 100, 150];
+		let kill_points =
+			std::iter::once((2, 0)).chain(after_the_keys_ms.map(|ms| (4, ms))).chain([(5, 0)]);
+		let mut outcomes = Vec::new();
+		for (i, (frames, delay_ms)) in kill_points.enumerate() {
+			let b = devnet.worker(root.path(), &format!("B-kill{i}"), MEASUREMENT_B);
+			// Whatever the last killed hand-over still got through is not this one's progress.
+			while progress.try_recv().is_ok() {}
+			let requester = b.start_request_keys(&relay).unwrap();
+			forwarded(&mut progress, frames).await;
+			tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+			requester.kill9();
+			let held = keys_whole_or_none(&devnet, &b, &a_checksum);
+			match frames {
+				2 => assert!(!held, "keys before the provider sent any"),
+				5 => assert!(held, "no keys after the acknowledgement"),
+				_ => {},
+			}
+			outcomes.push(format!(
+				"killed {delay_ms} ms after frame {frames}: {}",
+				if held { "complete keys" } else { "no keys" }
+			));
+		}
+		println!("requester kills: {outcomes:#?}");
+
+		// The node killed (SIGKILL) while the provider decides on a key request, and restarted
+		// on its database: the hand-over fails or completes, whole; once the workers have
+		// reconnected it completes.
+		let b = devnet.worker(root.path(), "B-node", MEASUREMENT_B);
+		while progress.try_recv().is_ok() {}
+		let mut requester = b.start_request_keys(&relay).unwrap();
+		forwarded(&mut progress, 3).await;
+		devnet = crash_node(devnet).await;
+		wait_until("the requester ends by itself", WAIT, Duration::from_millis(100), || {
+			let ended = requester.exited().is_some();
+			async move { Ok(ended) }
+		})
+		.await
+		.unwrap();
+		if Store::open(&b.data_dir).unwrap().has_keys() {
 			assert_eq!(field(&b, "key_checksum"), a_checksum);
-			assert_eq!(field(&devnet.a, "key_checksum"), a_checksum);
+		}
+		println!("requester during a node crash: {:?}", requester.log().lines().last());
+		wait_until(
+			"B gets the keys once A is back on the node",
+			WAIT,
+			Duration::from_millis(300),
+			|| async { Ok(b.request_keys(&devnet.a.provide_addr())?.success) },
+		)
+		.await
+		.unwrap();
+		assert_eq!(field(&b, "key_checksum"), a_checksum);
+		assert_eq!(field(&devnet.a, "key_checksum"), a_checksum);
+	})
+	.await;
+}
+
+/// Whether process `pid` still runs (a zombie waiting for its new parent to reap it does not).
+fn running(pid: i32) -> bool {
+	let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+	// "pid (comm) state ppid …": the name may hold spaces and parentheses.
+	let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
+	!matches!(state, None | Some("Z" | "X"))
+}
+
+/// The processes whose parent is `parent`.
+fn children(parent: i32) -> Vec<i32> {
+	let mut found = Vec::new();
+	for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+		let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+		let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+		let ppid = stat
+			.rsplit_once(')')
+			.and_then(|(_, rest)| rest.split_whitespace().nth(1))
+			.and_then(|ppid| ppid.parse::<i32>().ok());
+		if ppid == Some(parent) {
+			found.push(pid);
+		}
+	}
+	found
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_devnet_driver_stopped_or_killed_leaves_no_process() {
+	bounded(async {
+		for signal in [libc::SIGTERM, libc::SIGKILL] {
+			let root = tempfile::tempdir().unwrap();
+			let mut driver =
+				std::process::Command::new(env!("CARGO_BIN_EXE_enclave-update-devnet"))
+					.arg("--keep")
+					.arg(root.path())
+					.stdin(std::process::Stdio::null())
+					.stdout(std::process::Stdio::piped())
+					.stderr(std::process::Stdio::piped())
+					.spawn()
+					.unwrap();
+			let pid = libc::pid_t::try_from(driver.id()).unwrap();
+			// The node and worker A run once the story is at its second step.
+			let stdout = driver.stdout.take().unwrap();
+			let (lines, mut printed) = mpsc::unbounded_channel();
+			std::thread::spawn(move || {
+				use std::io::BufRead;
+				for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+					let _ = lines.send(line);
+				}
+			});
+			let mut story = Vec::new();
+			while !story.last().is_some_and(|line: &String| line.contains("step  2")) {
+				match tokio::time::timeout(WAIT, printed.recv()).await {
+					Ok(Some(line)) => story.push(line),
+					_ => panic!("the story did not reach step 2: {story:#?}"),
+				}
+			}
+			let started = children(pid);
+			assert!(started.len() >= 2, "the node and worker A run: {started:?}");
+
+			// SAFETY: kill(2) on our own child.
+			assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+			let exit = driver.wait().unwrap();
+			assert!(!exit.success(), "{exit:?}");
+			if signal == libc::SIGTERM {
+				let mut stderr = String::new();
+				std::io::Read::read_to_string(&mut driver.stderr.take().unwrap(), &mut stderr)
+					.unwrap();
+				assert!(stderr.contains("SIGTERM: stopped every process"), "{stderr}");
+			}
+			wait_until(
+				"the driver's processes are gone",
+				WAIT,
+				Duration::from_millis(100),
+				|| async { Ok(started.iter().all(|&child| !running(child))) },
+			)
+			.await
+			.unwrap_or_else(|e| panic!("after signal {signal}: {e}: {story:#?}"));
 		}
 	})
 	.await;
