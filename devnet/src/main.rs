@@ -1,10 +1,11 @@
 //! `enclave-update-devnet`: the whole upgrade on one machine, step by step. A dev node, the
 //! chain's first worker A (measurement A, fresh keys), users' shielded calls, B scheduled by
-//! sudo (and the council retiring a build that must never get keys), B obtaining the keys
-//! from A under mutual attestation, standby, the cut-over at the scheduled block, and the
-//! proof that nothing was lost: equal key checksums, and B's state equal to a replay of every
-//! call from genesis, its hash chained on A's final one. Exits 0 only if all of that held;
-//! every process it started is stopped on the way out.
+//! sudo, the council (2 of 3) retiring a build that must never get keys and scheduling the
+//! build after B, B obtaining the keys from A under mutual attestation, standby, the cut-over
+//! at the scheduled block, and the proof that nothing was lost: equal key checksums, and B's
+//! state equal to a replay of every call from genesis, its hash chained on A's final one.
+//! Exits 0 only if all of that held. Every process it started is stopped on the way out, on
+//! SIGINT, SIGTERM or SIGHUP too; if the driver is killed outright they die with it.
 
 use anyhow::{bail, ensure, Context, Result};
 use clap::Parser;
@@ -12,7 +13,7 @@ use enclave_update_devnet::{
 	chain::{retire_call, schedule_call, Chain},
 	procs::Worker,
 	story::{callers, reference_replay, sealed_state, sim_keys, wait_for_processed, Devnet},
-	MEASUREMENT_B, MEASUREMENT_C,
+	Measurement, MEASUREMENT_B, MEASUREMENT_C,
 };
 use enclave_worker::demo::{seal_call, ShieldedCall};
 use std::{
@@ -42,6 +43,12 @@ struct Args {
 
 const WAIT: Duration = Duration::from_secs(180);
 
+/// The build the council plans after B, far enough ahead that the story never reaches it.
+const MEASUREMENT_D: Measurement = Measurement::MrEnclave([0xdd; 32]);
+const D_AFTER_B: u32 = 100_000;
+/// How `Chain::council_ok` passes a motion.
+const COUNCIL_VOTES: &str = "Alice proposes, Alice and Bob vote aye, Charlie closes";
+
 struct Progress {
 	step: u32,
 	started: Instant,
@@ -61,7 +68,13 @@ impl Progress {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
 	let args = Args::parse();
-	match story(args).await {
+	// A signal drops the story where it stands: dropping its processes kills them and dropping
+	// its temporary directory removes their data.
+	let outcome = tokio::select! {
+		outcome = story(args) => outcome,
+		signal = stop_signal() => Err(anyhow::anyhow!("{signal}: stopped every process")),
+	};
+	match outcome {
 		Ok(()) => {
 			println!("\nOK: the upgrade lost nothing.");
 			std::process::ExitCode::SUCCESS
@@ -70,6 +83,26 @@ async fn main() -> std::process::ExitCode {
 			eprintln!("\nFAILED: {e:#}");
 			std::process::ExitCode::FAILURE
 		},
+	}
+}
+
+/// Resolves with the name of the first of SIGINT, SIGTERM and SIGHUP to arrive.
+async fn stop_signal() -> &'static str {
+	use tokio::signal::unix::{signal, SignalKind};
+	let watched = (
+		signal(SignalKind::interrupt()),
+		signal(SignalKind::terminate()),
+		signal(SignalKind::hangup()),
+	);
+	let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup)) = watched else {
+		// The children still die with the driver (see `procs`), only less gracefully.
+		eprintln!("cannot watch SIGINT, SIGTERM and SIGHUP");
+		return std::future::pending().await;
+	};
+	tokio::select! {
+		_ = interrupt.recv() => "SIGINT",
+		_ = terminate.recv() => "SIGTERM",
+		_ = hangup.recv() => "SIGHUP",
 	}
 }
 
@@ -116,13 +149,27 @@ async fn story(args: Args) -> Result<()> {
 		devnet.genesis_hash,
 	));
 
+	// Either origin may schedule and retire (the runtime's ScheduleOrigin and RetireOrigin are
+	// Root or two thirds of the council): the story uses both.
+	progress.step("the council retires measurement C, a build that must never get keys");
+	devnet.chain.council_ok(retire_call(&MEASUREMENT_C)).await?;
+	progress.note(&format!("origin: council motion, 2 of 3 ({COUNCIL_VOTES}): retire_enclave(C)"));
+
+	// Counted from here, after the council's first motion: the lead is B's time to get the keys
+	// before its block, and only what B needs happens in it (and the council's second motion,
+	// which must follow B's scheduling).
 	let xyz = devnet.chain.finalized_number().await? + args.lead;
 	progress.step(&format!("sudo schedules measurement B for block #{xyz}"));
 	devnet.chain.sudo_ok(schedule_call(&MEASUREMENT_B, xyz)).await?;
-	progress.step("the council (2 of 3) retires measurement C, a build that must never get keys");
-	devnet.chain.council_ok(retire_call(&MEASUREMENT_C)).await?;
+	progress.note(&format!("origin: Root, through sudo (Alice): schedule_enclave(B, #{xyz})"));
+	let d_at = xyz + D_AFTER_B;
+	progress.step(&format!("the council schedules the build after B, measurement D, for #{d_at}"));
+	devnet.chain.council_ok(schedule_call(&MEASUREMENT_D, d_at)).await?;
+	progress.note(&format!(
+		"origin: council motion, 2 of 3 ({COUNCIL_VOTES}): schedule_enclave(D, #{d_at})"
+	));
 
-	progress.step("a build nobody scheduled (C) asks A for the keys: refused");
+	progress.step("C, retired by the council, asks A for the keys: refused");
 	let c = devnet.worker(&root, "C", MEASUREMENT_C);
 	let refused = c.request_keys(&devnet.a.provide_addr())?;
 	ensure!(!refused.success, "C was given the keys");
