@@ -1,5 +1,6 @@
-//! End-to-end figures of the upgrade on the real processes (a debug or release build of the
-//! node and the worker, whichever `ENCLAVE_UPDATE_BIN_DIR` or the bench's own target dir holds):
+//! End-to-end figures of the upgrade on the real processes: the node and the worker from
+//! `ENCLAVE_UPDATE_BIN_DIR`, else `target/release` if both are built there, else `target/debug`
+//! (the bench prints which):
 //!
 //! - `cutover/gap`: from the moment block XYZ is seen finalized (a subscriber on the node) to the
 //!   moment the successor has executed it (its status file says so). Every sample is one more
@@ -10,7 +11,8 @@
 //!   restart (finalized-head walk, a storage proof per block, decryption and execution, a sealed
 //!   snapshot per block).
 //!
-//! Run: `cargo build --workspace && cargo bench -p enclave-update-devnet --bench cutover`.
+//! Run: `cargo build --release -p enclave-update-node -p enclave-worker && cargo bench -p
+//! enclave-update-devnet --bench cutover`.
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use enclave_update_devnet::{
@@ -96,6 +98,11 @@ impl Chain {
 }
 
 fn bench(c: &mut Criterion) {
+	// Debug and release binaries differ several-fold in these figures: say which were measured.
+	eprintln!(
+		"node and worker binaries from {}",
+		enclave_update_devnet::procs::bin_dir().display()
+	);
 	let runtime = tokio::runtime::Runtime::new().unwrap();
 	let root = tempfile::tempdir().unwrap();
 	let mut chain = runtime.block_on(async {
