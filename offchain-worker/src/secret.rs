@@ -1,8 +1,12 @@
 //! Fixed-size secrets kept in zeroizing, mlocked heap memory.
 
 use std::{
+	collections::BTreeMap,
 	fmt,
-	sync::atomic::{AtomicBool, Ordering},
+	sync::{
+		atomic::{AtomicBool, Ordering},
+		Mutex, MutexGuard, PoisonError,
+	},
 };
 
 use zeroize::Zeroize;
@@ -55,25 +59,128 @@ impl fmt::Debug for Secret32 {
 	}
 }
 
-/// Locks the pages holding `len` bytes at `ptr` so they are never swapped out. A failure
-/// (typically RLIMIT_MEMLOCK in containers) is a warning, not an error: inside an enclave
-/// the memory is encrypted anyway, and refusing to start would cost availability.
-pub(crate) fn lock_memory(ptr: *const u8, len: usize) -> bool {
-	// SAFETY: mlock only reads the address range to pin its pages; the range is a live
-	// allocation owned by the caller.
-	let rc = unsafe { libc::mlock(ptr.cast(), len) };
-	if rc != 0 && !MLOCK_WARNED.swap(true, Ordering::Relaxed) {
-		tracing::warn!(
-			error = %std::io::Error::last_os_error(),
-			"could not mlock key memory (RLIMIT_MEMLOCK?); keys stay in pageable memory"
-		);
-	}
-	rc == 0
+/// How many live secrets sit on each locked page (by page address). `munlock` is not
+/// counted by the kernel: unlocking the page of one dropped secret would unlock every other
+/// secret on that page, so a page is unlocked only when its last secret goes.
+static LOCKED_PAGES: Mutex<BTreeMap<usize, usize>> = Mutex::new(BTreeMap::new());
+
+fn page_size() -> usize {
+	// SAFETY: sysconf has no preconditions.
+	let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+	usize::try_from(size).ok().filter(|s| s.is_power_of_two()).unwrap_or(4096)
 }
 
+/// The addresses of the pages that `len > 0` bytes at `ptr` touch.
+fn pages(ptr: *const u8, len: usize) -> impl Iterator<Item = usize> {
+	let size = page_size();
+	let first = ptr as usize & !(size - 1);
+	let last = (ptr as usize + len.max(1) - 1) & !(size - 1);
+	(first..=last).step_by(size)
+}
+
+fn locked_pages() -> MutexGuard<'static, BTreeMap<usize, usize>> {
+	// The table stays consistent between statements; a panic elsewhere must not stop key
+	// handling.
+	LOCKED_PAGES.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Locks the pages holding `len` bytes at `ptr` so they are never swapped out, and keeps them
+/// out of core dumps. A failure (typically RLIMIT_MEMLOCK in containers) is a warning, not an
+/// error: inside an enclave the memory is encrypted anyway, and refusing to start would cost
+/// availability.
+pub(crate) fn lock_memory(ptr: *const u8, len: usize) -> bool {
+	let size = page_size();
+	let mut table = locked_pages();
+	let mut newly_locked = Vec::new();
+	for page in pages(ptr, len) {
+		if table.contains_key(&page) {
+			continue;
+		}
+		// SAFETY: mlock and madvise only change how the kernel treats whole pages of this
+		// process; the page holds a live allocation owned by the caller.
+		let rc = unsafe { libc::mlock(page as *const libc::c_void, size) };
+		if rc != 0 {
+			if !MLOCK_WARNED.swap(true, Ordering::Relaxed) {
+				tracing::warn!(
+					error = %std::io::Error::last_os_error(),
+					"could not mlock key memory (RLIMIT_MEMLOCK?); keys stay in pageable memory"
+				);
+			}
+			for page in newly_locked {
+				release_page(page, size);
+			}
+			return false;
+		}
+		// SAFETY: as above. A failure leaves the page in core dumps, which is not worth
+		// refusing the key for.
+		unsafe { libc::madvise(page as *mut libc::c_void, size, libc::MADV_DONTDUMP) };
+		newly_locked.push(page);
+	}
+	for page in pages(ptr, len) {
+		*table.entry(page).or_insert(0) += 1;
+	}
+	true
+}
+
+/// Releases what `lock_memory` took for the same range; pages still holding other secrets stay
+/// locked.
 pub(crate) fn unlock_memory(ptr: *const u8, len: usize) {
-	// SAFETY: the range was locked by `lock_memory` and is still allocated.
+	let size = page_size();
+	let mut table = locked_pages();
+	for page in pages(ptr, len) {
+		match table.get_mut(&page) {
+			Some(count) if *count > 1 => *count -= 1,
+			Some(_) => {
+				table.remove(&page);
+				release_page(page, size);
+			},
+			None => {},
+		}
+	}
+}
+
+fn release_page(page: usize, size: usize) {
+	// SAFETY: the page was locked by `lock_memory` and belongs to this process's heap.
 	unsafe {
-		libc::munlock(ptr.cast(), len);
+		libc::madvise(page as *mut libc::c_void, size, libc::MADV_DODUMP);
+		libc::munlock(page as *const libc::c_void, size);
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn lock_count(page: usize) -> usize {
+		locked_pages().get(&page).copied().unwrap_or(0)
+	}
+
+	#[test]
+	fn a_page_stays_locked_while_any_secret_on_it_lives() {
+		// Small secrets allocated together share pages; dropping one must not unlock the
+		// others. Other tests lock and unlock their own secrets concurrently, so only lower
+		// bounds that they cannot break are checked.
+		let mut secrets: Vec<Secret32> = (0..64).map(|_| Secret32::random()).collect();
+		if !secrets.iter().all(|s| s.locked) {
+			// RLIMIT_MEMLOCK forbids locking here: there is nothing to count.
+			return;
+		}
+		let page_of = |s: &Secret32| pages(s.expose().as_ptr(), 32).next().unwrap();
+		let first = secrets.remove(0);
+		let shared_page = page_of(&first);
+		let others_on_page = secrets.iter().filter(|s| page_of(s) == shared_page).count();
+		assert!(others_on_page > 0, "64 small allocations left a page to themselves");
+		assert!(lock_count(shared_page) > others_on_page);
+		drop(first);
+		assert!(lock_count(shared_page) >= others_on_page, "a neighbour's drop unlocked the page");
+		drop(secrets);
+	}
+
+	#[test]
+	fn page_ranges_cover_every_byte() {
+		let size = page_size();
+		assert_eq!(pages(size as *const u8, 32).collect::<Vec<_>>(), [size]);
+		assert_eq!(pages((2 * size - 16) as *const u8, 32).collect::<Vec<_>>(), [size, 2 * size]);
+		assert_eq!(pages((2 * size - 32) as *const u8, 32).collect::<Vec<_>>(), [size]);
 	}
 }
