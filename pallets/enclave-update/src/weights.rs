@@ -39,9 +39,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn schedule_enclave(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Estimated: `9722`
-		// Minimum execution time: 9144_000 picoseconds.
-		Weight::from_parts(9631575, 9722)
-			.saturating_add(Weight::from_parts(61378, 0).saturating_mul(s.into()))
+		// Minimum execution time: 9264_000 picoseconds.
+		Weight::from_parts(9549250, 9722)
+			.saturating_add(Weight::from_parts(49039, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -51,9 +51,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn cancel_scheduled(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Estimated: `1415`
-		// Minimum execution time: 4737_000 picoseconds.
-		Weight::from_parts(4886532, 1415)
-			.saturating_add(Weight::from_parts(40584, 0).saturating_mul(s.into()))
+		// Minimum execution time: 4858_000 picoseconds.
+		Weight::from_parts(4993535, 1415)
+			.saturating_add(Weight::from_parts(37639, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -66,10 +66,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn retire_enclave(s: u32, r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Estimated: `9722`
-		// Minimum execution time: 7481_000 picoseconds.
-		Weight::from_parts(7552309, 9722)
-			.saturating_add(Weight::from_parts(60405, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(33330, 0).saturating_mul(r.into()))
+		// Minimum execution time: 7381_000 picoseconds.
+		Weight::from_parts(7640174, 9722)
+			.saturating_add(Weight::from_parts(69907, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(35220, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -77,8 +77,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn on_initialize_idle() -> Weight {
 		// Proof Size summary in bytes:
 		//  Estimated: `994`
-		// Minimum execution time: 220_000 picoseconds.
-		Weight::from_parts(231000, 994)
+		// Minimum execution time: 240_000 picoseconds.
+		Weight::from_parts(250000, 994)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 	}
 	/// Storage: `EnclaveUpdate::Active` (r:1 w:1, max 53 bytes)
@@ -88,8 +88,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn on_initialize_activation() -> Weight {
 		// Proof Size summary in bytes:
 		//  Estimated: `6267`
-		// Minimum execution time: 6169_000 picoseconds.
-		Weight::from_parts(6429000, 6267)
+		// Minimum execution time: 6299_000 picoseconds.
+		Weight::from_parts(6589000, 6267)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -105,9 +105,9 @@ impl WeightInfo for () {
 	fn schedule_enclave(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Estimated: `9722`
-		// Minimum execution time: 9144_000 picoseconds.
-		Weight::from_parts(9631575, 9722)
-			.saturating_add(Weight::from_parts(61378, 0).saturating_mul(s.into()))
+		// Minimum execution time: 9264_000 picoseconds.
+		Weight::from_parts(9549250, 9722)
+			.saturating_add(Weight::from_parts(49039, 0).saturating_mul(s.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
@@ -117,9 +117,9 @@ impl WeightInfo for () {
 	fn cancel_scheduled(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Estimated: `1415`
-		// Minimum execution time: 4737_000 picoseconds.
-		Weight::from_parts(4886532, 1415)
-			.saturating_add(Weight::from_parts(40584, 0).saturating_mul(s.into()))
+		// Minimum execution time: 4858_000 picoseconds.
+		Weight::from_parts(4993535, 1415)
+			.saturating_add(Weight::from_parts(37639, 0).saturating_mul(s.into()))
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
@@ -132,10 +132,10 @@ impl WeightInfo for () {
 	fn retire_enclave(s: u32, r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Estimated: `9722`
-		// Minimum execution time: 7481_000 picoseconds.
-		Weight::from_parts(7552309, 9722)
-			.saturating_add(Weight::from_parts(60405, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(33330, 0).saturating_mul(r.into()))
+		// Minimum execution time: 7381_000 picoseconds.
+		Weight::from_parts(7640174, 9722)
+			.saturating_add(Weight::from_parts(69907, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(35220, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
@@ -143,8 +143,8 @@ impl WeightInfo for () {
 	fn on_initialize_idle() -> Weight {
 		// Proof Size summary in bytes:
 		//  Estimated: `994`
-		// Minimum execution time: 220_000 picoseconds.
-		Weight::from_parts(231000, 994)
+		// Minimum execution time: 240_000 picoseconds.
+		Weight::from_parts(250000, 994)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 	}
 	/// Storage: `EnclaveUpdate::Active` (r:1 w:1, max 53 bytes)
@@ -154,8 +154,8 @@ impl WeightInfo for () {
 	fn on_initialize_activation() -> Weight {
 		// Proof Size summary in bytes:
 		//  Estimated: `6267`
-		// Minimum execution time: 6169_000 picoseconds.
-		Weight::from_parts(6429000, 6267)
+		// Minimum execution time: 6299_000 picoseconds.
+		Weight::from_parts(6589000, 6267)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
