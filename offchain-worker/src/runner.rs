@@ -38,7 +38,7 @@ use crate::{
 		BlockNumber, ChainError, VerifiedSchedule,
 	},
 	demo::{ExecError, ExecutedState},
-	keys::KeyStore,
+	keys::{KeyStore, StateKey},
 	provisioning::{fetch_snapshot, FetchError, SnapshotFetchConfig},
 	status::{CallCounts, Readiness, StatusError, WorkerStatus},
 	store::{decode_snapshot, Store, StoreError},
@@ -188,24 +188,7 @@ impl<V: HeaderVerifier> Runner<V> {
 		config: RunnerConfig,
 	) -> Result<Self, RunnerError> {
 		let material = keys.require().map_err(|_| RunnerError::NoKeys)?;
-		let state = match store.read_snapshot(&material.state) {
-			Ok((snapshot, from)) => {
-				let state = ExecutedState::from_snapshot(&snapshot)?;
-				if state.genesis_hash != chain.genesis_hash() {
-					return Err(RunnerError::BadSnapshot(
-						"the stored snapshot belongs to another chain".into(),
-					));
-				}
-				tracing::info!(
-					block = state.block_number,
-					?from,
-					"resuming from the sealed snapshot"
-				);
-				Some(state)
-			},
-			Err(StoreError::NoSnapshot(_)) => None,
-			Err(e) => return Err(e.into()),
-		};
+		let state = sealed_state(&store, &material.state, chain.genesis_hash())?;
 		Ok(Self { chain, keys, store, own, state, status, config })
 	}
 
@@ -224,7 +207,12 @@ impl<V: HeaderVerifier> Runner<V> {
 
 		if self.state.is_none() && !retired {
 			if let Some(stretch) = stretch {
-				self.obtain_state(&head, stretch).await?;
+				// After a block that could not be sealed, the state is the sealed one again.
+				let material = self.keys.require().map_err(|_| RunnerError::NoKeys)?;
+				self.state = sealed_state(&self.store, &material.state, self.chain.genesis_hash())?;
+				if self.state.is_none() {
+					self.obtain_state(&head, stretch).await?;
+				}
 			}
 		}
 
@@ -370,7 +358,6 @@ impl<V: HeaderVerifier> Runner<V> {
 		let calls = self.chain.inbox_at(block).await?;
 		let material = self.keys.require().map_err(|_| RunnerError::NoKeys)?;
 		let state = self.state.as_mut().expect("execute is only called with a state");
-		let sealed = state.clone();
 		let outcome = state.apply_block(
 			&material.shielding,
 			u64::from(block.number),
@@ -381,9 +368,10 @@ impl<V: HeaderVerifier> Runner<V> {
 		// Sealed before the next block is touched: a crash resumes from here. A block whose
 		// state cannot be sealed (a full disk) is undone and executed again in a later round:
 		// what this enclave reports as executed, and serves a successor as its final state, is
-		// always what a restart would find.
+		// always what a restart would find. A failed write leaves the sealed files as they
+		// were, so the next round takes the state from them, as a restart would.
 		if let Err(e) = state.write_to(&self.store, &material.state, &self.own) {
-			*state = sealed;
+			self.state = None;
 			return Err(e.into());
 		}
 		tracing::debug!(
@@ -410,6 +398,27 @@ impl<V: HeaderVerifier> Runner<V> {
 		}
 		Ok(())
 	}
+}
+
+/// The state sealed in `store`, if any: the state after the last block this worker sealed.
+fn sealed_state(
+	store: &Store,
+	state_key: &StateKey,
+	genesis: [u8; 32],
+) -> Result<Option<ExecutedState>, RunnerError> {
+	let (snapshot, from) = match store.read_snapshot(state_key) {
+		Ok(read) => read,
+		Err(StoreError::NoSnapshot(_)) => return Ok(None),
+		Err(e) => return Err(e.into()),
+	};
+	let state = ExecutedState::from_snapshot(&snapshot)?;
+	if state.genesis_hash != genesis {
+		return Err(RunnerError::BadSnapshot(
+			"the stored snapshot belongs to another chain".into(),
+		));
+	}
+	tracing::info!(block = state.block_number, ?from, "resuming from the sealed snapshot");
+	Ok(Some(state))
 }
 
 #[cfg(test)]
