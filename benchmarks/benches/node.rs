@@ -1,6 +1,6 @@
-//! The dev node under load: how many blocks of transfers it seals and imports per second under
-//! manual seal, and how long a `schedule_enclave` call takes from `author_submitExtrinsic` to a
-//! block.
+//! The dev node as a client sees it: how long a sudo `schedule_enclave` takes from
+//! `author_submitExtrinsic` to its block (Aura authors one per slot) and on to that block's
+//! GRANDPA finality. (Block execution, wasm against native, is the `execution` bench.)
 //!
 //! Not a criterion bench: each figure needs a running node, so this program starts one
 //! (`enclave-update-node`, built beforehand: `cargo build --release -p enclave-update-node`, or
@@ -22,10 +22,6 @@ use subxt::{
 };
 use subxt_signer::sr25519::dev;
 
-/// Blocks sealed in the import benchmark.
-const BLOCKS: usize = 40;
-/// Transfers in each of them.
-const TRANSFERS_PER_BLOCK: usize = 25;
 /// `schedule_enclave` calls timed from submission to inclusion.
 const SCHEDULE_SAMPLES: usize = 20;
 
@@ -57,10 +53,10 @@ fn main() -> Result<(), BoxError> {
 			 below a release node's (`cargo build --release -p enclave-update-node`)"
 		);
 	}
-	tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
-		import_throughput(&binary.path).await?;
-		submission_to_inclusion(&binary.path).await
-	})
+	tokio::runtime::Builder::new_multi_thread()
+		.enable_all()
+		.build()?
+		.block_on(async { submission_to_finality(&binary.path).await })
 }
 
 /// The node binary the bench runs.
@@ -115,7 +111,7 @@ fn free_port() -> Result<u16, BoxError> {
 	Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-async fn start(binary: &Path, base_path: &Path, sealing: &[&str]) -> Result<Node, BoxError> {
+async fn start(binary: &Path, base_path: &Path) -> Result<Node, BoxError> {
 	let rpc_port = free_port()?;
 	let p2p_port = free_port()?;
 	let mut child = KillOnDrop(
@@ -126,9 +122,7 @@ async fn start(binary: &Path, base_path: &Path, sealing: &[&str]) -> Result<Node
 			.args(["--rpc-port", &rpc_port.to_string()])
 			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
 			.args(["--no-prometheus", "--no-telemetry", "--no-mdns", "--log", "error"])
-			// Room for a whole benchmark's transfers in the pool.
-			.args(["--pool-limit", "10000"])
-			.args(sealing)
+			// The dev chain's one-second slots.
 			.stdin(Stdio::null())
 			.stdout(Stdio::null())
 			.stderr(Stdio::inherit())
@@ -156,75 +150,6 @@ async fn start(binary: &Path, base_path: &Path, sealing: &[&str]) -> Result<Node
 fn hex(bytes: &[u8]) -> String {
 	let digits: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
 	format!("0x{digits}")
-}
-
-/// Signs `count` transfers from Alice to Bob with consecutive nonces from `first_nonce`.
-async fn signed_transfers(
-	client: &Client,
-	first_nonce: u64,
-	count: usize,
-) -> Result<Vec<String>, BoxError> {
-	let at = client.at_current_block().await?;
-	let mut transactions = at.transactions();
-	let transfer = subxt::dynamic::transaction(
-		"Balances",
-		"transfer_keep_alive",
-		(dev::bob().public_key().to_address::<()>(), 1_000_000_000u128),
-	);
-	let mut signed = Vec::with_capacity(count);
-	for nonce in first_nonce..first_nonce + count as u64 {
-		// Immortal: these wait for many blocks before they are sealed.
-		let params = PolkadotExtrinsicParamsBuilder::new().nonce(nonce).immortal().build();
-		let tx = transactions.create_signed(&transfer, &dev::alice(), params).await?;
-		signed.push(hex(tx.encoded()));
-	}
-	Ok(signed)
-}
-
-/// Blocks of transfers sealed (built, executed, imported and finalized) per second.
-async fn import_throughput(binary: &Path) -> Result<(), BoxError> {
-	let dir = tempfile::tempdir()?;
-	// Only `engine_createBlock` seals here, so each block holds exactly the transfers sent for it.
-	// The single-state pool: the fork-aware one parks transactions that arrive while it updates
-	// its views after an import until the block after next, which would split the batches.
-	let node = start(
-		binary,
-		dir.path(),
-		&["--instant-seal", "false", "--block-time-ms", "0", "--pool-type", "single-state"],
-	)
-	.await?;
-	let transfers = signed_transfers(&node.client, 0, BLOCKS * TRANSFERS_PER_BLOCK).await?;
-
-	let mut sealing = Duration::ZERO;
-	let started = Instant::now();
-	for block in transfers.chunks(TRANSFERS_PER_BLOCK) {
-		for tx in block {
-			node.rpc.request::<String>("author_submitExtrinsic", rpc_params![tx]).await?;
-		}
-		let seal_started = Instant::now();
-		let created: serde_json::Value =
-			node.rpc.request("engine_createBlock", rpc_params![true, true, None::<String>]).await?;
-		sealing += seal_started.elapsed();
-		let hash = created["hash"].as_str().ok_or("engine_createBlock returned no hash")?;
-		let body: serde_json::Value = node.rpc.request("chain_getBlock", rpc_params![hash]).await?;
-		let extrinsics = body["block"]["extrinsics"].as_array().map_or(0, Vec::len);
-		// The timestamp inherent plus the transfers.
-		if extrinsics != TRANSFERS_PER_BLOCK + 1 {
-			return Err(format!("a block held {extrinsics} extrinsics").into());
-		}
-	}
-	let total = started.elapsed();
-
-	let blocks = BLOCKS as f64;
-	println!(
-		"node/import: {BLOCKS} blocks x {TRANSFERS_PER_BLOCK} transfers: sealing+import \
-		 {:.1} blocks/s ({:.0} transfers/s, {:.2} ms/block); with submission {:.1} blocks/s",
-		blocks / sealing.as_secs_f64(),
-		blocks * TRANSFERS_PER_BLOCK as f64 / sealing.as_secs_f64(),
-		sealing.as_secs_f64() * 1000.0 / blocks,
-		blocks / total.as_secs_f64(),
-	);
-	Ok(())
 }
 
 fn schedule_call(byte: u8, activates_at: u32) -> Value {
@@ -262,9 +187,10 @@ async fn signed_sudo(client: &Client, call: Value, nonce: u64) -> Result<String,
 	Ok(hex(tx.encoded()))
 }
 
-/// Submits `tx` and waits for the first new block that contains it; the time from the
-/// `author_submitExtrinsic` request to that block's header notification.
-async fn time_to_inclusion(rpc: &RpcClient, tx: &str) -> Result<Duration, BoxError> {
+/// Submits `tx` and waits for the first new block that contains it, then for that block to be
+/// finalized: the times from the `author_submitExtrinsic` request to that block's header
+/// notification and to its finality notification.
+async fn time_to_finality(rpc: &RpcClient, tx: &str) -> Result<(Duration, Duration), BoxError> {
 	let mut heads = rpc
 		.subscribe::<serde_json::Value>(
 			"chain_subscribeNewHeads",
@@ -272,10 +198,17 @@ async fn time_to_inclusion(rpc: &RpcClient, tx: &str) -> Result<Duration, BoxErr
 			"chain_unsubscribeNewHeads",
 		)
 		.await?;
+	let mut finalized = rpc
+		.subscribe::<serde_json::Value>(
+			"chain_subscribeFinalizedHeads",
+			rpc_params![],
+			"chain_unsubscribeFinalizedHeads",
+		)
+		.await?;
 	let submitted = Instant::now();
 	rpc.request::<String>("author_submitExtrinsic", rpc_params![tx]).await?;
 	let deadline = Duration::from_secs(30);
-	loop {
+	let (included_at, included) = loop {
 		let head = tokio::time::timeout(deadline, heads.next())
 			.await?
 			.ok_or("the head subscription ended")??;
@@ -283,53 +216,73 @@ async fn time_to_inclusion(rpc: &RpcClient, tx: &str) -> Result<Duration, BoxErr
 		let number = head["number"].as_str().ok_or("a header without number")?;
 		let hash: String = rpc.request("chain_getBlockHash", rpc_params![number]).await?;
 		let block: serde_json::Value = rpc.request("chain_getBlock", rpc_params![hash]).await?;
-		let included = block["block"]["extrinsics"]
+		let contains = block["block"]["extrinsics"]
 			.as_array()
 			.is_some_and(|extrinsics| extrinsics.iter().any(|x| x.as_str() == Some(tx)));
-		if included {
-			return Ok(arrived);
+		if contains {
+			break (arrived, block_number(number)?);
 		}
 		if arrived > deadline {
 			return Err("the transaction was not included within 30 s".into());
 		}
+	};
+	loop {
+		let head = tokio::time::timeout(deadline, finalized.next())
+			.await?
+			.ok_or("the finalized head subscription ended")??;
+		let number = head["number"].as_str().ok_or("a header without number")?;
+		if block_number(number)? >= included {
+			return Ok((included_at, submitted.elapsed()));
+		}
+		if submitted.elapsed() > deadline {
+			return Err("the block was not finalized within 30 s".into());
+		}
 	}
 }
 
-/// `author_submitExtrinsic` of a sudo `schedule_enclave` to its block, with `--dev` sealing.
-async fn submission_to_inclusion(binary: &Path) -> Result<(), BoxError> {
-	let dir = tempfile::tempdir()?;
-	// The `--dev` defaults: seal on each transaction and every second, fork-aware pool. A
-	// transaction that reaches the pool while it updates its views after an import waits for the
-	// next interval block; that is part of what a client of the dev node sees.
-	let node = start(binary, dir.path(), &[]).await?;
-	// Wait for the first block, sealed at start, so the pool has a view to admit transactions to.
-	tokio::time::sleep(Duration::from_millis(1500)).await;
+fn block_number(hex_number: &str) -> Result<u32, BoxError> {
+	Ok(u32::from_str_radix(hex_number.trim_start_matches("0x"), 16)?)
+}
 
-	let mut samples = Vec::with_capacity(SCHEDULE_SAMPLES);
-	let mut nonce = 0;
-	for sample in 0..SCHEDULE_SAMPLES {
-		let byte = 0x10 + sample as u8;
-		let header: serde_json::Value = node.rpc.request("chain_getHeader", rpc_params![]).await?;
-		let best = u32::from_str_radix(
-			header["number"].as_str().ok_or("no number")?.trim_start_matches("0x"),
-			16,
-		)?;
-		let schedule = signed_sudo(&node.client, schedule_call(byte, best + 1_000), nonce).await?;
-		samples.push(time_to_inclusion(&node.rpc, &schedule).await?);
-		// Keep the bounded schedule from filling up; not timed.
-		let cancel = signed_sudo(&node.client, cancel_call(byte), nonce + 1).await?;
-		time_to_inclusion(&node.rpc, &cancel).await?;
-		nonce += 2;
-	}
+fn report(what: &str, mut samples: Vec<Duration>) {
 	samples.sort();
 	let mean = samples.iter().sum::<Duration>() / samples.len() as u32;
 	println!(
-		"node/schedule submit->inclusion ({SCHEDULE_SAMPLES} samples, --dev sealing): \
-		 mean {:.1} ms, median {:.1} ms, min {:.1} ms, max {:.1} ms",
+		"node/schedule submit->{what} ({} samples, --dev, 1 s slots): mean {:.1} ms, median \
+		 {:.1} ms, min {:.1} ms, max {:.1} ms",
+		samples.len(),
 		mean.as_secs_f64() * 1000.0,
 		samples[samples.len() / 2].as_secs_f64() * 1000.0,
 		samples[0].as_secs_f64() * 1000.0,
 		samples[samples.len() - 1].as_secs_f64() * 1000.0,
 	);
+}
+
+/// `author_submitExtrinsic` of a sudo `schedule_enclave` to its block and to its finality, on a
+/// `--dev` node (Alice authors each slot and finalizes alone).
+async fn submission_to_finality(binary: &Path) -> Result<(), BoxError> {
+	let dir = tempfile::tempdir()?;
+	let node = start(binary, dir.path()).await?;
+	// Wait for the first blocks, so the pool has a view to admit transactions to.
+	tokio::time::sleep(Duration::from_millis(2500)).await;
+
+	let mut inclusion = Vec::with_capacity(SCHEDULE_SAMPLES);
+	let mut finality = Vec::with_capacity(SCHEDULE_SAMPLES);
+	let mut nonce = 0;
+	for sample in 0..SCHEDULE_SAMPLES {
+		let byte = 0x10 + sample as u8;
+		let header: serde_json::Value = node.rpc.request("chain_getHeader", rpc_params![]).await?;
+		let best = block_number(header["number"].as_str().ok_or("no number")?)?;
+		let schedule = signed_sudo(&node.client, schedule_call(byte, best + 1_000), nonce).await?;
+		let (included, finalized) = time_to_finality(&node.rpc, &schedule).await?;
+		inclusion.push(included);
+		finality.push(finalized);
+		// Keep the bounded schedule from filling up; not timed.
+		let cancel = signed_sudo(&node.client, cancel_call(byte), nonce + 1).await?;
+		time_to_finality(&node.rpc, &cancel).await?;
+		nonce += 2;
+	}
+	report("inclusion", inclusion);
+	report("GRANDPA finality", finality);
 	Ok(())
 }

@@ -26,7 +26,6 @@ use std::{
 	time::{Duration, Instant},
 };
 
-const BLOCK_TIME_MS: u64 = 300;
 const WAIT: Duration = Duration::from_secs(120);
 const CATCH_UP_BLOCKS: u32 = 30;
 
@@ -106,7 +105,7 @@ fn bench(c: &mut Criterion) {
 	let runtime = tokio::runtime::Runtime::new().unwrap();
 	let root = tempfile::tempdir().unwrap();
 	let mut chain = runtime.block_on(async {
-		let mut devnet = Devnet::start(root.path(), BLOCK_TIME_MS, false).await.unwrap();
+		let mut devnet = Devnet::start(root.path()).await.unwrap();
 		wait_for_processed(&devnet.a, 1, WAIT).await.unwrap();
 		let current_run = devnet.a_run.take();
 		let current = devnet.a.clone();

@@ -122,6 +122,52 @@ pub fn sudo(inner: Call) -> Call {
 	call("Sudo", "sudo", [("call", inner.into_value())])
 }
 
+/// `Sudo::sudo_unchecked_weight(call, 0)`: for `System::set_code`, whose declared weight is a
+/// whole block (sudo would add its own on top and no block could hold it).
+pub fn sudo_unchecked_weight(inner: Call) -> Call {
+	call(
+		"Sudo",
+		"sudo_unchecked_weight",
+		[
+			("call", inner.into_value()),
+			(
+				"weight",
+				Value::named_composite([
+					("ref_time", Value::u128(0)),
+					("proof_size", Value::u128(0)),
+				]),
+			),
+		],
+	)
+}
+
+/// `System::set_code(code)`: replace the runtime (root only).
+pub fn set_code_call(code: &[u8]) -> Call {
+	call("System", "set_code", [("code", Value::from_bytes(code))])
+}
+
+/// `System::authorize_upgrade(code_hash)`: allow anyone to apply the runtime whose blake2-256 is
+/// `code_hash` (root only).
+pub fn authorize_upgrade_call(code_hash: [u8; 32]) -> Call {
+	call("System", "authorize_upgrade", [("code_hash", Value::from_bytes(code_hash))])
+}
+
+/// `System::apply_authorized_upgrade(code)`: apply an authorized runtime (any origin).
+pub fn apply_authorized_upgrade_call(code: &[u8]) -> Call {
+	call("System", "apply_authorized_upgrade", [("code", Value::from_bytes(code))])
+}
+
+/// `Whitelist::whitelist_call(call_hash)`: mark the call with this hash for dispatch as root.
+pub fn whitelist_call(call_hash: [u8; 32]) -> Call {
+	call("Whitelist", "whitelist_call", [("call_hash", Value::from_bytes(call_hash))])
+}
+
+/// `Whitelist::dispatch_whitelisted_call_with_preimage(call)`: dispatch a whitelisted call as
+/// root.
+pub fn dispatch_whitelisted_call_with_preimage(inner: Call) -> Call {
+	call("Whitelist", "dispatch_whitelisted_call_with_preimage", [("call", inner.into_value())])
+}
+
 /// One block of the finalized chain as the reference replay reads it (plain RPC, no proofs:
 /// the test trusts its own node).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -220,21 +266,42 @@ impl Chain {
 		self.submit(payload, signer).await?.map_err(|e| anyhow!("dispatch failed: {e}"))
 	}
 
-	/// Sudo (Alice) runs `inner`; the inner call's own result is checked too.
-	pub async fn sudo_ok(&self, inner: Call) -> Result<()> {
-		let events = self.submit_ok(&sudo(inner), &dev::alice()).await?;
+	/// Submits `sudo_call` (a `Sudo::sudo` or `Sudo::sudo_unchecked_weight` call) as Alice,
+	/// the sudo key, and returns the dispatched call's own result from the `Sudid` event: `Err`
+	/// holds its SCALE-encoded `DispatchError`.
+	pub async fn sudid(&self, sudo_call: Call) -> Result<std::result::Result<(), Vec<u8>>> {
+		let events = self.submit_ok(&sudo_call, &dev::alice()).await?;
 		let (_, _, fields) = events
 			.iter()
 			.find(|(p, n, _)| p == "Sudo" && n == "Sudid")
 			.ok_or_else(|| anyhow!("no Sudo.Sudid event"))?;
-		// `Sudid { sudo_result: DispatchResult }`: Ok is a single 0 byte.
-		if fields.first() != Some(&0) {
-			bail!(
-				"sudo dispatched the call but it failed (Sudid fields 0x{})",
-				hex::encode(fields)
-			);
+		// `Sudid { sudo_result: DispatchResult }`: Ok is a single 0 byte, Err a 1 and the error.
+		match fields.split_first() {
+			Some((0, [])) => Ok(Ok(())),
+			Some((1, error)) => Ok(Err(error.to_vec())),
+			_ => bail!("a Sudid event that does not decode: 0x{}", hex::encode(fields)),
 		}
-		Ok(())
+	}
+
+	/// Sudo (Alice) runs `inner`; the inner call's own result is checked too.
+	pub async fn sudo_ok(&self, inner: Call) -> Result<()> {
+		self.sudo_call_ok(sudo(inner)).await
+	}
+
+	/// Submits `sudo_call` (see [`Chain::sudid`]) and requires the dispatched call to succeed.
+	pub async fn sudo_call_ok(&self, sudo_call: Call) -> Result<()> {
+		self.sudid(sudo_call).await?.map_err(|error| {
+			anyhow!("sudo dispatched the call but it failed (error 0x{})", hex::encode(error))
+		})
+	}
+
+	/// Submits `sudo_call` (see [`Chain::sudid`]) and requires the dispatched call to fail;
+	/// returns its SCALE-encoded `DispatchError`.
+	pub async fn sudo_call_err(&self, sudo_call: Call) -> Result<Vec<u8>> {
+		match self.sudid(sudo_call).await? {
+			Ok(()) => bail!("the call sudo dispatched succeeded"),
+			Err(error) => Ok(error),
+		}
 	}
 
 	/// The council (Alice proposes, Alice and Bob vote aye, Charlie closes) runs `inner` with a
@@ -260,6 +327,23 @@ impl Chain {
 			bail!("the council's call failed (Executed fields 0x{})", hex::encode(fields));
 		}
 		Ok(())
+	}
+
+	/// The runtime's `specVersion` at the best block.
+	pub async fn spec_version(&self) -> Result<u32> {
+		let version: serde_json::Value =
+			self.rpc.request("state_getRuntimeVersion", rpc_params![]).await?;
+		let spec = version["specVersion"].as_u64().ok_or_else(|| anyhow!("no specVersion"))?;
+		Ok(u32::try_from(spec)?)
+	}
+
+	/// The raw storage value under `key` at the finalized head.
+	pub async fn storage(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+		let at: String = self.rpc.request("chain_getFinalizedHead", rpc_params![]).await?;
+		let key = format!("0x{}", hex::encode(key));
+		let value: Option<String> =
+			self.rpc.request("state_getStorage", rpc_params![key, at]).await?;
+		value.map(|value| unhex(&value)).transpose()
 	}
 
 	/// The genesis hash.

@@ -32,9 +32,6 @@ struct Args {
 	/// Blocks B executes after the cut-over before the story checks the result.
 	#[arg(long, default_value_t = 5)]
 	after: u32,
-	/// Block interval of the dev node, in milliseconds.
-	#[arg(long, default_value_t = 500)]
-	block_time_ms: u64,
 	/// Keep the node's and workers' data and logs in this directory (default: a temporary
 	/// directory, removed at the end).
 	#[arg(long, value_name = "DIR")]
@@ -133,7 +130,7 @@ async fn story(args: Args) -> Result<()> {
 	let mut progress = Progress { step: 0, started: Instant::now() };
 
 	progress.step("start the dev node and worker A (measurement A, the genesis enclave)");
-	let mut devnet = Devnet::start(&root, args.block_time_ms, false).await?;
+	let mut devnet = Devnet::start(&root).await?;
 	progress.note(&format!(
 		"node: {} | genesis 0x{}",
 		devnet.node.url(),

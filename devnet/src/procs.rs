@@ -204,25 +204,22 @@ pub struct Node {
 	/// Its JSON-RPC port on 127.0.0.1.
 	pub rpc_port: u16,
 	base_path: PathBuf,
-	block_time_ms: u64,
-	instant_seal: bool,
+	genesis_runtime: Option<PathBuf>,
 }
 
+/// The slot duration of the devnet's chain: a block every half second.
+pub const SLOT_DURATION_MS: u64 = 500;
+
 impl Node {
-	/// Starts a dev node with its database under `base_path`, sealing every `block_time_ms`
-	/// (and, with `instant_seal`, on each transaction too), keeping the state of every
-	/// finalized block (workers read the inbox of each block they execute, however far
-	/// behind they are).
-	pub fn start(base_path: &Path, block_time_ms: u64, instant_seal: bool) -> Result<Node> {
-		Self::start_on(base_path, block_time_ms, instant_seal, free_port())
+	/// Starts a dev node (Alice authors every slot and finalizes with GRANDPA alone) with its
+	/// database under `base_path`, keeping the state of every finalized block (workers read the
+	/// inbox of each block they execute, however far behind they are). With `genesis_runtime`,
+	/// the chain starts on that wasm blob instead of the node's own runtime.
+	pub fn start(base_path: &Path, genesis_runtime: Option<&Path>) -> Result<Node> {
+		Self::start_on(base_path, genesis_runtime.map(Path::to_path_buf), free_port())
 	}
 
-	fn start_on(
-		base_path: &Path,
-		block_time_ms: u64,
-		instant_seal: bool,
-		rpc_port: u16,
-	) -> Result<Node> {
+	fn start_on(base_path: &Path, genesis_runtime: Option<PathBuf>, rpc_port: u16) -> Result<Node> {
 		std::fs::create_dir_all(base_path)?;
 		let log = base_path.join(format!("node-{}.log", unique_suffix()));
 		let mut command = Command::new(binary(NODE_BIN)?);
@@ -234,16 +231,12 @@ impl Node {
 			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{}", free_port())])
 			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
 			.args(["--state-pruning", "archive-canonical"])
-			.args(["--block-time-ms", &block_time_ms.to_string()])
-			.args(["--instant-seal", if instant_seal { "true" } else { "false" }]);
+			.args(["--slot-duration-ms", &SLOT_DURATION_MS.to_string()]);
+		if let Some(runtime) = &genesis_runtime {
+			command.arg("--genesis-runtime").arg(runtime);
+		}
 		let process = Process::spawn(NODE_BIN, &mut command, log)?;
-		Ok(Node {
-			process,
-			rpc_port,
-			base_path: base_path.to_path_buf(),
-			block_time_ms,
-			instant_seal,
-		})
+		Ok(Node { process, rpc_port, base_path: base_path.to_path_buf(), genesis_runtime })
 	}
 
 	/// `ws://127.0.0.1:<rpc port>`.
@@ -253,10 +246,10 @@ impl Node {
 
 	/// Kills the node abruptly and starts it again on the same database and port.
 	pub fn crash_and_restart(self) -> Result<Node> {
-		let (base_path, block_time_ms, instant_seal, rpc_port) =
-			(self.base_path.clone(), self.block_time_ms, self.instant_seal, self.rpc_port);
+		let (base_path, genesis_runtime, rpc_port) =
+			(self.base_path.clone(), self.genesis_runtime.clone(), self.rpc_port);
 		self.process.kill9();
-		Self::start_on(&base_path, block_time_ms, instant_seal, rpc_port)
+		Self::start_on(&base_path, genesis_runtime, rpc_port)
 	}
 }
 

@@ -34,11 +34,16 @@ pub struct Devnet {
 }
 
 impl Devnet {
-	/// Starts the node under `root` (sealing every `block_time_ms`, and with `instant_seal` on
-	/// each transaction too), initialises worker A (measurement A, the dev genesis enclave) and
-	/// runs it with its provisioning port open.
-	pub async fn start(root: &Path, block_time_ms: u64, instant_seal: bool) -> Result<Devnet> {
-		let node = Node::start(&root.join("node"), block_time_ms, instant_seal)?;
+	/// Starts the node under `root`, initialises worker A (measurement A, the dev genesis
+	/// enclave) and runs it with its provisioning port open.
+	pub async fn start(root: &Path) -> Result<Devnet> {
+		Self::start_on(root, None).await
+	}
+
+	/// [`Devnet::start`], with the chain on `genesis_runtime` (a wasm blob) instead of the node's
+	/// own runtime, when given.
+	pub async fn start_on(root: &Path, genesis_runtime: Option<&Path>) -> Result<Devnet> {
+		let node = Node::start(&root.join("node"), genesis_runtime)?;
 		let chain = Chain::connect(&node.url(), NODE_STARTUP)
 			.await
 			.with_context(|| format!("node log:\n{}", node.process.log()))?;

@@ -23,7 +23,6 @@ use std::{
 };
 
 const TEST_TIMEOUT: Duration = Duration::from_secs(420);
-const BLOCK_TIME_MS: u64 = 500;
 const WAIT: Duration = Duration::from_secs(120);
 
 /// The tests of this file run one at a time: each has a node, workers and traffic of its own,
@@ -107,7 +106,7 @@ fn status_u64(worker: &Worker, field: &str) -> Option<u64> {
 async fn cut_over_executes_every_block_exactly_once() {
 	bounded(async {
 		let root = tempfile::tempdir().unwrap();
-		let mut devnet = Devnet::start(root.path(), BLOCK_TIME_MS, false).await.unwrap();
+		let mut devnet = Devnet::start(root.path()).await.unwrap();
 		let traffic = Traffic::start(&devnet);
 
 		let xyz = devnet.chain.finalized_number().await.unwrap() + 30;
@@ -169,7 +168,7 @@ async fn cut_over_executes_every_block_exactly_once() {
 async fn a_late_successor_catches_up_and_a_cancelled_schedule_changes_nothing() {
 	bounded(async {
 		let root = tempfile::tempdir().unwrap();
-		let devnet = Devnet::start(root.path(), BLOCK_TIME_MS, false).await.unwrap();
+		let devnet = Devnet::start(root.path()).await.unwrap();
 		let traffic = Traffic::start(&devnet);
 		let xyz = devnet.chain.finalized_number().await.unwrap() + 12;
 		devnet.chain.sudo_ok(schedule_call(&MEASUREMENT_B, xyz)).await.unwrap();

@@ -33,7 +33,6 @@ use tokio::{
 };
 
 const TEST_TIMEOUT: Duration = Duration::from_secs(480);
-const BLOCK_TIME_MS: u64 = 400;
 const WAIT: Duration = Duration::from_secs(120);
 
 /// The tests of this file run one at a time: each has a node and workers of its own, and kills
@@ -253,7 +252,7 @@ impl SnapshotRelay {
 async fn kills_at_every_step_lose_nothing() {
 	bounded(async {
 		let root = tempfile::tempdir().unwrap();
-		let mut devnet = Devnet::start(root.path(), BLOCK_TIME_MS, true).await.unwrap();
+		let mut devnet = Devnet::start(root.path()).await.unwrap();
 		let a_checksum = field(&devnet.a, "key_checksum");
 		let mut increments = some_calls(&devnet, 6).await;
 		// Large values, so that A's snapshot is several times its status file: a file-size limit
@@ -478,7 +477,7 @@ fn keys_whole_or_none(devnet: &Devnet, b: &Worker, a_checksum: &serde_json::Valu
 async fn hand_over_faults_lose_no_key() {
 	bounded(async {
 		let root = tempfile::tempdir().unwrap();
-		let mut devnet = Devnet::start(root.path(), BLOCK_TIME_MS, true).await.unwrap();
+		let mut devnet = Devnet::start(root.path()).await.unwrap();
 		let a_checksum = field(&devnet.a, "key_checksum");
 		let xyz = devnet.chain.finalized_number().await.unwrap() + 200;
 		devnet.chain.sudo_ok(schedule_call(&MEASUREMENT_B, xyz)).await.unwrap();

@@ -38,7 +38,6 @@ use tokio::net::TcpStream;
 
 /// Bound of each test (a debug node and several worker processes).
 const TEST_TIMEOUT: Duration = Duration::from_secs(300);
-const BLOCK_TIME_MS: u64 = 500;
 
 async fn bounded<F: Future<Output = ()>>(test: F) {
 	tokio::time::timeout(TEST_TIMEOUT, test).await.expect("the test finishes in time");
@@ -75,7 +74,7 @@ fn own_view_denies(denied: Denied) -> String {
 async fn the_schedule_governs_who_gets_the_keys() {
 	bounded(async {
 		let root = tempfile::tempdir().unwrap();
-		let devnet = Devnet::start(root.path(), BLOCK_TIME_MS, true).await.unwrap();
+		let devnet = Devnet::start(root.path()).await.unwrap();
 		let provider = devnet.a.provide_addr();
 		let a_checksum = checksum(&devnet.a.status().unwrap());
 		wait_serving(&provider, Duration::from_secs(60)).await.unwrap();

@@ -1,16 +1,12 @@
-//! Command-line interface: the standard Substrate node flags (`sc_cli::RunCmd`) plus this node's
-//! genesis and sealing options.
+//! Command-line interface: the standard Substrate node flags (`sc_cli::RunCmd`: `--dev`,
+//! `--chain`, `--alice`, `--validator`, ...) plus this node's genesis and finality options.
 
 use enclave_update_primitives::Measurement;
 use enclave_update_runtime::genesis_config_presets::DEV_GENESIS_ENCLAVE;
-use std::time::Duration;
 
-/// Block time of interval sealing with `--dev` unless `--block-time-ms` says otherwise: the one
-/// the runtime's `MinimumPeriod` is made for.
-pub const DEV_BLOCK_TIME_MS: u64 = enclave_update_runtime::DEV_MILLI_SECS_PER_BLOCK;
-/// Block time of interval sealing without `--dev` unless `--block-time-ms` says otherwise: the
-/// runtime's nominal block time.
-pub const DEFAULT_BLOCK_TIME_MS: u64 = enclave_update_runtime::MILLI_SECS_PER_BLOCK;
+/// Blocks between two justifications GRANDPA stores unasked, unless `--justification-period`
+/// says otherwise (polkadot-sdk's templates use the same).
+pub const DEFAULT_JUSTIFICATION_PERIOD: u32 = 512;
 
 /// The node's command line.
 #[derive(Debug, clap::Parser)]
@@ -37,37 +33,30 @@ pub struct NodeParams {
 	#[arg(long, value_name = "HEX", global = true, default_value_t = DEV_GENESIS_ENCLAVE)]
 	pub genesis_enclave: Measurement,
 
-	/// Seal a block every this many milliseconds (and finalize it); `0` turns interval sealing
-	/// off. Default: 1000 with `--dev`, 6000 otherwise.
-	#[arg(long, value_name = "MS")]
-	pub block_time_ms: Option<u64>,
+	/// The slot duration (block time) of the built-in `dev` and `local` chains, in milliseconds:
+	/// even, at least 100. Default: the runtime's development presets' (1000). Ignored for a chain
+	/// spec file, whose genesis is already fixed.
+	#[arg(long, value_name = "MS", global = true)]
+	pub slot_duration_ms: Option<u64>,
 
-	/// Also seal a block as soon as a transaction enters the pool. Default: on with `--dev`,
-	/// off otherwise.
-	#[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
-	pub instant_seal: Option<bool>,
-}
+	/// Start the built-in `dev` or `local` chain on this runtime wasm blob instead of the one
+	/// built into the node: for example a chain's previous release, to rehearse a runtime
+	/// upgrade to the node's own. Ignored for a chain spec file, which has its `:code`.
+	#[arg(long, value_name = "FILE", global = true)]
+	pub genesis_runtime: Option<std::path::PathBuf>,
 
-/// When the node seals blocks. Every sealed block is finalized at once; `engine_createBlock`
-/// (the manual-seal RPC) can seal more.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sealing {
-	/// Seal on every transaction that enters the pool.
-	pub on_transaction: bool,
-	/// Seal at this interval.
-	pub interval: Option<Duration>,
-}
-
-impl NodeParams {
-	/// The sealing the options ask for, with the defaults of a `--dev` node or of another one.
-	pub fn sealing(&self, dev: bool) -> Sealing {
-		let default_ms = if dev { DEV_BLOCK_TIME_MS } else { DEFAULT_BLOCK_TIME_MS };
-		let interval_ms = self.block_time_ms.unwrap_or(default_ms);
-		Sealing {
-			on_transaction: self.instant_seal.unwrap_or(dev),
-			interval: (interval_ms > 0).then(|| Duration::from_millis(interval_ms)),
-		}
-	}
+	/// Store a GRANDPA justification for every block whose number is a multiple of this (blocks
+	/// that change the authority set always get one). `grandpa_proveFinality` answers for any
+	/// finalized block with the next stored justification, so a smaller period gives light
+	/// clients shorter proofs at the cost of storage.
+	#[arg(
+		long,
+		value_name = "BLOCKS",
+		global = true,
+		default_value_t = DEFAULT_JUSTIFICATION_PERIOD,
+		value_parser = clap::value_parser!(u32).range(1..),
+	)]
+	pub justification_period: u32,
 }
 
 /// The node's subcommands.
@@ -108,33 +97,19 @@ mod tests {
 	use sc_cli::SubstrateCli;
 
 	#[test]
-	fn dev_defaults_seal_on_transactions_every_second() {
+	fn dev_defaults() {
 		let cli = Cli::try_from_iter(["node", "--dev"]).unwrap();
-		let sealing = cli.node.sealing(cli.run.shared_params.is_dev());
-		assert_eq!(
-			sealing,
-			Sealing { on_transaction: true, interval: Some(Duration::from_millis(1000)) }
-		);
+		assert!(cli.run.shared_params.is_dev());
 		assert_eq!(cli.node.genesis_enclave, DEV_GENESIS_ENCLAVE);
+		assert_eq!(cli.node.justification_period, DEFAULT_JUSTIFICATION_PERIOD);
 	}
 
 	#[test]
-	fn sealing_flags_override_the_defaults() {
-		let cli = Cli::try_from_iter([
-			"node",
-			"--dev",
-			"--block-time-ms",
-			"0",
-			"--instant-seal",
-			"false",
-		])
-		.unwrap();
-		assert_eq!(cli.node.sealing(true), Sealing { on_transaction: false, interval: None });
-		let cli = Cli::try_from_iter(["node"]).unwrap();
-		assert_eq!(
-			cli.node.sealing(false),
-			Sealing { on_transaction: false, interval: Some(Duration::from_millis(6000)) }
-		);
+	fn the_justification_period_is_a_positive_number_of_blocks() {
+		let cli = Cli::try_from_iter(["node", "--dev", "--justification-period", "1"]).unwrap();
+		assert_eq!(cli.node.justification_period, 1);
+		let error = Cli::try_from_iter(["node", "--justification-period", "0"]).unwrap_err();
+		assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation);
 	}
 
 	#[test]

@@ -6,7 +6,7 @@ use crate::{
 	service,
 };
 use sc_cli::SubstrateCli;
-use sc_service::{ChainType, PartialComponents};
+use sc_service::PartialComponents;
 
 impl SubstrateCli for Cli {
 	fn impl_name() -> String {
@@ -34,24 +34,17 @@ impl SubstrateCli for Cli {
 	}
 
 	fn load_spec(&self, id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
-		let enclave = self.node.genesis_enclave;
-		let spec = match id {
-			// `--dev` asks for the chain `dev`; no `--chain` at all means the same here.
-			"" | "dev" => chain_spec::development_chain_spec(
-				"dev",
-				"Development",
-				ChainType::Development,
-				enclave,
-			),
-			"local" => chain_spec::development_chain_spec(
-				"local_testnet",
-				"Local Testnet",
-				ChainType::Local,
-				enclave,
-			),
-			path => return Ok(Box::new(chain_spec::ChainSpec::from_json_file(path.into())?)),
-		};
-		Ok(Box::new(spec.map_err(|error| error.to_string())?))
+		Ok(Box::new(
+			chain_spec::load(
+				id,
+				chain_spec::GenesisOverrides {
+					runtime: self.node.genesis_runtime.clone(),
+					genesis_enclave: self.node.genesis_enclave,
+					slot_duration_ms: self.node.slot_duration_ms,
+				},
+			)
+			.map_err(|error| error.to_string())?,
+		))
 	}
 }
 
@@ -70,21 +63,23 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
 				let PartialComponents { client, task_manager, import_queue, .. } =
-					service::new_partial(&config)?;
+					service::new_partial(&config, &cli.node)?;
 				Ok((cmd.run(client, import_queue), task_manager))
 			})
 		},
 		Some(Subcommand::ExportBlocks(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
-				let PartialComponents { client, task_manager, .. } = service::new_partial(&config)?;
+				let PartialComponents { client, task_manager, .. } =
+					service::new_partial(&config, &cli.node)?;
 				Ok((cmd.run(client, config.database), task_manager))
 			})
 		},
 		Some(Subcommand::ExportState(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
-				let PartialComponents { client, task_manager, .. } = service::new_partial(&config)?;
+				let PartialComponents { client, task_manager, .. } =
+					service::new_partial(&config, &cli.node)?;
 				Ok((cmd.run(client, config.chain_spec), task_manager))
 			})
 		},
@@ -92,7 +87,7 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
 				let PartialComponents { client, task_manager, import_queue, .. } =
-					service::new_partial(&config)?;
+					service::new_partial(&config, &cli.node)?;
 				Ok((cmd.run(client, import_queue), task_manager))
 			})
 		},
@@ -104,20 +99,20 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
 				let PartialComponents { client, task_manager, backend, .. } =
-					service::new_partial(&config)?;
+					service::new_partial(&config, &cli.node)?;
 				Ok((cmd.run(client, backend, None), task_manager))
 			})
 		},
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
-			let sealing = cli.node.sealing(cli.run.shared_params.is_dev());
+			let params = cli.node.clone();
 			runner.run_node_until_exit(|config| async move {
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => {
-						service::new_full::<sc_network::NetworkWorker<_, _>>(config, sealing)
+						service::new_full::<sc_network::NetworkWorker<_, _>>(config, params)
 					},
 					sc_network::config::NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config, sealing)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, params)
 					},
 				}
 				.map_err(sc_cli::Error::Service)

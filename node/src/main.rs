@@ -1,8 +1,8 @@
 //! `enclave-update-node`: a Substrate development node for `enclave-update-runtime`.
 //!
 //! The real Substrate client (sc-service with a ParityDB database, the transaction pool, the
-//! standard and rpc-spec-v2 JSON-RPC methods) producing blocks with manual seal, and executing the
-//! runtime natively (see [`executor`]) because these machines cannot build wasm.
+//! standard, rpc-spec-v2 and GRANDPA JSON-RPC methods) executing the runtime's wasm blob with the
+//! wasm executor; Aura authors the blocks and GRANDPA finalizes them.
 
 // `sc_cli::Error` and `sc_service::Error` are large, and sc-cli's `Runner` API takes and returns
 // them as they are; boxing them at this crate's boundary would only unbox them again.
@@ -11,7 +11,6 @@
 mod chain_spec;
 mod cli;
 mod command;
-mod executor;
 mod rpc;
 mod service;
 

@@ -1,33 +1,31 @@
-//! The service: client, database, transaction pool, network, RPC and manual-seal block production.
+//! The service: client (executing the runtime's wasm), database, transaction pool, network, RPC,
+//! Aura block authoring and the GRANDPA voter.
 
-use crate::{cli::Sealing, executor::NativeExecutor};
-use codec::Decode;
-use enclave_update_runtime::{apis::RuntimeApi, opaque::Block, Hash, Runtime};
-use frame_support::traits::Get;
-use futures::{
-	channel::{
-		mpsc,
-		oneshot::{self, Canceled},
-	},
-	stream::BoxStream,
-	FutureExt, StreamExt,
-};
-use sc_client_api::StorageProvider;
-use sc_consensus_manual_seal::{EngineCommand, Error as ManualSealError};
-use sc_service::{error::Error as ServiceError, Configuration, SpawnTaskHandle, TaskManager};
-use sc_transaction_pool_api::TransactionPool;
-use sp_core::storage::StorageKey;
+use crate::cli::NodeParams;
+use enclave_update_runtime::{apis::RuntimeApi, opaque::Block};
+use futures::FutureExt;
+use sc_client_api::{Backend, BlockBackend};
+use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
+use sc_consensus_grandpa::SharedVoterState;
+use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpSyncConfig};
+use sc_transaction_pool_api::OffchainTransactionPoolFactory;
+use sp_consensus_aura::sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair};
 use sp_runtime::traits::Block as BlockT;
-use std::{
-	sync::Arc,
-	time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{sync::Arc, time::Duration};
 
-/// The full client: the runtime executed natively.
-pub type FullClient = sc_service::TFullClient<Block, RuntimeApi, NativeExecutor>;
+/// The host functions the runtime may call: Substrate's standard set, nothing else.
+pub type HostFunctions = sp_io::SubstrateHostFunctions;
+
+/// The runtime executor: the wasm blob in the chain's `:code`, run by the real wasm executor.
+pub type RuntimeExecutor = sc_executor::WasmExecutor<HostFunctions>;
+
+/// The full client.
+pub type FullClient = sc_service::TFullClient<Block, RuntimeApi, RuntimeExecutor>;
 type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 type FullPool = sc_transaction_pool::TransactionPoolHandle<Block, FullClient>;
+type GrandpaBlockImport =
+	sc_consensus_grandpa::GrandpaBlockImport<FullBackend, Block, FullClient, FullSelectChain>;
 
 /// The parts of the service that the chain-maintenance subcommands need.
 pub type Service = sc_service::PartialComponents<
@@ -36,14 +34,16 @@ pub type Service = sc_service::PartialComponents<
 	FullSelectChain,
 	sc_consensus::DefaultImportQueue<Block>,
 	FullPool,
-	(),
+	(GrandpaBlockImport, sc_consensus_grandpa::LinkHalf<Block, FullClient, FullSelectChain>),
 >;
 
-/// Builds the client, its database and the transaction pool.
-pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
+/// Builds the client, its database, the transaction pool and the import queue (Aura checks a
+/// block's author and slot, GRANDPA imports its justification).
+pub fn new_partial(config: &Configuration, params: &NodeParams) -> Result<Service, ServiceError> {
+	let executor = sc_service::new_wasm_executor::<HostFunctions>(&config.executor);
 	// No telemetry: a development node reports to nobody.
 	let (client, backend, keystore_container, task_manager) =
-		sc_service::new_full_parts::<Block, RuntimeApi, _>(config, None, NativeExecutor, vec![])?;
+		sc_service::new_full_parts::<Block, RuntimeApi, _>(config, None, executor, vec![])?;
 	let client = Arc::new(client);
 
 	let select_chain = sc_consensus::LongestChain::new(backend.clone());
@@ -59,11 +59,42 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		.build(),
 	);
 
-	let import_queue = sc_consensus_manual_seal::import_queue(
-		Box::new(client.clone()),
-		&task_manager.spawn_essential_handle(),
-		config.prometheus_registry(),
-	);
+	let (grandpa_block_import, grandpa_link) = sc_consensus_grandpa::block_import(
+		client.clone(),
+		params.justification_period,
+		&client,
+		select_chain.clone(),
+		None,
+	)?;
+
+	let cidp_client = client.clone();
+	let import_queue = sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(
+		ImportQueueParams {
+			block_import: grandpa_block_import.clone(),
+			justification_import: Some(Box::new(grandpa_block_import.clone())),
+			client: client.clone(),
+			create_inherent_data_providers: move |parent_hash, ()| {
+				let cidp_client = cidp_client.clone();
+				async move {
+					let slot_duration = sc_consensus_aura::standalone::slot_duration_at(
+						&*cidp_client,
+						parent_hash,
+					)?;
+					let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
+					let slot = sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
+						*timestamp,
+						slot_duration,
+					);
+					Ok((slot, timestamp))
+				}
+			},
+			spawner: &task_manager.spawn_essential_handle(),
+			registry: config.prometheus_registry(),
+			check_for_equivocation: Default::default(),
+			telemetry: None,
+			compatibility_mode: Default::default(),
+		},
+	)?;
 
 	Ok(sc_service::PartialComponents {
 		client,
@@ -73,15 +104,15 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		keystore_container,
 		select_chain,
 		transaction_pool,
-		other: (),
+		other: (grandpa_block_import, grandpa_link),
 	})
 }
 
-/// Starts the full node: network (needed by sc-service; a dev node has no peers), RPC and
-/// block production as `sealing` says.
+/// Starts the full node: network, RPC (with GRANDPA's), and, for an authority, Aura authoring and
+/// the GRANDPA voter.
 pub fn new_full<Network: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	config: Configuration,
-	sealing: Sealing,
+	params: NodeParams,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -91,15 +122,35 @@ pub fn new_full<Network: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
 		keystore_container,
 		select_chain,
 		transaction_pool,
-		other: (),
-	} = new_partial(&config)?;
+		other: (block_import, grandpa_link),
+	} = new_partial(&config, &params)?;
 
-	let net_config = sc_network::config::FullNetworkConfiguration::<
+	let mut net_config = sc_network::config::FullNetworkConfiguration::<
 		Block,
 		<Block as BlockT>::Hash,
 		Network,
 	>::new(&config.network, config.prometheus_registry().cloned());
 	let metrics = Network::register_notification_metrics(config.prometheus_registry());
+
+	let genesis_hash = client
+		.block_hash(0)
+		.map_err(|error| ServiceError::Other(format!("reading the genesis hash: {error}")))?
+		.ok_or_else(|| ServiceError::Other("the database has no genesis block".into()))?;
+	let grandpa_protocol_name =
+		sc_consensus_grandpa::protocol_standard_name(&genesis_hash, &config.chain_spec);
+	let (grandpa_protocol_config, grandpa_notification_service) =
+		sc_consensus_grandpa::grandpa_peers_set_config::<_, Network>(
+			grandpa_protocol_name.clone(),
+			metrics.clone(),
+			net_config.peer_store_handle(),
+		);
+	net_config.add_notification_protocol(grandpa_protocol_config);
+
+	let warp_sync = Arc::new(sc_consensus_grandpa::warp_proof::NetworkProvider::new(
+		backend.clone(),
+		grandpa_link.shared_authority_set().clone(),
+		Vec::default(),
+	));
 
 	let (network, system_rpc_tx, tx_handler_controller, sync_service, _bitswap) =
 		sc_service::build_network(sc_service::BuildNetworkParams {
@@ -111,32 +162,68 @@ pub fn new_full<Network: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
 			spawn_essential_handle: task_manager.spawn_essential_handle(),
 			import_queue,
 			block_announce_validator_builder: None,
-			warp_sync_config: None,
+			warp_sync_config: Some(WarpSyncConfig::WithProvider(warp_sync)),
 			block_relay: None,
 			metrics,
 			gap_sync_body_policy: None,
 		})?;
 
-	// Sealing commands from the `engine_*` RPC methods.
-	let (manual_seal_sink, manual_seal_commands) = mpsc::channel(1024);
+	if config.offchain_worker.enabled {
+		let offchain_workers =
+			sc_offchain::OffchainWorkers::new(sc_offchain::OffchainWorkerOptions {
+				runtime_api_provider: client.clone(),
+				is_validator: config.role.is_authority(),
+				keystore: Some(keystore_container.keystore()),
+				offchain_db: backend.offchain_storage(),
+				transaction_pool: Some(OffchainTransactionPoolFactory::new(
+					transaction_pool.clone(),
+				)),
+				network_provider: Arc::new(network.clone()),
+				enable_http_requests: false,
+				custom_extensions: |_| vec![],
+			})?;
+		task_manager.spawn_handle().spawn(
+			"offchain-workers-runner",
+			"offchain-worker",
+			offchain_workers.run(client.clone(), task_manager.spawn_handle()).boxed(),
+		);
+	}
 
+	let role = config.role;
+	let force_authoring = config.force_authoring;
+	let name = config.network.node_name.clone();
+	let enable_grandpa = !config.disable_grandpa;
+	let prometheus_registry = config.prometheus_registry().cloned();
+
+	let shared_voter_state = SharedVoterState::empty();
 	let rpc_builder = {
 		let client = client.clone();
 		let pool = transaction_pool.clone();
-		Box::new(move |_| {
+		let backend = backend.clone();
+		let shared_voter_state = shared_voter_state.clone();
+		let shared_authority_set = grandpa_link.shared_authority_set().clone();
+		let justification_stream = grandpa_link.justification_stream();
+		Box::new(move |subscription_executor| {
 			crate::rpc::create_full(crate::rpc::FullDeps {
 				client: client.clone(),
 				pool: pool.clone(),
-				manual_seal: manual_seal_sink.clone(),
+				grandpa: crate::rpc::GrandpaDeps {
+					shared_voter_state: shared_voter_state.clone(),
+					shared_authority_set: shared_authority_set.clone(),
+					justification_stream: justification_stream.clone(),
+					subscription_executor,
+					finality_provider: sc_consensus_grandpa::FinalityProofProvider::new_for_service(
+						backend.clone(),
+						Some(shared_authority_set.clone()),
+					),
+				},
 			})
 			.map_err(Into::into)
 		})
 	};
 
-	let prometheus_registry = config.prometheus_registry().cloned();
-
 	sc_service::spawn_tasks(sc_service::SpawnTasksParams {
-		network,
+		network: network.clone(),
 		client: client.clone(),
 		keystore: keystore_container.keystore(),
 		task_manager: &mut task_manager,
@@ -145,185 +232,84 @@ pub fn new_full<Network: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
 		backend,
 		system_rpc_tx,
 		tx_handler_controller,
-		sync_service,
+		sync_service: sync_service.clone(),
 		config,
 		telemetry: None,
 		tracing_execute_block: None,
 	})?;
 
-	let proposer = sc_basic_authorship::ProposerFactory::new(
-		task_manager.spawn_handle(),
-		client.clone(),
-		transaction_pool.clone(),
-		prometheus_registry.as_ref(),
-		None,
-	);
+	if role.is_authority() {
+		let proposer_factory = sc_basic_authorship::ProposerFactory::new(
+			task_manager.spawn_handle(),
+			client.clone(),
+			transaction_pool.clone(),
+			prometheus_registry.as_ref(),
+			None,
+		);
 
-	let mut commands: Vec<BoxStream<'static, EngineCommand<Hash>>> =
-		vec![manual_seal_commands.boxed()];
-	if sealing.on_transaction {
-		// The fork-aware pool keeps transactions out of any view (and announces none) until a
-		// block exists on top of the one the node started with, so seal that block first.
-		commands.push(futures::stream::once(async { seal_command() }).boxed());
-		// The announcements that queued up while a block was being sealed make one command, and
-		// a command whose transactions are all included already seals nothing: a burst of
-		// transactions fills blocks instead of trailing empty ones.
-		let spawner = task_manager.spawn_handle();
-		commands.push(
-			transaction_pool
-				.import_notification_stream()
-				.ready_chunks(ANNOUNCEMENTS_PER_SEAL)
-				.map(move |_| seal_on_transaction(&spawner))
-				.boxed(),
+		let slot_duration = sc_consensus_aura::slot_duration::<AuraId, _, _>(&*client)?;
+		let aura = sc_consensus_aura::start_aura::<AuraPair, _, _, _, _, _, _, _, _, _, _>(
+			StartAuraParams {
+				slot_duration,
+				client,
+				select_chain,
+				block_import,
+				proposer_factory,
+				create_inherent_data_providers: move |_, ()| async move {
+					let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
+					let slot = sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
+						*timestamp,
+						slot_duration,
+					);
+					Ok((slot, timestamp))
+				},
+				force_authoring,
+				backoff_authoring_blocks: None::<()>,
+				keystore: keystore_container.keystore(),
+				sync_oracle: sync_service.clone(),
+				justification_sync_link: sync_service.clone(),
+				block_proposal_slot_portion: SlotProportion::new(2f32 / 3f32),
+				max_block_proposal_slot_portion: None,
+				telemetry: None,
+				compatibility_mode: Default::default(),
+			},
+		)?;
+		// Authoring is essential: if it fails, the node stops.
+		task_manager.spawn_essential_handle().spawn_blocking("aura", Some("block-authoring"), aura);
+	}
+
+	if enable_grandpa {
+		// Only an authority votes, and only it needs the keystore.
+		let keystore = role.is_authority().then(|| keystore_container.keystore());
+		let grandpa_config = sc_consensus_grandpa::Config {
+			gossip_duration: Duration::from_millis(333),
+			justification_generation_period: params.justification_period,
+			name: Some(name),
+			observer_enabled: false,
+			keystore,
+			local_role: role,
+			telemetry: None,
+			protocol_name: grandpa_protocol_name,
+		};
+		let grandpa_params = sc_consensus_grandpa::GrandpaParams {
+			config: grandpa_config,
+			link: grandpa_link,
+			network,
+			sync: Arc::new(sync_service),
+			notification_service: grandpa_notification_service,
+			voting_rule: sc_consensus_grandpa::VotingRulesBuilder::default().build(),
+			prometheus_registry,
+			shared_voter_state,
+			telemetry: None,
+			offchain_tx_pool_factory: OffchainTransactionPoolFactory::new(transaction_pool),
+		};
+		// The voter is essential: if it fails, the node stops.
+		task_manager.spawn_essential_handle().spawn_blocking(
+			"grandpa-voter",
+			None,
+			sc_consensus_grandpa::run_grandpa_voter(grandpa_params)?,
 		);
 	}
-	if let Some(interval) = sealing.interval {
-		let minimum_period = <Runtime as pallet_timestamp::Config>::MinimumPeriod::get();
-		if interval < Duration::from_millis(minimum_period) {
-			log::warn!(
-				"Blocks sealed every {}ms are stamped {minimum_period}ms apart (the runtime's \
-				 MinimumPeriod): chain time runs ahead of the wall clock",
-				interval.as_millis()
-			);
-		}
-		commands.push(interval_commands(interval).boxed());
-	}
-
-	let create_inherent_data_providers = {
-		let client = client.clone();
-		move |parent: Hash, ()| {
-			let client = client.clone();
-			async move {
-				let timestamp = next_timestamp(&client, parent)?;
-				Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
-					sp_timestamp::InherentDataProvider::new(timestamp.into()),
-				)
-			}
-		}
-	};
-
-	let authorship =
-		sc_consensus_manual_seal::run_manual_seal(sc_consensus_manual_seal::ManualSealParams {
-			block_import: client.clone(),
-			env: proposer,
-			client,
-			pool: transaction_pool,
-			select_chain,
-			commands_stream: futures::stream::select_all(commands),
-			consensus_data_provider: None,
-			create_inherent_data_providers,
-		});
-	task_manager.spawn_essential_handle().spawn_blocking("manual-seal", None, authorship.boxed());
 
 	Ok(task_manager)
-}
-
-/// Seal a block on the best block, even an empty one, and finalize it (instant finality).
-fn seal_command() -> EngineCommand<Hash> {
-	EngineCommand::SealNewBlock {
-		create_empty: true,
-		finalize: true,
-		parent_hash: None,
-		sender: None,
-	}
-}
-
-/// Transaction announcements coalesced into one seal command at most; more make another.
-const ANNOUNCEMENTS_PER_SEAL: usize = 256;
-
-/// Seal a block for transactions that entered the pool, unless an earlier block took them all.
-///
-/// Manual seal logs every failure of a command without a result channel as an error; that no
-/// transaction was left to seal is expected here, so the result is awaited and only real
-/// failures are logged.
-fn seal_on_transaction(spawner: &SpawnTaskHandle) -> EngineCommand<Hash> {
-	let (sender, result) = oneshot::channel();
-	spawner.spawn("seal-on-transaction", None, async move {
-		match result.await {
-			Ok(Err(ManualSealError::EmptyTransactionPool)) | Ok(Ok(_)) | Err(Canceled) => {},
-			Ok(Err(error)) => log::error!("Sealing a block for new transactions failed: {error}"),
-		}
-	});
-	EngineCommand::SealNewBlock {
-		create_empty: false,
-		finalize: true,
-		parent_hash: None,
-		sender: Some(sender),
-	}
-}
-
-fn interval_commands(interval: Duration) -> impl futures::Stream<Item = EngineCommand<Hash>> {
-	futures::stream::unfold((), move |()| async move {
-		futures_timer::Delay::new(interval).await;
-		Some((seal_command(), ()))
-	})
-}
-
-/// The timestamp of the block built on `parent`: see [`timestamp_after`]. Reading the parent's
-/// time from state (not from memory) keeps chain time monotonic across restarts.
-fn next_timestamp(
-	client: &FullClient,
-	parent: Hash,
-) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
-	let key = StorageKey(pallet_timestamp::Now::<Runtime>::hashed_key().to_vec());
-	let parent_time = match client.storage(parent, &key)? {
-		Some(data) => u64::decode(&mut &data.0[..])?,
-		None => 0,
-	};
-	let minimum_period = <Runtime as pallet_timestamp::Config>::MinimumPeriod::get();
-	let now = u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis())?;
-	Ok(timestamp_after(parent_time, minimum_period, now))
-}
-
-/// Wall-clock time `now`, but never less than the parent's time plus `minimum_period`:
-/// pallet-timestamp rejects a block that comes sooner. Blocks sealed on transactions can come
-/// faster and push chain time ahead of the wall clock; interval blocks further apart than
-/// `minimum_period` (twice as far with the `--dev` defaults) let the wall clock catch up.
-fn timestamp_after(parent_time: u64, minimum_period: u64, now: u64) -> u64 {
-	now.max(parent_time.saturating_add(minimum_period))
-}
-
-#[cfg(test)]
-mod tests {
-	use super::*;
-	use crate::cli::DEV_BLOCK_TIME_MS;
-
-	#[test]
-	fn dev_chain_time_follows_the_wall_clock() {
-		let minimum_period = <Runtime as pallet_timestamp::Config>::MinimumPeriod::get();
-		assert!(
-			DEV_BLOCK_TIME_MS >= 2 * minimum_period,
-			"dev interval blocks must leave room to catch up with the wall clock"
-		);
-		let mut wall = 1_700_000_000_000;
-		let mut chain_time = wall;
-		let interval_block = |chain_time: &mut u64, wall: &mut u64| {
-			*wall += DEV_BLOCK_TIME_MS;
-			*chain_time = timestamp_after(*chain_time, minimum_period, *wall);
-		};
-		for _ in 0..10 {
-			interval_block(&mut chain_time, &mut wall);
-			assert_eq!(chain_time, wall);
-		}
-		// A burst of transactions sealed within one millisecond runs ahead of the wall clock...
-		for _ in 0..20 {
-			chain_time = timestamp_after(chain_time, minimum_period, wall);
-		}
-		assert_eq!(chain_time - wall, 20 * minimum_period);
-		// ...and each interval block then brings chain time closer until it is wall time again.
-		let mut ahead = chain_time - wall;
-		while ahead > 0 {
-			interval_block(&mut chain_time, &mut wall);
-			assert!(chain_time - wall < ahead, "chain time must converge on the wall clock");
-			ahead = chain_time - wall;
-		}
-		assert_eq!(chain_time, wall);
-	}
-
-	#[test]
-	fn a_block_is_never_stamped_sooner_than_the_minimum_period() {
-		assert_eq!(timestamp_after(10_000, 500, 10_100), 10_500);
-		assert_eq!(timestamp_after(10_000, 500, 12_000), 12_000);
-		assert_eq!(timestamp_after(u64::MAX, 500, 0), u64::MAX);
-	}
 }

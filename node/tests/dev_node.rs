@@ -21,12 +21,10 @@ use subxt::{
 };
 use subxt_signer::sr25519::{dev, Keypair};
 
-/// Bound of every test: a debug node, sealing twice a second, reaches anything here well before.
+/// Bound of every test: a debug node, authoring twice a second, reaches anything here well before.
 const TEST_TIMEOUT: Duration = Duration::from_secs(240);
 /// Bound of the node's subcommands and of its argument errors.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
-/// Interval sealing of the test nodes: short, so activation blocks come quickly.
-const BLOCK_TIME_MS: u64 = 500;
 
 /// Runs `test` with a bound on its duration.
 async fn bounded<F: std::future::Future<Output = ()>>(test: F) {
@@ -80,7 +78,7 @@ async fn metadata_genesis_enclave_and_runtime_api() {
 		let genesis_enclave = Measurement::MrTd([0x5a; 48]);
 		let mut node = Node::start_with(
 			Database::Tmp,
-			BLOCK_TIME_MS,
+			&["--dev"],
 			&["--genesis-enclave", &genesis_enclave.to_string()],
 		);
 		let (rpc, client) = node.connect().await;
@@ -113,7 +111,7 @@ async fn metadata_genesis_enclave_and_runtime_api() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sudo_schedules_and_the_measurement_activates_at_its_block() {
 	bounded(async {
-		let mut node = Node::start_with(Database::Tmp, BLOCK_TIME_MS, &[]);
+		let mut node = Node::start_with(Database::Tmp, &["--dev"], &[]);
 		let (rpc, client) = node.connect().await;
 
 		let successor = mr_enclave(0xbb);
@@ -181,7 +179,7 @@ async fn sudo_schedules_and_the_measurement_activates_at_its_block() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_council_schedules_with_two_of_three_votes() {
 	bounded(async {
-		let mut node = Node::start_with(Database::Tmp, BLOCK_TIME_MS, &[]);
+		let mut node = Node::start_with(Database::Tmp, &["--dev"], &[]);
 		let (rpc, client) = node.connect().await;
 
 		let successor = mr_enclave(0xcc);
@@ -217,7 +215,7 @@ async fn the_council_schedules_with_two_of_three_votes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn accounts_without_authority_are_refused() {
 	bounded(async {
-		let mut node = Node::start_with(Database::Tmp, BLOCK_TIME_MS, &[]);
+		let mut node = Node::start_with(Database::Tmp, &["--dev"], &[]);
 		let (rpc, client) = node.connect().await;
 		let activates_at = best_number(&rpc).await + 100;
 
@@ -247,7 +245,7 @@ async fn the_schedule_survives_a_restart() {
 		let dir = tempfile::tempdir().unwrap();
 		let successor = mr_enclave(0xee);
 		let (activates_at, height_before) = {
-			let mut node = Node::start(dir.path(), BLOCK_TIME_MS, &[]);
+			let mut node = Node::start(dir.path(), &[]);
 			let (rpc, client) = node.connect().await;
 			let activates_at = best_number(&rpc).await + 1_000;
 			submit(&client, &sudo(schedule_call(&successor, activates_at)), &dev::alice())
@@ -258,7 +256,7 @@ async fn the_schedule_survives_a_restart() {
 			(activates_at, height)
 		};
 
-		let mut node = Node::start(dir.path(), BLOCK_TIME_MS, &[]);
+		let mut node = Node::start(dir.path(), &[]);
 		let (rpc, client) = node.connect().await;
 		assert!(best_number(&rpc).await >= height_before, "the chain continues where it stopped");
 		assert_eq!(
@@ -274,12 +272,12 @@ async fn the_schedule_survives_a_restart() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_pallet_error_of_a_sudo_call_is_reported_in_its_event() {
 	bounded(async {
-		// Blocks only for transactions (no interval sealing): the call lands in the next block.
-		let mut node = Node::start_with(Database::Tmp, 0, &[]);
+		let mut node = Node::start_with(Database::Tmp, &["--dev"], &[]);
 		let (rpc, client) = node.connect().await;
 
-		// After that block, but short of its MinLeadTime of 10 blocks.
-		let activates_at = best_number(&rpc).await + 5;
+		// After the block the call lands in (unless that takes nine slots), but short of the
+		// pallet's MinLeadTime of 10 blocks.
+		let activates_at = best_number(&rpc).await + 9;
 		let events =
 			submit(&client, &sudo(schedule_call(&mr_enclave(0xab), activates_at)), &dev::alice())
 				.await
@@ -319,7 +317,7 @@ async fn purge_chain_deletes_the_database_and_the_node_restarts_from_genesis() {
 			hash.as_str().map(str::to_owned).expect("the block exists")
 		};
 		let (genesis_before, first_block_before) = {
-			let mut node = Node::start(dir.path(), BLOCK_TIME_MS, &[]);
+			let mut node = Node::start(dir.path(), &[]);
 			let (rpc, client) = node.connect().await;
 			let activates_at = best_number(&rpc).await + 1_000;
 			submit(&client, &sudo(schedule_call(&mr_enclave(0xef), activates_at)), &dev::alice())
@@ -339,7 +337,7 @@ async fn purge_chain_deletes_the_database_and_the_node_restarts_from_genesis() {
 
 		// The same genesis, but a new chain on it: block 1 is sealed again (at a later time) and
 		// the schedule of the purged chain is gone.
-		let mut node = Node::start(dir.path(), BLOCK_TIME_MS, &[]);
+		let mut node = Node::start(dir.path(), &[]);
 		let (rpc, client) = node.connect().await;
 		wait_for_finalized(&client, 1, Duration::from_secs(60)).await;
 		assert_eq!(block_hash(rpc.clone(), 0).await, genesis_before);
@@ -360,7 +358,7 @@ async fn a_bad_genesis_enclave_is_a_parse_error() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn build_spec_writes_raw_genesis_with_the_native_marker() {
+async fn build_spec_writes_raw_genesis_with_the_wasm_runtime() {
 	let genesis_enclave = "ab".repeat(32);
 	let output = run_node(
 		&["build-spec", "--dev", "--raw", "--genesis-enclave", &genesis_enclave],
@@ -370,7 +368,25 @@ async fn build_spec_writes_raw_genesis_with_the_native_marker() {
 	assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 	let spec: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON chain spec");
 	let code = spec["genesis"]["raw"]["top"]["0x3a636f6465"].as_str().expect(":code is set");
-	let marker: String =
-		b"enclave-update-runtime:native-execution:v1".iter().map(|b| format!("{b:02x}")).collect();
-	assert_eq!(code, format!("0x{marker}"));
+	let wasm = enclave_update_runtime::WASM_BINARY.expect("the node was built with the blob");
+	let wasm: String = wasm.iter().map(|b| format!("{b:02x}")).collect();
+	assert!(code == format!("0x{wasm}"), "`:code` is the runtime's wasm blob");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_chain_and_a_corrupt_chain_spec_are_clear_errors() {
+	let output = run_node(&["--chain", "no-such-chain", "--tmp"], COMMAND_TIMEOUT).await;
+	assert!(!output.status.success());
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(stderr.contains("unknown chain `no-such-chain`"), "{stderr}");
+	assert!(!stderr.contains("panicked"), "{stderr}");
+
+	let dir = tempfile::tempdir().unwrap();
+	let spec = dir.path().join("spec.json");
+	std::fs::write(&spec, br#"{"name": "truncated", "genesis": {"raw": {"top": "#).unwrap();
+	let output = run_node(&["--chain", spec.to_str().unwrap(), "--tmp"], COMMAND_TIMEOUT).await;
+	assert!(!output.status.success());
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(stderr.contains("chain spec"), "{stderr}");
+	assert!(!stderr.contains("panicked"), "{stderr}");
 }

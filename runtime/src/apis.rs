@@ -1,4 +1,5 @@
-//! The runtime APIs: the standard ones a Substrate client needs, and `EnclaveUpdateApi`.
+//! The runtime APIs: the standard ones a Substrate client needs (with Aura's and GRANDPA's), and
+//! `EnclaveUpdateApi`.
 
 use alloc::vec::Vec;
 use enclave_update_runtime_api::{
@@ -9,6 +10,8 @@ use frame_support::{
 	weights::Weight,
 };
 use sp_api::impl_runtime_apis;
+use sp_consensus_aura::sr25519::AuthorityId as AuraId;
+use sp_consensus_grandpa::AuthorityId as GrandpaId;
 use sp_core::OpaqueMetadata;
 use sp_runtime::{
 	traits::Block as BlockT,
@@ -18,9 +21,9 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use crate::{
-	genesis_config_presets, AccountId, Balance, Block, BlockNumber, EnclaveUpdate, Executive,
-	InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System, TransactionPayment,
-	VERSION,
+	genesis_config_presets, opaque::SessionKeys, AccountId, Aura, Balance, Block, BlockNumber,
+	EnclaveUpdate, Executive, Grandpa, InherentDataExt, Nonce, Runtime, RuntimeCall,
+	RuntimeGenesisConfig, System, TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -89,19 +92,55 @@ impl_runtime_apis! {
 		}
 	}
 
-	// No session keys here (no validators, no BABE/GRANDPA); sc-service's `author_rotateKeys` and
-	// `author_hasSessionKeys` need the API all the same, and get "no keys".
 	impl sp_session::SessionKeys<Block> for Runtime {
 		fn generate_session_keys(
-			_owner: Vec<u8>,
-			_seed: Option<Vec<u8>>,
+			owner: Vec<u8>,
+			seed: Option<Vec<u8>>,
 		) -> sp_session::OpaqueGeneratedSessionKeys {
-			Default::default()
+			SessionKeys::generate(&owner, seed).into()
 		}
 
 		fn decode_session_keys(
-			_encoded: Vec<u8>,
+			encoded: Vec<u8>,
 		) -> Option<Vec<(Vec<u8>, sp_session::KeyTypeId)>> {
+			SessionKeys::decode_into_raw_public_keys(&encoded)
+		}
+	}
+
+	impl sp_consensus_aura::AuraApi<Block, AuraId> for Runtime {
+		fn slot_duration() -> sp_consensus_aura::SlotDuration {
+			sp_consensus_aura::SlotDuration::from_millis(Aura::slot_duration())
+		}
+
+		fn authorities() -> Vec<AuraId> {
+			pallet_aura::Authorities::<Runtime>::get().into_inner()
+		}
+	}
+
+	impl sp_consensus_grandpa::GrandpaApi<Block> for Runtime {
+		fn grandpa_authorities() -> sp_consensus_grandpa::AuthorityList {
+			Grandpa::grandpa_authorities()
+		}
+
+		fn current_set_id() -> sp_consensus_grandpa::SetId {
+			Grandpa::current_set_id()
+		}
+
+		// No equivocation reports: nothing on this chain is slashed (see `configs`).
+		fn submit_report_equivocation_unsigned_extrinsic(
+			_equivocation_proof: sp_consensus_grandpa::EquivocationProof<
+				<Block as BlockT>::Hash,
+				BlockNumber,
+			>,
+			_key_owner_proof: sp_consensus_grandpa::OpaqueKeyOwnershipProof,
+		) -> Option<()> {
+			None
+		}
+
+		fn generate_key_ownership_proof(
+			_set_id: sp_consensus_grandpa::SetId,
+			_authority_id: GrandpaId,
+		) -> Option<sp_consensus_grandpa::OpaqueKeyOwnershipProof> {
 			None
 		}
 	}

@@ -4,12 +4,15 @@
 //! governance paths a parachain team uses: sudo (root) and a council (`pallet-collective`) whose
 //! 2/3 majority may schedule, cancel and retire enclave measurements.
 //!
-//! Pallets: System, Timestamp, Balances, TransactionPayment, Sudo, Council, EnclaveUpdate, and
-//! ShieldedInbox, where users submit calls encrypted to the TEE worker's shielding key.
+//! Pallets: System, Timestamp, BlockTime (the slot duration, set at genesis), Aura (block
+//! authoring), Grandpa (finality), Balances, TransactionPayment, Sudo, Council, Preimage and
+//! Whitelist (through which the council dispatches root calls such as a runtime upgrade),
+//! EnclaveUpdate, and ShieldedInbox, where users submit calls encrypted to the TEE worker's
+//! shielding key.
 //!
-//! The runtime is executed natively by `enclave-update-node` (the development machines have no
-//! wasm32 target); with the `wasm` feature `substrate-wasm-builder` builds the usual wasm blob
-//! and [`WASM_BINARY`] holds it.
+//! The std build also builds the wasm blob with `substrate-wasm-builder` ([`WASM_BINARY`]): that
+//! blob is what `enclave-update-node` stores as `:code` and executes. The std build itself serves
+//! the tests, the benchmarks and the node's types.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 // `construct_runtime`/`impl_runtime_apis` expand to large types.
@@ -17,18 +20,27 @@
 
 extern crate alloc;
 
-#[cfg(feature = "wasm")]
+// `WASM_BINARY` and `WASM_BINARY_BLOATY`: the compressed blob the node executes, `None` when the
+// build skipped it (`SKIP_WASM_BUILD`).
+#[cfg(feature = "std")]
 include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 
-/// The wasm blob of this runtime: `None` unless built with the `wasm` feature.
-#[cfg(not(feature = "wasm"))]
-pub const WASM_BINARY: Option<&[u8]> = None;
+/// The wasm blob, or an error that says how to get one: for a node that cannot run without it.
+#[cfg(feature = "std")]
+pub fn wasm_binary() -> Result<&'static [u8], &'static str> {
+	WASM_BINARY.ok_or(
+		"this binary was built without the runtime's wasm blob (SKIP_WASM_BUILD was set, or no \
+		 wasm toolchain was found): rebuild without SKIP_WASM_BUILD after `source \
+		 scripts/lib/deps.sh && ensure_wasm_toolchain`, or `rustup target add wasm32v1-none`",
+	)
+}
 
 // `define_benchmarks!` makes the `list_benchmarks!`/`add_benchmarks!` macros that `apis` uses.
 #[cfg(feature = "runtime-benchmarks")]
 #[macro_use]
 mod benchmarks;
 pub mod apis;
+pub mod block_time;
 pub mod configs;
 pub mod genesis_config_presets;
 #[cfg(test)]
@@ -36,7 +48,7 @@ mod tests;
 
 use alloc::vec::Vec;
 use sp_runtime::{
-	generic,
+	generic, impl_opaque_keys,
 	traits::{BlakeTwo256, IdentifyAccount, Verify},
 	MultiAddress, MultiSignature,
 };
@@ -59,6 +71,16 @@ pub mod opaque {
 	pub type Block = generic::Block<Header, UncheckedExtrinsic>;
 	/// Opaque block identifier type.
 	pub type BlockId = generic::BlockId<Block>;
+
+	impl_opaque_keys! {
+		/// The session keys of an authority: Aura to author blocks, GRANDPA to finalize them.
+		pub struct SessionKeys {
+			/// The block-authoring key.
+			pub aura: Aura,
+			/// The finality-voting key.
+			pub grandpa: Grandpa,
+		}
+	}
 }
 
 /// The runtime's version.
@@ -74,10 +96,11 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	system_version: 1,
 };
 
-/// Milliseconds per block the runtime is configured for (the dev node may seal faster).
+/// Milliseconds per block of a production chain: the slot duration of a chain whose genesis does
+/// not set another ([`block_time`]).
 pub const MILLI_SECS_PER_BLOCK: u64 = 6000;
-/// Milliseconds per block of a `--dev` node's interval sealing; pallet-timestamp's
-/// `MinimumPeriod` is half of it so that chain time can follow the wall clock.
+/// Milliseconds per block of the development presets: one block a second, so that the devnet
+/// story runs in minutes.
 pub const DEV_MILLI_SECS_PER_BLOCK: u64 = 1000;
 /// Blocks per minute at [`MILLI_SECS_PER_BLOCK`].
 pub const MINUTES: BlockNumber = 60_000 / (MILLI_SECS_PER_BLOCK as BlockNumber);
@@ -90,6 +113,8 @@ pub const DAYS: BlockNumber = HOURS * 24;
 pub const UNIT: Balance = 1_000_000_000_000;
 /// A thousandth of a unit.
 pub const MILLI_UNIT: Balance = 1_000_000_000;
+/// A millionth of a unit.
+pub const MICRO_UNIT: Balance = 1_000_000;
 /// The existential deposit.
 pub const EXISTENTIAL_DEPOSIT: Balance = MILLI_UNIT;
 
@@ -169,6 +194,18 @@ mod runtime {
 	#[runtime::pallet_index(1)]
 	pub type Timestamp = pallet_timestamp;
 
+	/// The slot duration, fixed at genesis.
+	#[runtime::pallet_index(8)]
+	pub type BlockTime = block_time;
+
+	/// Block authoring in turns: one authority per slot.
+	#[runtime::pallet_index(6)]
+	pub type Aura = pallet_aura;
+
+	/// Finality: the authorities' GRANDPA votes, and the authority set.
+	#[runtime::pallet_index(7)]
+	pub type Grandpa = pallet_grandpa;
+
 	/// The native token.
 	#[runtime::pallet_index(2)]
 	pub type Balances = pallet_balances;
@@ -184,6 +221,15 @@ mod runtime {
 	/// The council: its 2/3 majority governs enclave updates.
 	#[runtime::pallet_index(5)]
 	pub type Council = pallet_collective<Instance1>;
+
+	/// Preimages: calls stored on chain by their hash, for the whitelist (and governance).
+	#[runtime::pallet_index(12)]
+	pub type Preimage = pallet_preimage;
+
+	/// Calls the council has whitelisted, dispatched as root: how the council (not only sudo)
+	/// enacts a runtime upgrade.
+	#[runtime::pallet_index(13)]
+	pub type Whitelist = pallet_whitelist;
 
 	/// The governed schedule of allowed enclave measurements.
 	#[runtime::pallet_index(10)]

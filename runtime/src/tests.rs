@@ -73,16 +73,23 @@ fn sign_with_nonce(who: Sr25519Keyring, call: RuntimeCall, nonce: Nonce) -> Unch
 	)
 }
 
-/// Builds the next block with the timestamp inherent and `extrinsics`, returning their results.
+/// Builds the next block, authored in slot `number` as Aura's pre-runtime digest says, with the
+/// timestamp inherent of that slot and `extrinsics`, returning their results.
 fn next_block(extrinsics: Vec<UncheckedExtrinsic>) -> Vec<ApplyExtrinsicResult> {
 	let number = System::block_number() + 1;
 	let parent = System::block_hash(number - 1);
-	let header =
-		Header::new(number, Default::default(), Default::default(), parent, Default::default());
+	let slot = sp_consensus_aura::Slot::from(u64::from(number));
+	let digest = sp_runtime::Digest {
+		logs: vec![sp_runtime::DigestItem::PreRuntime(
+			sp_consensus_aura::AURA_ENGINE_ID,
+			slot.encode(),
+		)],
+	};
+	let header = Header::new(number, Default::default(), Default::default(), parent, digest);
 	Executive::initialize_block(&header);
 	let timestamp =
 		UncheckedExtrinsic::new_bare(RuntimeCall::Timestamp(pallet_timestamp::Call::set {
-			now: u64::from(number) * MILLI_SECS_PER_BLOCK,
+			now: u64::from(number) * BlockTime::slot_duration_ms(),
 		}));
 	Executive::apply_extrinsic(timestamp).unwrap().unwrap();
 	let results = extrinsics.into_iter().map(Executive::apply_extrinsic).collect();

@@ -51,25 +51,30 @@ pub struct Node {
 	child: Child,
 	/// The node's JSON-RPC port on 127.0.0.1.
 	pub rpc_port: u16,
+	/// The node's p2p listen address (without its peer id).
+	pub p2p_address: String,
 	log: PathBuf,
 	/// The directory of the log of a `--tmp` node; removed after the process is killed.
 	_log_dir: Option<tempfile::TempDir>,
 }
 
+/// The slot duration of the test chains: short, so activation blocks come quickly.
+pub const SLOT_DURATION_MS: u64 = 500;
+
 impl Node {
-	/// Starts `enclave-update-node --dev` with its database under `base_path`, sealing every
-	/// `block_time_ms` and on each transaction.
-	pub fn start(base_path: &Path, block_time_ms: u64, extra_args: &[&str]) -> Node {
-		Self::start_with(Database::At(base_path), block_time_ms, extra_args)
+	/// Starts `enclave-update-node --dev` (Alice authors and finalizes alone) with its database
+	/// under `base_path`.
+	pub fn start(base_path: &Path, extra_args: &[&str]) -> Node {
+		Self::start_with(Database::At(base_path), &["--dev"], extra_args)
 	}
 
-	/// Starts `enclave-update-node --dev` with its database in `database`, sealing every
-	/// `block_time_ms` and on each transaction.
-	pub fn start_with(database: Database<'_>, block_time_ms: u64, extra_args: &[&str]) -> Node {
+	/// Starts `enclave-update-node` on `chain_args` (`--dev`, or `--chain local --alice`, ...) with
+	/// its database in `database`, a block every [`SLOT_DURATION_MS`], and `extra_args`.
+	pub fn start_with(database: Database<'_>, chain_args: &[&str], extra_args: &[&str]) -> Node {
 		let rpc_port = free_port();
 		let p2p_port = free_port();
 		let mut command = Command::new(env!("CARGO_BIN_EXE_enclave-update-node"));
-		command.arg("--dev");
+		command.args(chain_args);
 		let (log_dir, log_dir_guard) = match database {
 			Database::At(base_path) => {
 				std::fs::create_dir_all(base_path).expect("base path can be created");
@@ -83,19 +88,20 @@ impl Node {
 			},
 		};
 		let log = log_dir.join(format!("node-{rpc_port}.log"));
+		let p2p_address = format!("/ip4/127.0.0.1/tcp/{p2p_port}");
 		let log_file = File::create(&log).expect("log file can be created");
 		let child = command
 			.args(["--rpc-port", &rpc_port.to_string()])
-			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
+			.args(["--listen-addr", &p2p_address])
 			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
-			.args(["--block-time-ms", &block_time_ms.to_string()])
+			.args(["--slot-duration-ms", &SLOT_DURATION_MS.to_string()])
 			.args(extra_args)
 			.stdin(Stdio::null())
 			.stdout(log_file.try_clone().expect("log file handle"))
 			.stderr(log_file)
 			.spawn()
 			.expect("the node binary starts");
-		Node { child, rpc_port, log, _log_dir: log_dir_guard }
+		Node { child, rpc_port, p2p_address, log, _log_dir: log_dir_guard }
 	}
 
 	/// `ws://127.0.0.1:<rpc port>`.
@@ -226,7 +232,17 @@ pub fn sudo(inner: DynamicPayload<Composite<()>>) -> DynamicPayload<Composite<()
 	call("Sudo", "sudo", [("call", inner.into_value())])
 }
 
-/// The number of the best (sealed) block.
+/// The number of the newest finalized block.
+pub async fn finalized_number(rpc: &RpcClient) -> u32 {
+	let hash: serde_json::Value =
+		rpc.request("chain_getFinalizedHead", rpc_params![]).await.expect("a finalized head");
+	let header: serde_json::Value =
+		rpc.request("chain_getHeader", rpc_params![hash]).await.expect("its header");
+	let number = header["number"].as_str().expect("a hex block number");
+	u32::from_str_radix(number.trim_start_matches("0x"), 16).expect("a hex block number")
+}
+
+/// The number of the best block.
 pub async fn best_number(rpc: &RpcClient) -> u32 {
 	let header: serde_json::Value =
 		rpc.request("chain_getHeader", rpc_params![]).await.expect("chain_getHeader answers");

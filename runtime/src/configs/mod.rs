@@ -1,14 +1,17 @@
 //! The configuration of each pallet of the runtime.
 
 use crate::{
-	AccountId, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
-	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, DEV_MILLI_SECS_PER_BLOCK, EXISTENTIAL_DEPOSIT, MINUTES, VERSION,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Preimage,
+	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
+	RuntimeTask, System, EXISTENTIAL_DEPOSIT, MINUTES, VERSION,
 };
 use frame_support::dispatch::DispatchClass;
 use frame_support::{
 	derive_impl, parameter_types,
-	traits::{ConstU128, ConstU32, ConstU64, ConstU8, EitherOfDiverse},
+	traits::{
+		fungible::HoldConsideration, ConstBool, ConstU128, ConstU32, ConstU64, ConstU8,
+		EitherOfDiverse, LinearStoragePrice,
+	},
 	weights::{
 		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 		IdentityFee, Weight,
@@ -19,6 +22,7 @@ use frame_system::{
 	EnsureRoot,
 };
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
+use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_runtime::{traits::One, Perbill};
 
 /// Extrinsics may use 75% of a block; the rest is for `on_initialize` and operational calls.
@@ -59,15 +63,33 @@ impl frame_system::Config for Runtime {
 
 impl pallet_timestamp::Config for Runtime {
 	type Moment = u64;
-	type OnTimestampSet = ();
-	// Each block must be stamped at least this long after its parent, and the node stamps
-	// `max(wall clock, parent + MinimumPeriod)`. Half the dev node's one-second sealing interval
-	// (not of the nominal six seconds) keeps chain time on the wall clock: a burst of
-	// instant-seal blocks runs ahead by this much per block, and the interval blocks, each at
-	// least twice as far apart, let the wall clock catch up. Half of six seconds made a dev
-	// chain's time run three times faster than real time.
-	type MinimumPeriod = ConstU64<{ DEV_MILLI_SECS_PER_BLOCK / 2 }>;
+	// Aura checks that each block's timestamp lies in its slot.
+	type OnTimestampSet = Aura;
+	// Half a slot, as Aura requires.
+	type MinimumPeriod = crate::block_time::HalfSlotDuration<Runtime>;
 	type WeightInfo = ();
+}
+
+impl pallet_aura::Config for Runtime {
+	type AuthorityId = AuraId;
+	type DisabledValidators = ();
+	// Room for a validator set far larger than a development chain's one or two.
+	type MaxAuthorities = ConstU32<32>;
+	type AllowMultipleBlocksPerSlot = ConstBool<false>;
+	type SlotDuration = crate::block_time::SlotDuration<Runtime>;
+}
+
+impl crate::block_time::Config for Runtime {}
+
+impl pallet_grandpa::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type WeightInfo = ();
+	type MaxAuthorities = ConstU32<32>;
+	type MaxNominators = ConstU32<0>;
+	type MaxSetIdSessionEntries = ConstU64<0>;
+	// No equivocation reports: there is no staking to slash on this chain.
+	type KeyOwnerProof = sp_core::Void;
+	type EquivocationReportSystem = ();
 }
 
 impl pallet_balances::Config for Runtime {
@@ -141,6 +163,47 @@ parameter_types! {
 	/// Blocks between scheduling and cut-over: the successor's time to request the keys.
 	/// Short, for development chains; a production runtime allows hours (e.g. `2 * HOURS`).
 	pub const EnclaveMinLeadTime: BlockNumber = 10;
+}
+
+parameter_types! {
+	/// A preimage costs a deposit while it is stored: a base plus a per-byte price, held from
+	/// the account that noted it (a runtime blob of ~1.5 MB holds ~1.5 units).
+	pub const PreimageBaseDeposit: Balance = crate::UNIT;
+	pub const PreimageByteDeposit: Balance = crate::MICRO_UNIT;
+	pub const PreimageHoldReason: RuntimeHoldReason =
+		RuntimeHoldReason::Preimage(pallet_preimage::HoldReason::Preimage);
+}
+
+impl pallet_preimage::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type WeightInfo = pallet_preimage::weights::SubstrateWeight<Runtime>;
+	type Currency = Balances;
+	type ManagerOrigin = EnsureRoot<AccountId>;
+	type Consideration = HoldConsideration<
+		AccountId,
+		Balances,
+		PreimageHoldReason,
+		LinearStoragePrice<PreimageBaseDeposit, PreimageByteDeposit, Balance>,
+	>;
+}
+
+parameter_types! {
+	/// A deferred whitelisted dispatch (one whose preimage is not on chain yet) expires after a
+	/// day of blocks at the production block time.
+	pub const WhitelistDeferredDispatchExpiration: BlockNumber = crate::DAYS;
+}
+
+impl pallet_whitelist::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type RuntimeCall = RuntimeCall;
+	// The council whitelists a call and then dispatches it as root: two motions, each by two
+	// thirds, for what sudo does alone.
+	type WhitelistOrigin = RootOrCouncilTwoThirds;
+	type DispatchWhitelistedOrigin = RootOrCouncilTwoThirds;
+	type Preimages = Preimage;
+	type DeferredDispatchExpiration = WhitelistDeferredDispatchExpiration;
+	type BlockNumberProvider = System;
+	type WeightInfo = pallet_whitelist::weights::SubstrateWeight<Runtime>;
 }
 
 impl pallet_enclave_update::Config for Runtime {

@@ -1,0 +1,155 @@
+//! Block import's execution of the runtime: the wasm blob on `sc_executor::WasmExecutor` (what
+//! the node runs, with Substrate's host functions) against the std build of the same runtime, on
+//! the same block and the same genesis state, in one run.
+//!
+//! The block is built natively once: the dev genesis, Aura's slot digest, the timestamp inherent
+//! and `TRANSFERS` signed `transfer_keep_alive` calls from Alice. Each iteration executes it
+//! (`Core_execute_block`, which checks the state root) on a fresh copy of the genesis state,
+//! which is made outside the timed part. The executor's runtime cache compiles the blob once,
+//! in the warm-up, as the node's does once per runtime.
+
+use codec::Encode;
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use enclave_update_runtime::{
+	apis, genesis_config_presets::development_config_genesis, BalancesCall, BlockTime, Executive,
+	Header, RuntimeCall, RuntimeGenesisConfig, SignedPayload, System, TxExtension,
+	UncheckedExtrinsic, WASM_BINARY,
+};
+use sc_executor::WasmExecutor;
+use sp_core::{
+	storage::Storage,
+	traits::{CallContext, CodeExecutor, RuntimeCode, WrappedRuntimeCode},
+};
+use sp_keyring::Sr25519Keyring::{Alice, Bob};
+use sp_runtime::{generic::Era, traits::Header as _, BuildStorage, MultiAddress, MultiSignature};
+use sp_state_machine::TestExternalities;
+
+/// Transfers in the executed block.
+const TRANSFERS: u32 = 50;
+
+fn genesis() -> Storage {
+	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
+	merge(&mut config, development_config_genesis());
+	serde_json::from_value::<RuntimeGenesisConfig>(config).unwrap().build_storage().unwrap()
+}
+
+fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
+	match (base, patch) {
+		(serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
+			for (key, value) in patch {
+				merge(base.entry(key).or_insert(serde_json::Value::Null), value);
+			}
+		},
+		(base, patch) => *base = patch,
+	}
+}
+
+fn transfer(nonce: u32) -> UncheckedExtrinsic {
+	let call = RuntimeCall::Balances(BalancesCall::transfer_keep_alive {
+		dest: MultiAddress::Id(Bob.to_account_id()),
+		value: 1_000_000_000,
+	});
+	let extension: TxExtension = (
+		frame_system::CheckNonZeroSender::new(),
+		frame_system::CheckSpecVersion::new(),
+		frame_system::CheckTxVersion::new(),
+		frame_system::CheckGenesis::new(),
+		frame_system::CheckEra::from(Era::Immortal),
+		frame_system::CheckNonce::from(nonce),
+		frame_system::CheckWeight::new(),
+		pallet_transaction_payment::ChargeTransactionPayment::from(0),
+	);
+	let payload = SignedPayload::new(call.clone(), extension.clone()).unwrap();
+	let signature = payload.using_encoded(|bytes| Alice.sign(bytes));
+	UncheckedExtrinsic::new_signed(
+		call,
+		MultiAddress::Id(Alice.to_account_id()),
+		MultiSignature::Sr25519(signature),
+		extension,
+	)
+}
+
+/// Block 1 on `genesis`, SCALE-encoded as `Core_execute_block` takes it.
+fn block_one(genesis: &Storage) -> Vec<u8> {
+	TestExternalities::new(genesis.clone()).execute_with(|| {
+		// Any slot after genesis; the timestamp must lie in it.
+		let slot = sp_consensus_aura::Slot::from(1_000_000u64);
+		let digest = sp_runtime::Digest {
+			logs: vec![sp_runtime::DigestItem::PreRuntime(
+				sp_consensus_aura::AURA_ENGINE_ID,
+				slot.encode(),
+			)],
+		};
+		let header =
+			Header::new(1, Default::default(), Default::default(), System::block_hash(0), digest);
+		Executive::initialize_block(&header);
+		let timestamp =
+			UncheckedExtrinsic::new_bare(RuntimeCall::Timestamp(pallet_timestamp::Call::set {
+				now: *slot * BlockTime::slot_duration_ms(),
+			}));
+		let mut extrinsics = vec![timestamp];
+		extrinsics.extend((0..TRANSFERS).map(transfer));
+		for extrinsic in &extrinsics {
+			Executive::apply_extrinsic(extrinsic.clone()).unwrap().unwrap();
+		}
+		let header = Executive::finalize_block();
+		enclave_update_runtime::Block { header, extrinsics }.encode()
+	})
+}
+
+fn execution(c: &mut Criterion) {
+	let genesis = genesis();
+	let block = block_one(&genesis);
+	let code = WASM_BINARY.expect("the benchmark needs the runtime's wasm blob");
+	let executor = WasmExecutor::<sp_io::SubstrateHostFunctions>::builder().build();
+	let wrapped = WrappedRuntimeCode(code.into());
+	let runtime_code = RuntimeCode {
+		code_fetcher: &wrapped,
+		heap_pages: None,
+		hash: sp_crypto_hashing::blake2_256(code).to_vec(),
+	};
+	let fresh_state = || TestExternalities::new(genesis.clone());
+
+	// Both paths execute the block once untimed; each checks the header's state root, so both
+	// reach the state the native build produced.
+	fresh_state().execute_with(|| apis::api::dispatch("Core_execute_block", &block).unwrap());
+	let (result, _) = executor.call(
+		&mut fresh_state().ext(),
+		&runtime_code,
+		"Core_execute_block",
+		&block,
+		CallContext::Onchain,
+	);
+	result.expect("the wasm runtime executes the block");
+
+	let mut group = c.benchmark_group(format!("execute_block/{TRANSFERS}_transfers"));
+	group.bench_function("std", |b| {
+		b.iter_batched(
+			fresh_state,
+			|mut ext| ext.execute_with(|| apis::api::dispatch("Core_execute_block", &block)),
+			BatchSize::LargeInput,
+		)
+	});
+	group.bench_function("wasm", |b| {
+		b.iter_batched(
+			fresh_state,
+			|mut ext| {
+				executor
+					.call(
+						&mut ext.ext(),
+						&runtime_code,
+						"Core_execute_block",
+						&block,
+						CallContext::Onchain,
+					)
+					.0
+					.expect("the wasm runtime executes the block")
+			},
+			BatchSize::LargeInput,
+		)
+	});
+	group.finish();
+}
+
+criterion_group!(benches, execution);
+criterion_main!(benches);
