@@ -13,8 +13,9 @@
 //! The chain orders shielded calls; it cannot read them. Any signed account submits an opaque
 //! ciphertext, at most [`Config::MaxCallLen`] bytes, and the pallet appends it to [`Calls`]: the
 //! ciphertexts of the current block, in inclusion order, at most [`Config::MaxCallsPerBlock`].
-//! [`Hooks::on_initialize`] empties the inbox at the start of the next block, so the state after
-//! block `n` holds exactly the calls included in block `n`.
+//! [`Hooks::on_initialize`](frame_support::traits::Hooks::on_initialize) empties the inbox at
+//! the start of the next block, so the state after block `n` holds exactly the calls included in
+//! block `n`.
 //!
 //! The worker reads that one storage value per block with a storage read proof checked against
 //! the block's state root, decrypts each ciphertext with its shielding key and applies it to its
