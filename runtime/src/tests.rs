@@ -554,7 +554,7 @@ fn signed_shielded_calls_land_in_the_inbox_and_are_cleared_next_block() {
 		next_block(vec![]);
 		assert!(inbox_as_the_worker_reads_it().is_empty());
 		assert!(!pallet_shielded_inbox::Calls::<Runtime>::exists());
-		assert_eq!(pallet_shielded_inbox::Submitted::<Runtime>::get(), 3);
+		assert_eq!(pallet_shielded_inbox::TotalSubmitted::<Runtime>::get(), 3);
 	});
 }
 

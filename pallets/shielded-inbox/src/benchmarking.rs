@@ -36,7 +36,7 @@ mod benchmarks {
 		_(RawOrigin::Signed(caller), ciphertext);
 
 		assert_eq!(Calls::<T>::decode_len(), Some(T::MaxCallsPerBlock::get() as usize));
-		assert_eq!(Submitted::<T>::get(), 1);
+		assert_eq!(TotalSubmitted::<T>::get(), 1);
 	}
 
 	#[benchmark]

@@ -13,8 +13,9 @@
 //! The chain orders shielded calls; it cannot read them. Any signed account submits an opaque
 //! ciphertext, at most [`Config::MaxCallLen`] bytes, and the pallet appends it to [`Calls`]: the
 //! ciphertexts of the current block, in inclusion order, at most [`Config::MaxCallsPerBlock`].
-//! [`Hooks::on_initialize`] empties the inbox at the start of the next block, so the state after
-//! block `n` holds exactly the calls included in block `n`.
+//! [`Hooks::on_initialize`](frame_support::traits::Hooks::on_initialize) empties the inbox at
+//! the start of the next block, so the state after block `n` holds exactly the calls included in
+//! block `n`.
 //!
 //! The worker reads that one storage value per block with a storage read proof checked against
 //! the block's state root, decrypts each ciphertext with its shielding key and applies it to its
@@ -31,7 +32,8 @@
 //! ### Storage
 //!
 //! - [`Calls`]: the ciphertexts submitted in the current block, in inclusion order.
-//! - [`Submitted`]: how many ciphertexts were ever submitted, for operators.
+//! - [`TotalSubmitted`]: how many ciphertexts were ever submitted, for operators (named
+//!   `Submitted` up to storage version 1, see [Migrations](#migrations)).
 //!
 //! ## Usage
 //!
@@ -63,6 +65,45 @@
 //!   in the runtime (`ShieldedInbox` in the development runtime);
 //! - value: the SCALE encoding of `Vec<Vec<u8>>` (a bounded vector encodes as a vector), the
 //!   ciphertexts in inclusion order; an absent value is an empty inbox.
+//!
+//! The storage-version-2 migration (see [Migrations](#migrations)) leaves it untouched.
+//!
+//! ## Migrations
+//!
+//! The pallet is at storage version 2. A runtime whose chain started on an older version of the
+//! pallet runs the migrations from its on-chain version up, once, in its `Executive`:
+//!
+//! - **v1 → v2**, [`migrations::v2::MigrateV1ToV2`]: the counter of submitted ciphertexts moves
+//!   from `Submitted` to [`TotalSubmitted`]. Its type (`u64`) and meaning are unchanged; only its
+//!   key moves, from `twox128("<PalletName>") ++ twox128("Submitted")` to
+//!   `twox128("<PalletName>") ++ twox128("TotalSubmitted")`. The reason is the name clients
+//!   see: in polkadot.js and subxt the storage item was `query.shieldedInbox.submitted`, the same
+//!   name as the event `ShieldedInbox.Submitted`, and the counter is a total, not one
+//!   submission.
+//!
+//! The migration is a [`VersionedMigration`](frame_support::migrations::VersionedMigration):
+//! it runs only while the on-chain storage version is 1 and then sets it to 2, so a runtime can
+//! leave it in its tuple for an upgrade or two and a second run is a no-op. A chain created with
+//! this version of the pallet starts at storage version 2 and never runs it.
+//!
+//! A runtime adds `pallet_shielded_inbox::migrations::v2::MigrateV1ToV2<Runtime>` to the
+//! single-block migrations its `Executive` runs on the upgrade: `frame_system`'s
+//! `SingleBlockMigrations` (the migrations tuple that `Executive` runs before the pallets'
+//! `on_runtime_upgrade` hooks; `Executive`'s own sixth type parameter is deprecated for it):
+//!
+//! ```ignore
+//! /// The single-block migrations of the next runtime upgrade.
+//! pub type Migrations = (pallet_shielded_inbox::migrations::v2::MigrateV1ToV2<Runtime>,);
+//!
+//! impl frame_system::Config for Runtime {
+//!     // ...
+//!     type SingleBlockMigrations = Migrations;
+//! }
+//! ```
+//!
+//! Under the `try-runtime` feature its `pre_upgrade` and `post_upgrade` hooks check that the
+//! value arrived under the new key, that the old key is gone and that the on-chain storage
+//! version is 2.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -71,6 +112,7 @@ extern crate alloc;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -87,7 +129,10 @@ pub mod pallet {
 	use frame_system::pallet_prelude::*;
 
 	/// The in-code storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	///
+	/// - 1: the counter of submitted ciphertexts is stored as `Submitted`.
+	/// - 2: it is stored as [`TotalSubmitted`]; [`migrations::v2::MigrateV1ToV2`] moves it.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -119,8 +164,12 @@ pub mod pallet {
 		StorageValue<_, BoundedVec<BoundedVec<u8, T::MaxCallLen>, T::MaxCallsPerBlock>, ValueQuery>;
 
 	/// How many ciphertexts were ever submitted.
+	///
+	/// Named `Submitted` up to storage version 1; renamed in storage version 2 (see the crate
+	/// docs, "Migrations") so that clients do not confuse `query.shieldedInbox.totalSubmitted`
+	/// with the event [`Event::Submitted`].
 	#[pallet::storage]
-	pub type Submitted<T: Config> = StorageValue<_, u64, ValueQuery>;
+	pub type TotalSubmitted<T: Config> = StorageValue<_, u64, ValueQuery>;
 
 	/// Events of this pallet.
 	#[pallet::event]
@@ -186,7 +235,7 @@ pub mod pallet {
 			let len = ciphertext.len() as u32;
 			// Appends without decoding the calls already in the inbox.
 			Calls::<T>::try_append(ciphertext).map_err(|_| Error::<T>::InboxFull)?;
-			Submitted::<T>::mutate(|total| *total = total.saturating_add(1));
+			TotalSubmitted::<T>::mutate(|total| *total = total.saturating_add(1));
 			Self::deposit_event(Event::Submitted { who, index, len });
 			Ok(())
 		}
@@ -199,7 +248,7 @@ pub mod pallet {
 		/// - [`Calls`] decodes as `Vec<Vec<u8>>` and holds at most [`Config::MaxCallsPerBlock`]
 		///   ciphertexts;
 		/// - each ciphertext is non-empty and at most [`Config::MaxCallLen`] bytes;
-		/// - [`Submitted`] counts at least the ciphertexts in [`Calls`].
+		/// - [`TotalSubmitted`] counts at least the ciphertexts in [`Calls`].
 		#[cfg(any(feature = "try-runtime", test))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			let raw = frame_support::storage::unhashed::get_raw(&Calls::<T>::hashed_key());
@@ -217,8 +266,8 @@ pub mod pallet {
 				"a ciphertext is empty or longer than MaxCallLen"
 			);
 			ensure!(
-				Submitted::<T>::get() >= calls.len() as u64,
-				"Submitted counts fewer ciphertexts than Calls holds"
+				TotalSubmitted::<T>::get() >= calls.len() as u64,
+				"TotalSubmitted counts fewer ciphertexts than Calls holds"
 			);
 			Ok(())
 		}

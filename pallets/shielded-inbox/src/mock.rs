@@ -2,8 +2,9 @@
 
 use crate as pallet_shielded_inbox;
 use frame_support::{
-	derive_impl,
+	derive_impl, parameter_types,
 	traits::{ConstU32, Hooks},
+	weights::RuntimeDbWeight,
 };
 use sp_runtime::BuildStorage;
 
@@ -16,9 +17,16 @@ frame_support::construct_runtime!(
 	}
 );
 
+parameter_types! {
+	/// Database weights with distinct, non-zero read and write costs: the default `()` costs
+	/// nothing, so a migration's weight would be zero however many reads and writes it counted.
+	pub const MockDbWeight: RuntimeDbWeight = RuntimeDbWeight { read: 10, write: 1_000 };
+}
+
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
 	type Block = Block;
+	type DbWeight = MockDbWeight;
 }
 
 /// `MaxCallLen` of the test runtime.

@@ -36,7 +36,7 @@ fn submit_appends_and_emits_an_event() {
 	new_test_ext().execute_with(|| {
 		assert_ok!(ShieldedInbox::submit(signed(ALICE), ciphertext(b"sealed")));
 		assert_eq!(calls(), vec![b"sealed".to_vec()]);
-		assert_eq!(Submitted::<Test>::get(), 1);
+		assert_eq!(TotalSubmitted::<Test>::get(), 1);
 		assert_eq!(events(), vec![Event::Submitted { who: ALICE, index: 0, len: 6 }]);
 		ShieldedInbox::do_try_state().unwrap();
 	});
@@ -68,7 +68,7 @@ fn a_full_inbox_refuses_more_calls() {
 		}
 		assert_noop!(ShieldedInbox::submit(signed(BOB), ciphertext(b"late")), E::InboxFull);
 		assert_eq!(Calls::<Test>::get().len() as u32, MAX_CALLS_PER_BLOCK);
-		assert_eq!(Submitted::<Test>::get(), u64::from(MAX_CALLS_PER_BLOCK));
+		assert_eq!(TotalSubmitted::<Test>::get(), u64::from(MAX_CALLS_PER_BLOCK));
 		// The next block has room again.
 		next_block();
 		assert_ok!(ShieldedInbox::submit(signed(BOB), ciphertext(b"late")));
@@ -80,7 +80,7 @@ fn a_full_inbox_refuses_more_calls() {
 fn an_empty_call_is_refused() {
 	new_test_ext().execute_with(|| {
 		assert_noop!(ShieldedInbox::submit(signed(ALICE), ciphertext(b"")), E::EmptyCall);
-		assert_eq!(Submitted::<Test>::get(), 0);
+		assert_eq!(TotalSubmitted::<Test>::get(), 0);
 	});
 }
 
@@ -134,7 +134,7 @@ fn the_inbox_is_cleared_at_the_next_block() {
 		next_block();
 		assert!(calls().is_empty());
 		// The total survives the clearing.
-		assert_eq!(Submitted::<Test>::get(), 3);
+		assert_eq!(TotalSubmitted::<Test>::get(), 3);
 	});
 }
 
@@ -147,14 +147,14 @@ fn an_empty_inbox_costs_the_empty_weight() {
 }
 
 #[test]
-fn submitted_counts_every_call_ever() {
+fn total_submitted_counts_every_call_ever() {
 	new_test_ext().execute_with(|| {
 		for block in 0..4u8 {
 			assert_ok!(ShieldedInbox::submit(signed(ALICE), ciphertext(&[block + 1])));
 			assert_ok!(ShieldedInbox::submit(signed(BOB), ciphertext(&[block + 1, 0])));
 			next_block();
 		}
-		assert_eq!(Submitted::<Test>::get(), 8);
+		assert_eq!(TotalSubmitted::<Test>::get(), 8);
 		assert!(calls().is_empty());
 	});
 }
@@ -181,17 +181,17 @@ fn try_state_catches_a_corrupt_inbox() {
 		let key = Calls::<Test>::hashed_key();
 		// Longer than MaxCallLen: a bounded read would see an empty inbox.
 		sp_io::storage::set(&key, &vec![vec![0u8; MAX_CALL_LEN as usize + 1]].encode());
-		Submitted::<Test>::put(1);
+		TotalSubmitted::<Test>::put(1);
 		assert!(ShieldedInbox::do_try_state().is_err());
 		sp_io::storage::set(&key, &vec![Vec::<u8>::new()].encode());
 		assert!(ShieldedInbox::do_try_state().is_err());
 		sp_io::storage::set(&key, &vec![vec![1u8]; MAX_CALLS_PER_BLOCK as usize + 1].encode());
-		Submitted::<Test>::put(u64::from(MAX_CALLS_PER_BLOCK) + 1);
+		TotalSubmitted::<Test>::put(u64::from(MAX_CALLS_PER_BLOCK) + 1);
 		assert!(ShieldedInbox::do_try_state().is_err());
 		sp_io::storage::set(&key, &vec![vec![1u8]; 2].encode());
-		Submitted::<Test>::put(1);
+		TotalSubmitted::<Test>::put(1);
 		assert!(ShieldedInbox::do_try_state().is_err());
-		Submitted::<Test>::put(2);
+		TotalSubmitted::<Test>::put(2);
 		assert_ok!(ShieldedInbox::do_try_state());
 	});
 }

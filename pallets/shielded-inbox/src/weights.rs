@@ -30,7 +30,7 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ShieldedInbox::Calls` (r:3 w:1, max 65666 bytes)
-	/// Storage: `ShieldedInbox::Submitted` (r:1 w:1, max 8 bytes)
+	/// Storage: `ShieldedInbox::TotalSubmitted` (r:1 w:1, max 8 bytes)
 	fn submit() -> Weight {
 		// Proof Size summary in bytes:
 		//  Estimated: `67654`
@@ -61,7 +61,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 // For backwards compatibility and tests.
 impl WeightInfo for () {
 	/// Storage: `ShieldedInbox::Calls` (r:3 w:1, max 65666 bytes)
-	/// Storage: `ShieldedInbox::Submitted` (r:1 w:1, max 8 bytes)
+	/// Storage: `ShieldedInbox::TotalSubmitted` (r:1 w:1, max 8 bytes)
 	fn submit() -> Weight {
 		// Proof Size summary in bytes:
 		//  Estimated: `67654`
