@@ -17,8 +17,12 @@ ensure_system_packages
 work=$(mktemp -d)
 trap 'git worktree remove --force "$work/tree" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 git worktree add --detach "$work/tree" "$commit" >/dev/null
+# `-p`: only the runtime's own features, none that another workspace member turns on (a
+# `runtime-benchmarks` runtime needs host functions no production node has). CARGO_TARGET_DIR
+# may name an existing target directory to reuse what it has built.
 (cd "$work/tree" && cargo build --locked -p enclave-update-runtime)
-blob="$work/tree/target/debug/wbuild/enclave-update-runtime/enclave_update_runtime.wasm"
+target="${CARGO_TARGET_DIR:-$work/tree/target}"
+blob="$target/debug/wbuild/enclave-update-runtime/enclave_update_runtime.wasm"
 out="runtime/upgrade-fixtures/enclave-update-runtime-spec-$spec.wasm"
 cp "$blob" "$out"
 echo "$out: $(wc -c <"$out") bytes, blake2-256 0x$(b2sum -l 256 "$out" | cut -d' ' -f1)"

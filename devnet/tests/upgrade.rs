@@ -100,7 +100,7 @@ async fn sudo_upgrades_the_runtime_while_workers_run_and_the_cut_over_stays_exac
 		assert_eq!(v1_total.map(|raw| u64::decode(&mut &raw[..]).unwrap()), Some(sent_before));
 
 		// B is scheduled far enough ahead that the upgrade lands before its cut-over.
-		let xyz = chain.finalized_number().await.unwrap() + 40;
+		let xyz = chain.finalized_number().await.unwrap() + 80;
 		chain.sudo_ok(schedule_call(&MEASUREMENT_B, xyz)).await.unwrap();
 		let b = devnet.worker(root.path(), "B", MEASUREMENT_B);
 		wait_for_processed(&devnet.a, 1, WAIT).await.unwrap();

@@ -89,7 +89,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("enclave-update-dev"),
 	impl_name: alloc::borrow::Cow::Borrowed("enclave-update-dev"),
 	authoring_version: 1,
-	spec_version: 100,
+	spec_version: 101,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -158,6 +158,12 @@ pub type UncheckedExtrinsic =
 	generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
 /// The payload a transaction signer signs.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
+
+/// The single-block migrations this release runs at its upgrade (frame-system's
+/// `SingleBlockMigrations`, run by `Executive` when the spec version changes): from the previous
+/// release (spec 100, `runtime/upgrade-fixtures/`) to this one. Each is versioned, so it runs
+/// once, at the storage version it migrates from, and is a one-read no-op after.
+pub type Migrations = (pallet_shielded_inbox::migrations::v2::MigrateV1ToV2<Runtime>,);
 
 /// Runs the blocks: initialisation, extrinsics, finalisation.
 pub type Executive = frame_executive::Executive<

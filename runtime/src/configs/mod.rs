@@ -59,6 +59,7 @@ impl frame_system::Config for Runtime {
 	type AccountData = pallet_balances::AccountData<Balance>;
 	type SS58Prefix = SS58Prefix;
 	type MaxConsumers = ConstU32<16>;
+	type SingleBlockMigrations = crate::Migrations;
 }
 
 impl pallet_timestamp::Config for Runtime {
