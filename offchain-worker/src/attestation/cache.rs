@@ -98,12 +98,6 @@ fn cached_entry(path: &Path, now: u64) -> Result<Collateral, AttestationError> {
 		return Err(AttestationError::CollateralNotCached { key: path.display().to_string() });
 	}
 	let collateral = Collateral::from_file(path)?;
-	let (valid_from, expires_at) = collateral.validity_window()?;
-	if now > expires_at {
-		return Err(AttestationError::CollateralExpired { expired_at: expires_at, now });
-	}
-	if now < valid_from {
-		return Err(AttestationError::CollateralNotYetValid { valid_from, now });
-	}
+	collateral.check_valid_at(now)?;
 	Ok(collateral)
 }
