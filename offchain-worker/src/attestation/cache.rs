@@ -38,8 +38,9 @@ impl CollateralCache {
 
 	/// The cache key of `quote`'s collateral.
 	pub fn key_for(quote: &[u8]) -> Result<String, AttestationError> {
-		let parsed =
-			Quote::parse(quote).map_err(|e| AttestationError::Malformed(format!("{e:#}")))?;
+		let parsed = Quote::parse(quote).map_err(|e| {
+			AttestationError::Malformed(super::error::one_line(format_args!("{e:#}")))
+		})?;
 		let fmspc = dcap_qvl::intel::quote_fmspc(&parsed)
 			.map_err(|e| AttestationError::CertificationDataInvalid(format!("FMSPC: {e:#}")))?;
 		let ca = dcap_qvl::intel::quote_ca(&parsed)

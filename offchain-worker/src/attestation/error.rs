@@ -200,3 +200,14 @@ pub enum AttestationError {
 	#[error("report data does not match the expected binding")]
 	ReportDataMismatch,
 }
+
+/// A foreign error's text on one line: scale's decoding errors, for one, nest their causes on
+/// tab-indented lines, and a refusal is read in logs and on the command line.
+pub(super) fn one_line(error: impl std::fmt::Display) -> String {
+	let text = error.to_string();
+	text.split(['\n', '\t'])
+		.map(str::trim)
+		.filter(|part| !part.is_empty())
+		.collect::<Vec<_>>()
+		.join(" ")
+}

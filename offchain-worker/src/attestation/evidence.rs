@@ -41,6 +41,7 @@ use dcap_qvl::quote::{EnclaveReport, Quote, Report, TDReport10};
 use serde::{Deserialize, Serialize};
 
 use super::{
+	error::one_line,
 	serde_hex::hex_array,
 	sim_quote::{SignedSimQuote, SimQuote},
 	AttestationError,
@@ -211,7 +212,8 @@ fn decode_dcap(bytes: &[u8]) -> Result<DcapEvidence, AttestationError> {
 	if bytes.len() < frame.end {
 		return Err(AttestationError::Truncated { needed: frame.end, got: bytes.len() });
 	}
-	let parsed = Quote::parse(bytes).map_err(|e| AttestationError::Malformed(format!("{e:#}")))?;
+	let parsed = Quote::parse(bytes)
+		.map_err(|e| AttestationError::Malformed(one_line(format_args!("{e:#}"))))?;
 	let layout = frame.layout(bytes, parsed.header.version)?;
 	let tail = &bytes[frame.end..];
 	if tail.iter().any(|&b| b != 0) {
@@ -237,8 +239,8 @@ fn decode_dcap(bytes: &[u8]) -> Result<DcapEvidence, AttestationError> {
 	{
 		shorten_u32_le(&mut canonical, at)?;
 	}
-	let quote =
-		Quote::parse(&canonical).map_err(|e| AttestationError::Malformed(format!("{e:#}")))?;
+	let quote = Quote::parse(&canonical)
+		.map_err(|e| AttestationError::Malformed(one_line(format_args!("{e:#}"))))?;
 	Ok(DcapEvidence { quote, canonical, pck_chain })
 }
 
@@ -376,7 +378,7 @@ fn canonical_pck_chain(data: &[u8]) -> Result<(PckChain, bool), AttestationError
 	let count = |needle: &[u8]| data.windows(needle.len()).filter(|w| *w == needle).count();
 	let begins = count(b"-----BEGIN CERTIFICATE-----");
 	let ends = count(b"-----END CERTIFICATE-----");
-	let blocks = pem::parse_many(data).map_err(|e| invalid(format!("PEM: {e}")))?;
+	let blocks = pem::parse_many(data).map_err(|e| invalid(format!("PEM: {}", one_line(e))))?;
 	if begins != ends || blocks.len() != begins || blocks.len() < 2 {
 		return Err(invalid(format!(
 			"PCK chain has {begins} BEGIN / {ends} END markers and {} readable certificates",
@@ -387,8 +389,9 @@ fn canonical_pck_chain(data: &[u8]) -> Result<(PckChain, bool), AttestationError
 	let mut canonical = Vec::with_capacity(data.len());
 	let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
 	for (index, block) in blocks.iter().enumerate() {
-		let cert = x509_cert::Certificate::from_der(block.contents())
-			.map_err(|e| invalid(format!("certificate {index} of the PCK chain: {e}")))?;
+		let cert = x509_cert::Certificate::from_der(block.contents()).map_err(|e| {
+			invalid(format!("certificate {index} of the PCK chain: {}", one_line(e)))
+		})?;
 		let validity = cert.tbs_certificate().validity();
 		windows.push((
 			validity.not_before.to_unix_duration().as_secs(),

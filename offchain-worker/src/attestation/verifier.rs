@@ -8,6 +8,7 @@ use enclave_update_primitives::Measurement;
 use serde::{Deserialize, Serialize};
 
 use super::{
+	error::one_line,
 	evidence::{
 		decode_evidence, is_debug, service_td, td_attributes, DcapEvidence, Evidence, TdAttributes,
 		ATTESTATION_KEY_TYPE_ECDSA_P256, TEE_TYPE_SGX, TEE_TYPE_TDX,
@@ -73,7 +74,7 @@ const DCAP_SEPT_VE_REFUSAL: &str = "SEPT_VE_DISABLE is not enabled";
 /// quote header and the presence of a PCK chain are checked before dcap-qvl runs
 /// (`Verifier::check_dcap`), so none of them is ever recognised from a message here.
 fn classify_dcap_error(error: &anyhow::Error) -> AttestationError {
-	let message = format!("{error:#}");
+	let message = one_line(format_args!("{error:#}"));
 	let has = |needle: &str| message.contains(needle);
 	let crl_refusal = ["Crl", "RevocationStatus", "IssuerNotCrlSigner"];
 	if has("ISV enclave report signature is invalid") {
