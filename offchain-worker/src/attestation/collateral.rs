@@ -20,7 +20,8 @@ pub struct Collateral {
 	levels: OnceLock<Result<Levels, AttestationError>>,
 }
 
-/// The TCB levels of the collateral, as dcap-qvl parses them.
+/// The TCB levels of the collateral, as dcap-qvl parses them (the TCB info's levels in Intel
+/// QVL's order).
 #[derive(Clone, Debug)]
 pub(super) struct Levels {
 	pub tcb_info: dcap_qvl::TcbInfo,
@@ -105,8 +106,10 @@ impl Collateral {
 				AttestationError::CollateralInvalid(format!("{what}: {e}"))
 			};
 			Ok(Levels {
-				tcb_info: serde_json::from_str(&self.dcap.tcb_info)
-					.map_err(|e| invalid("TCB info", e))?,
+				tcb_info: super::tcb::sorted(
+					serde_json::from_str(&self.dcap.tcb_info)
+						.map_err(|e| invalid("TCB info", e))?,
+				),
 				qe_identity: serde_json::from_str(&self.dcap.qe_identity)
 					.map_err(|e| invalid("QE identity", e))?,
 			})

@@ -50,12 +50,12 @@ pub(super) fn tcb_verdict(
 		.report
 		.as_td10()
 		.ok_or_else(|| AttestationError::UnsupportedQuote("not a TD report".into()))?;
-	let tcb_info = sorted(&levels.tcb_info);
-	let launch = td_level(&tcb_info, platform, &td.tee_tcb_svn)?;
+	let tcb_info = &levels.tcb_info;
+	let launch = td_level(tcb_info, platform, &td.tee_tcb_svn)?;
 	let qe = qe_level(levels, quote)?;
 	let mut verdict = launch.merge(&qe);
 	if let Some(td15) = quote.report.as_td15() {
-		let current = td_level(&tcb_info, platform, &td15.tee_tcb_svn2)?.merge(&qe);
+		let current = td_level(tcb_info, platform, &td15.tee_tcb_svn2)?.merge(&qe);
 		if current.status == TcbStatus::Revoked {
 			return Err(AttestationError::TcbRevoked);
 		}
@@ -69,8 +69,7 @@ pub(super) fn tcb_verdict(
 
 /// The TCB info with its levels in Intel QVL's order (dcap-qvl's `canonicalize_tcb_levels`):
 /// highest SGX components first, then highest PCE SVN, then (TDX) highest TDX components.
-fn sorted(tcb_info: &TcbInfo) -> TcbInfo {
-	let mut tcb_info = tcb_info.clone();
+pub(super) fn sorted(mut tcb_info: TcbInfo) -> TcbInfo {
 	let is_tdx = tcb_info.version >= 3 && tcb_info.id == "TDX";
 	tcb_info.tcb_levels.sort_by(|a, b| {
 		b.tcb
@@ -183,9 +182,23 @@ pub(super) fn explain_no_level(
 	quote: &Quote,
 	platform: &Platform,
 ) -> String {
-	let tee_tcb_svn = quote.report.as_td10().map(|td| td.tee_tcb_svn);
 	let names = ComponentNames::of(raw_tcb_info);
-	let tcb_info = sorted(&levels.tcb_info);
+	let tcb_info = &levels.tcb_info;
+	let launch = quote.report.as_td10().map(|td| td.tee_tcb_svn);
+	let meets = |tee_tcb_svn: Option<&[u8; 16]>| {
+		tcb_info.tcb_levels.iter().any(|level| {
+			level
+				.shortfalls(&platform.cpu_svn, platform.pce_svn, tee_tcb_svn)
+				.is_ok_and(|shortfalls| shortfalls.is_empty())
+		})
+	};
+	// A TD 1.5 whose launch TCB meets a level fell short with its current TCB.
+	let (which, tee_tcb_svn) = match quote.report.as_td15() {
+		Some(td15) if meets(launch.as_ref()) => {
+			("current TCB (TEE_TCB_SVN2) ", Some(td15.tee_tcb_svn2))
+		},
+		_ => ("", launch),
+	};
 	let nearest = tcb_info
 		.tcb_levels
 		.iter()
@@ -200,7 +213,7 @@ pub(super) fn explain_no_level(
 		return "the TCB info lists no level comparable with this platform".into();
 	};
 	let short = shortfalls.iter().map(|s| names.describe(s)).collect::<Vec<_>>().join(", ");
-	format!("against the nearest level ({}, {}): {short}", level.tcb_status, level.tcb_date)
+	format!("{which}against the nearest level ({}, {}): {short}", level.tcb_status, level.tcb_date)
 }
 
 /// The names the TCB info gives its components (`type`, else `category`), by index.
@@ -245,5 +258,70 @@ impl ComponentNames {
 			SvnComponent::TdxModuleIsvSvn => "TDX module ISV".into(),
 		};
 		format!("{component} SVN {} < {}", shortfall.have, shortfall.needs)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::attestation::{decode_evidence, Collateral, Evidence};
+
+	/// `shared/dcap-corpus/corpus` beside the checkout; its absence fails the test.
+	fn corpus_quotes() -> Vec<std::path::PathBuf> {
+		let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+			.join("../../shared/dcap-corpus/corpus");
+		let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
+			panic!("the DCAP corpus is missing at {} ({e}): this test needs it", dir.display())
+		});
+		let mut quotes: Vec<_> = entries.filter_map(|e| Some(e.ok()?.path())).collect();
+		quotes.retain(|path| path.join("meta.json").is_file());
+		quotes.sort();
+		quotes
+	}
+
+	#[test]
+	fn our_td_level_matching_agrees_with_dcap_qvl_on_every_td_it_accepts() {
+		let mut compared = 0;
+		for dir in corpus_quotes() {
+			let meta: serde_json::Value =
+				serde_json::from_slice(&std::fs::read(dir.join("meta.json")).unwrap()).unwrap();
+			let quote = std::fs::read(dir.join("quote.bin")).unwrap();
+			let Ok(Evidence::Dcap(evidence)) = decode_evidence(&quote) else { continue };
+			if evidence.quote().report.as_td10().is_none() {
+				continue;
+			}
+			for collateral in meta["collaterals"].as_array().unwrap() {
+				let file = dir.join(collateral["file"].as_str().unwrap());
+				let collateral_at = collateral["at"].as_u64().unwrap();
+				let collateral = Collateral::from_file(&file).unwrap();
+				let verified = dcap_qvl::verify::QuoteVerifier::new_prod()
+					.allow_debug(true)
+					.allow_service_td(true)
+					.verify(evidence.canonical_bytes(), collateral.as_dcap(), collateral_at);
+				let Ok(report) = verified else { continue };
+				let leaf = &evidence.pck_chain().unwrap().ders[0];
+				let platform = Platform::from_pck_leaf(leaf).unwrap();
+				let ours =
+					tcb_verdict(collateral.levels().unwrap(), evidence.quote(), &platform).unwrap();
+				let what = format!("{} at {collateral_at}", dir.display());
+				assert_eq!(ours.status.to_string(), report.status, "{what}");
+				assert_eq!(ours.advisory_ids, report.advisory_ids, "{what}");
+				compared += 1;
+			}
+		}
+		// Every TD verdict of the corpus that dcap-qvl gives (SEPT_VE_DISABLE set).
+		assert!(compared >= 60, "compared {compared} verdicts");
+	}
+
+	#[test]
+	fn a_td_1_5_launched_out_of_date_and_now_up_to_date_is_advised_to_relaunch() {
+		use TcbStatus::*;
+		assert_eq!(check_for_relaunch(OutOfDate, UpToDate), TDRelaunchAdvised);
+		assert_eq!(
+			check_for_relaunch(OutOfDate, ConfigurationNeeded),
+			TDRelaunchAdvisedConfigurationNeeded
+		);
+		assert_eq!(check_for_relaunch(OutOfDate, OutOfDate), OutOfDate);
+		assert_eq!(check_for_relaunch(UpToDate, UpToDate), UpToDate);
 	}
 }
