@@ -18,7 +18,7 @@ pub enum AttestationError {
 	#[error("evidence is malformed: {0}")]
 	Malformed(String),
 	/// The quote decodes, but not from its one canonical encoding: bytes that no signature
-	/// covers were changed or added (see [`super::evidence`]).
+	/// covers were changed or added (see [`super::decode_evidence`]).
 	#[error("non-canonical quote encoding: {0}")]
 	NonCanonical(#[from] NonCanonicalEncoding),
 	/// A quote version, TEE type or key type this verifier does not support.

@@ -208,13 +208,18 @@ pub fn decode_evidence(bytes: &[u8]) -> Result<Evidence, AttestationError> {
 }
 
 fn decode_dcap(bytes: &[u8]) -> Result<DcapEvidence, AttestationError> {
+	let parse = |bytes: &[u8]| {
+		Quote::parse(bytes)
+			.map_err(|e| AttestationError::Malformed(one_line(format_args!("{e:#}"))))
+	};
 	let frame = Frame::of(bytes)?;
 	if bytes.len() < frame.end {
 		return Err(AttestationError::Truncated { needed: frame.end, got: bytes.len() });
 	}
-	let parsed = Quote::parse(bytes)
-		.map_err(|e| AttestationError::Malformed(one_line(format_args!("{e:#}"))))?;
-	let layout = frame.layout(bytes, parsed.header.version)?;
+	let version = u16::from_le_bytes([bytes[0], bytes[1]]);
+	// A quote that does not even parse is malformed rather than non-canonical; parsing only
+	// then keeps the accepted path at one parse (of the canonical bytes).
+	let layout = frame.layout(bytes, version).map_err(|e| parse(bytes).err().unwrap_or(e))?;
 	let tail = &bytes[frame.end..];
 	if tail.iter().any(|&b| b != 0) {
 		return Err(NonCanonicalEncoding::TrailingBytes { at: frame.end, len: tail.len() }.into());
@@ -226,21 +231,17 @@ fn decode_dcap(bytes: &[u8]) -> Result<DcapEvidence, AttestationError> {
 	} else {
 		(None, false)
 	};
-	if !strip_nul {
-		// The common case: the canonical encoding is the input without its tail.
-		let canonical = bytes[..frame.end].to_vec();
-		return Ok(DcapEvidence { quote: parsed, canonical, pck_chain });
-	}
 	let mut canonical = bytes[..frame.end].to_vec();
-	canonical.remove(layout.cert_data_end - 1);
-	for at in [Some(layout.cert_len_at), layout.outer_len_at, Some(frame.sig_len_at)]
-		.into_iter()
-		.flatten()
-	{
-		shorten_u32_le(&mut canonical, at)?;
+	if strip_nul {
+		canonical.remove(layout.cert_data_end - 1);
+		for at in [Some(layout.cert_len_at), layout.outer_len_at, Some(frame.sig_len_at)]
+			.into_iter()
+			.flatten()
+		{
+			shorten_u32_le(&mut canonical, at)?;
+		}
 	}
-	let quote = Quote::parse(&canonical)
-		.map_err(|e| AttestationError::Malformed(one_line(format_args!("{e:#}"))))?;
+	let quote = parse(&canonical)?;
 	Ok(DcapEvidence { quote, canonical, pck_chain })
 }
 
@@ -316,8 +317,9 @@ impl Frame {
 	}
 
 	/// Walks the signature data and checks that every nested length ends where its enclosing
-	/// structure does. `bytes` holds at least `self.end` bytes and parsed as a quote.
+	/// structure does. `bytes` holds at least `self.end` bytes.
 	fn layout(&self, bytes: &[u8], version: u16) -> Result<Layout, AttestationError> {
+		let bytes = &bytes[..self.end];
 		let malformed = |what: &str| AttestationError::Malformed(format!("no {what} in the quote"));
 		let sig_end = self.end;
 		let keys_end = self.sig_len_at + 4 + ECDSA_SIGNATURE_LEN + ATTESTATION_KEY_LEN;
@@ -375,16 +377,7 @@ impl Frame {
 fn canonical_pck_chain(data: &[u8]) -> Result<(PckChain, bool), AttestationError> {
 	use der::Decode as _;
 	let invalid = |why: String| AttestationError::CertificationDataInvalid(why);
-	let count = |needle: &[u8]| data.windows(needle.len()).filter(|w| *w == needle).count();
-	let begins = count(b"-----BEGIN CERTIFICATE-----");
-	let ends = count(b"-----END CERTIFICATE-----");
 	let blocks = pem::parse_many(data).map_err(|e| invalid(format!("PEM: {}", one_line(e))))?;
-	if begins != ends || blocks.len() != begins || blocks.len() < 2 {
-		return Err(invalid(format!(
-			"PCK chain has {begins} BEGIN / {ends} END markers and {} readable certificates",
-			blocks.len()
-		)));
-	}
 	let mut windows = Vec::with_capacity(blocks.len());
 	let mut canonical = Vec::with_capacity(data.len());
 	let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
@@ -397,16 +390,33 @@ fn canonical_pck_chain(data: &[u8]) -> Result<(PckChain, bool), AttestationError
 			validity.not_before.to_unix_duration().as_secs(),
 			validity.not_after.to_unix_duration().as_secs(),
 		));
-		if block.tag() != "CERTIFICATE" {
-			return Err(NonCanonicalEncoding::PckChainNotCanonicalPem.into());
-		}
 		canonical.extend_from_slice(pem::encode_config(block, config).as_bytes());
 	}
 	let has_nul = match data.strip_prefix(canonical.as_slice()) {
 		Some([]) => false,
 		Some([0]) => true,
-		_ => return Err(NonCanonicalEncoding::PckChainNotCanonicalPem.into()),
+		// Not the canonical text: say whether the armour itself is broken (a parser could
+		// then silently skip the leaf) or only the form.
+		_ => {
+			let count = |needle: &[u8]| data.windows(needle.len()).filter(|w| *w == needle).count();
+			let begins = count(b"-----BEGIN CERTIFICATE-----");
+			let ends = count(b"-----END CERTIFICATE-----");
+			if begins != ends || blocks.len() != begins || blocks.is_empty() {
+				return Err(invalid(format!(
+					"PCK chain has {begins} BEGIN / {ends} END markers and {} readable \
+					 certificates",
+					blocks.len()
+				)));
+			}
+			return Err(NonCanonicalEncoding::PckChainNotCanonicalPem.into());
+		},
 	};
+	if blocks.len() < 2 || blocks.iter().any(|block| block.tag() != "CERTIFICATE") {
+		return Err(invalid(format!(
+			"PCK chain has {} blocks; it needs the PCK certificate and its issuer",
+			blocks.len()
+		)));
+	}
 	let ders = blocks.into_iter().map(pem::Pem::into_contents).collect();
 	Ok((PckChain { ders, windows }, has_nul))
 }

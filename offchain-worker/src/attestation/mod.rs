@@ -6,10 +6,26 @@
 //!    simulated quote (from [`crate::tee::sim`]) only in dev mode, against the dev
 //!    attestation key. The result is a [`PeerIdentity`].
 //! 2. [`AttestationPolicy::evaluate`]: policy on that identity. Accepted TCB statuses,
-//!    rejected advisories, debug enclaves, MRSIGNER / product id pinning, minimum SVN,
-//!    and the binding of the report data to the caller's transcript.
+//!    rejected advisories, debug enclaves (for a TD: any "TD under debug" attribute), TDs
+//!    without SEPT_VE_DISABLE or bound to a service TD, MRSIGNER / product id pinning,
+//!    minimum SVN, and the binding of the report data to the caller's transcript.
 //!
 //! [`Verifier::verify`] runs both.
+//!
+//! ## One encoding per quote
+//!
+//! Evidence is hashed, stored and deduplicated, so [`decode_evidence`] accepts a DCAP quote
+//! only with exact framing (nested lengths that add up, outer certification type 6), its PCK
+//! chain as canonical PEM (optionally NUL-terminated) and an all-zero tail or none, and
+//! returns its one canonical encoding ([`DcapEvidence::canonical_bytes`]: no tail, no NUL),
+//! which is what gets verified. Anything else is a [`NonCanonicalEncoding`] refusal.
+//!
+//! ## Files
+//!
+//! `evidence` decodes, `collateral` holds the collateral and its validity window, `verifier`
+//! runs dcap-qvl and builds the [`PeerIdentity`], `tcb` matches TCB levels where dcap-qvl
+//! cannot report them, `policy` judges the identity, `error` names every refusal, `cache`
+//! keeps collateral on disk, `sim_quote` is the dev-mode quote format.
 
 mod cache;
 mod collateral;

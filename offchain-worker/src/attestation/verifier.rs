@@ -65,7 +65,7 @@ pub struct PeerIdentity {
 }
 
 /// The exact refusal dcap-qvl 0.7 makes, as its very last check, of a TD without
-/// SEPT_VE_DISABLE (see [`super::tcb`]): nothing else produces this message, and no context
+/// SEPT_VE_DISABLE (see the `tcb` module): nothing else produces this message, and no context
 /// is added to it.
 const DCAP_SEPT_VE_REFUSAL: &str = "SEPT_VE_DISABLE is not enabled";
 
@@ -188,7 +188,7 @@ impl Verifier {
 	/// applying the TCB/advisory/TD-attribute/pinning/report-data policy. A simulated quote is
 	/// refused here already unless the policy is in dev mode, so no caller can mistake one for
 	/// hardware evidence. A DCAP quote must be in an accepted encoding (see
-	/// [`super::evidence`]); what is verified is its canonical encoding.
+	/// [`super::decode_evidence`]); what is verified is its canonical encoding.
 	pub fn check_evidence(
 		&self,
 		evidence: &[u8],
