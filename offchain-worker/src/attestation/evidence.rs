@@ -369,56 +369,212 @@ impl Frame {
 	}
 }
 
-/// Structural and canonical-form check of an embedded PCK chain: every PEM block well formed
-/// (a broken armour must not silently drop the leaf), every certificate valid DER, at least a
-/// leaf and its issuer, and the text exactly the canonical PEM of those certificates (with at
-/// most one terminating NUL, reported as the second value). Signatures are checked by the
-/// chain verification later.
+/// Structural and canonical-form check of an embedded PCK chain: the text exactly the
+/// canonical PEM of its certificates (with at most one terminating NUL, reported as the
+/// second value), every certificate valid DER, at least a leaf and its issuer. Signatures are
+/// checked by the chain verification later.
 fn canonical_pck_chain(data: &[u8]) -> Result<(PckChain, bool), AttestationError> {
-	use der::Decode as _;
 	let invalid = |why: String| AttestationError::CertificationDataInvalid(why);
-	let blocks = pem::parse_many(data).map_err(|e| invalid(format!("PEM: {}", one_line(e))))?;
-	let mut windows = Vec::with_capacity(blocks.len());
-	let mut canonical = Vec::with_capacity(data.len());
-	let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
-	for (index, block) in blocks.iter().enumerate() {
-		let cert = x509_cert::Certificate::from_der(block.contents()).map_err(|e| {
-			invalid(format!("certificate {index} of the PCK chain: {}", one_line(e)))
-		})?;
-		let validity = cert.tbs_certificate().validity();
-		windows.push((
-			validity.not_before.to_unix_duration().as_secs(),
-			validity.not_after.to_unix_duration().as_secs(),
-		));
-		canonical.extend_from_slice(pem::encode_config(block, config).as_bytes());
-	}
-	let has_nul = match data.strip_prefix(canonical.as_slice()) {
-		Some([]) => false,
-		Some([0]) => true,
-		// Not the canonical text: say whether the armour itself is broken (a parser could
-		// then silently skip the leaf) or only the form.
-		_ => {
-			let count = |needle: &[u8]| data.windows(needle.len()).filter(|w| *w == needle).count();
-			let begins = count(b"-----BEGIN CERTIFICATE-----");
-			let ends = count(b"-----END CERTIFICATE-----");
-			if begins != ends || blocks.len() != begins || blocks.is_empty() {
-				return Err(invalid(format!(
-					"PCK chain has {begins} BEGIN / {ends} END markers and {} readable \
-					 certificates",
-					blocks.len()
-				)));
-			}
-			return Err(NonCanonicalEncoding::PckChainNotCanonicalPem.into());
-		},
+	let (text, has_nul) = match data.split_last() {
+		Some((0, text)) => (text, true),
+		_ => (data, false),
 	};
-	if blocks.len() < 2 || blocks.iter().any(|block| block.tag() != "CERTIFICATE") {
+	let Some(ders) = read_canonical_pem(text) else { return Err(diagnose_pem(data)) };
+	if ders.len() < 2 {
 		return Err(invalid(format!(
-			"PCK chain has {} blocks; it needs the PCK certificate and its issuer",
-			blocks.len()
+			"PCK chain has {} certificates; it needs the PCK certificate and its issuer",
+			ders.len()
 		)));
 	}
-	let ders = blocks.into_iter().map(pem::Pem::into_contents).collect();
+	let mut windows = Vec::with_capacity(ders.len());
+	for (index, der) in ders.iter().enumerate() {
+		let window = certificate_validity(der).ok_or_else(|| {
+			invalid(format!("certificate {index} of the PCK chain is not a DER certificate"))
+		})?;
+		windows.push(window);
+	}
 	Ok((PckChain { ders, windows }, has_nul))
+}
+
+/// The certificates of `text` when it is exactly their canonical PEM: each block
+/// `-----BEGIN CERTIFICATE-----\n`, its base64 in lines of 64 characters (the last one 1 to
+/// 64) each ending in `\n`, `-----END CERTIFICATE-----\n`, the blocks back to back. Reading
+/// only this form is both the canonicality check and a parser several times cheaper than
+/// a general PEM parser.
+fn read_canonical_pem(mut text: &[u8]) -> Option<Vec<Vec<u8>>> {
+	const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----\n";
+	const END: &[u8] = b"-----END CERTIFICATE-----\n";
+	const LINE: usize = 64;
+	let mut ders = Vec::new();
+	let mut base64 = Vec::with_capacity(text.len());
+	while !text.is_empty() {
+		text = text.strip_prefix(BEGIN)?;
+		base64.clear();
+		loop {
+			let line_end = text.iter().take(LINE + 1).position(|&c| c == b'\n')?;
+			let (line, rest) = text.split_at(line_end);
+			if line.is_empty() {
+				return None;
+			}
+			text = &rest[1..];
+			base64.extend_from_slice(line);
+			if line.len() < LINE {
+				break;
+			}
+			if text.starts_with(b"-----") {
+				break;
+			}
+		}
+		text = text.strip_prefix(END)?;
+		let mut der = Vec::with_capacity(base64.len() / 4 * 3);
+		decode_base64(&base64, &mut der)?;
+		ders.push(der);
+	}
+	Some(ders)
+}
+
+/// `(not before, not after)` of a DER certificate, in unix seconds, once its whole TLV
+/// structure is well formed: every length minimal and every constructed value exactly filled
+/// by its parts. Its names, keys and extensions are not decoded: the certificate's signature
+/// covers them, dcap-qvl checks it, and decoding them here would cost more than the rest of
+/// the decoding together.
+fn certificate_validity(der: &[u8]) -> Option<(u64, u64)> {
+	use der::Decode as _;
+	const SEQUENCE: u8 = 0x30;
+	const VERSION: u8 = 0xa0;
+	let (tag, certificate, rest) = der_tlv(der)?;
+	if tag != SEQUENCE || !rest.is_empty() || !der_well_formed(certificate, 0) {
+		return None;
+	}
+	let (tag, tbs, _) = der_tlv(certificate)?;
+	if tag != SEQUENCE {
+		return None;
+	}
+	let mut fields = tbs;
+	if fields.first() == Some(&VERSION) {
+		fields = der_tlv(fields)?.2;
+	}
+	// Serial number, signature algorithm, issuer; then the validity.
+	for _ in 0..3 {
+		fields = der_tlv(fields)?.2;
+	}
+	let (tag, validity, _) = der_tlv(fields)?;
+	if tag != SEQUENCE {
+		return None;
+	}
+	let (_, _, after_not_before) = der_tlv(validity)?;
+	let not_before = &validity[..validity.len() - after_not_before.len()];
+	let (_, _, after_not_after) = der_tlv(after_not_before)?;
+	if !after_not_after.is_empty() {
+		return None;
+	}
+	let time = |tlv: &[u8]| {
+		x509_cert::time::Time::from_der(tlv).ok().map(|t| t.to_unix_duration().as_secs())
+	};
+	Some((time(not_before)?, time(after_not_before)?))
+}
+
+/// One DER TLV at the start of `bytes`: `(tag, value, rest)`. Single-byte tags and minimal
+/// definite lengths only, as DER certificates have them.
+fn der_tlv(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+	let (&tag, rest) = bytes.split_first()?;
+	if tag & 0x1f == 0x1f {
+		return None;
+	}
+	let (&first, rest) = rest.split_first()?;
+	let (len, rest) = if first < 0x80 {
+		(usize::from(first), rest)
+	} else {
+		let count = usize::from(first & 0x7f);
+		if count == 0 || count > 4 || rest.len() < count || rest[0] == 0 {
+			return None;
+		}
+		let len = rest[..count].iter().fold(0usize, |len, &b| (len << 8) | usize::from(b));
+		if len < 0x80 {
+			return None;
+		}
+		(len, &rest[count..])
+	};
+	let (value, rest) = rest.split_at_checked(len)?;
+	Some((tag, value, rest))
+}
+
+/// Whether `bytes` is a sequence of well-formed TLVs, each constructed one (bit 5 of its
+/// tag) holding well-formed TLVs that fill it exactly, to a bounded depth.
+fn der_well_formed(mut bytes: &[u8], depth: usize) -> bool {
+	const CONSTRUCTED: u8 = 0x20;
+	const MAX_DEPTH: usize = 16;
+	while !bytes.is_empty() {
+		let Some((tag, value, rest)) = der_tlv(bytes) else { return false };
+		if tag & CONSTRUCTED != 0 && (depth >= MAX_DEPTH || !der_well_formed(value, depth + 1)) {
+			return false;
+		}
+		bytes = rest;
+	}
+	true
+}
+
+/// Appends the bytes of standard base64 (RFC 4648, section 4) in its canonical form: padded
+/// to whole groups, `=` only at the end, unused bits zero. `None` for anything else.
+fn decode_base64(text: &[u8], out: &mut Vec<u8>) -> Option<()> {
+	fn sextet(c: u8) -> Option<u32> {
+		Some(u32::from(match c {
+			b'A'..=b'Z' => c - b'A',
+			b'a'..=b'z' => c - b'a' + 26,
+			b'0'..=b'9' => c - b'0' + 52,
+			b'+' => 62,
+			b'/' => 63,
+			_ => return None,
+		}))
+	}
+	if text.is_empty() || text.len() % 4 != 0 {
+		return None;
+	}
+	let groups = text.len() / 4;
+	for (index, group) in text.chunks_exact(4).enumerate() {
+		let padding = if index + 1 == groups {
+			group.iter().rev().take_while(|&&c| c == b'=').count()
+		} else {
+			0
+		};
+		if padding > 2 {
+			return None;
+		}
+		let mut bits = 0u32;
+		for &c in &group[..4 - padding] {
+			bits = (bits << 6) | sextet(c)?;
+		}
+		bits <<= 6 * padding as u32;
+		let [_, first, second, third] = bits.to_be_bytes();
+		match padding {
+			0 => out.extend_from_slice(&[first, second, third]),
+			1 if third == 0 => out.extend_from_slice(&[first, second]),
+			2 if second == 0 && third == 0 => out.push(first),
+			_ => return None,
+		}
+	}
+	Some(())
+}
+
+/// Why a PCK chain is not in canonical PEM: a broken armour or undecodable block (a lenient
+/// parser could then silently skip the leaf) is invalid certification data; well-formed
+/// PEM in another form (CRLF, other line lengths, text around the blocks) is non-canonical.
+fn diagnose_pem(data: &[u8]) -> AttestationError {
+	let invalid = |why: String| AttestationError::CertificationDataInvalid(why);
+	let blocks = match pem::parse_many(data) {
+		Ok(blocks) => blocks,
+		Err(e) => return invalid(format!("PEM: {}", one_line(e))),
+	};
+	let count = |needle: &[u8]| data.windows(needle.len()).filter(|w| *w == needle).count();
+	let begins = count(b"-----BEGIN CERTIFICATE-----");
+	let ends = count(b"-----END CERTIFICATE-----");
+	if begins != ends || blocks.len() != begins || blocks.is_empty() {
+		return invalid(format!(
+			"PCK chain has {begins} BEGIN / {ends} END markers and {} readable certificates",
+			blocks.len()
+		));
+	}
+	NonCanonicalEncoding::PckChainNotCanonicalPem.into()
 }
 
 /// Whether `report` is of a debug enclave or TD, whose memory the host can read.
@@ -433,5 +589,83 @@ pub fn is_debug(report: &Report) -> bool {
 		Report::TD10(report) => td(report),
 		Report::TD15(report) => td(&report.base),
 		Report::TD15Ex(report) => td(&report.base.base),
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn base64_decodes_only_its_canonical_form() {
+		let decode = |text: &[u8]| {
+			let mut out = Vec::new();
+			decode_base64(text, &mut out).map(|()| out)
+		};
+		assert_eq!(decode(b"TWFu").as_deref(), Some(&b"Man"[..]));
+		assert_eq!(decode(b"TWE=").as_deref(), Some(&b"Ma"[..]));
+		assert_eq!(decode(b"TQ==").as_deref(), Some(&b"M"[..]));
+		assert_eq!(decode(b"+/+/").as_deref(), Some(&[0xfb, 0xff, 0xbf][..]));
+		// Non-zero unused bits, missing or misplaced padding, other alphabets, nothing.
+		for text in
+			[&b"TWF="[..], b"TR==", b"TQ", b"TQ=", b"T===", b"TQ==TWFu", b"TW-u", b"TW_u", b""]
+		{
+			assert_eq!(decode(text), None, "{}", String::from_utf8_lossy(text));
+		}
+	}
+
+	#[test]
+	fn certificate_validity_is_read_from_well_formed_der_only() {
+		let quote = include_bytes!("../../tests/fixtures/sgx_quote");
+		let Ok(Evidence::Dcap(evidence)) = decode_evidence(quote) else { panic!("decodes") };
+		let chain = evidence.pck_chain().unwrap();
+		for (index, (der, window)) in chain.ders.iter().zip(&chain.windows).enumerate() {
+			use der::Decode as _;
+			let cert = x509_cert::Certificate::from_der(der).unwrap();
+			let validity = cert.tbs_certificate().validity();
+			let expected = (
+				validity.not_before.to_unix_duration().as_secs(),
+				validity.not_after.to_unix_duration().as_secs(),
+			);
+			assert_eq!(*window, expected);
+			assert_eq!(certificate_validity(der), Some(expected));
+			// A length changed breaks the structure somewhere: the certificate's, the TBS
+			// certificate's and, in the leaf, a SEQUENCE inside its issuer's name (the byte
+			// `flipped_byte_in_certification_data` reaches through the base64).
+			let lengths: &[usize] = if index == 0 { &[1, 3, 5, 53] } else { &[1, 3, 5] };
+			for &at in lengths {
+				let mut broken = der.clone();
+				broken[at] ^= 0x03;
+				assert_eq!(certificate_validity(&broken), None, "byte {at}");
+			}
+			assert_eq!(certificate_validity(&der[..der.len() - 1]), None);
+			assert_eq!(certificate_validity(&[der.as_slice(), &[0]].concat()), None);
+		}
+	}
+
+	#[test]
+	fn only_the_canonical_pem_of_a_chain_is_read() {
+		let ders = [vec![0x30, 0x03, 0x02, 0x01, 0x05], (0..100u8).collect::<Vec<_>>()];
+		let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+		let canonical: String = ders
+			.iter()
+			.map(|der| pem::encode_config(&pem::Pem::new("CERTIFICATE", der.clone()), config))
+			.collect();
+		assert_eq!(read_canonical_pem(canonical.as_bytes()), Some(ders.to_vec()));
+		let crlf = pem::encode_config(
+			&pem::Pem::new("CERTIFICATE", ders[1].clone()),
+			pem::EncodeConfig::new(),
+		);
+		let forms = [
+			crlf,
+			canonical.replacen('\n', "\n\n", 2),
+			canonical.replace("-----\n-----", "-----\n\n-----"),
+			format!("{canonical}\n"),
+			format!(" {canonical}"),
+			canonical.replace("CERTIFICATE", "X509 CERTIFICATE"),
+		];
+		for form in forms {
+			assert_eq!(read_canonical_pem(form.as_bytes()), None, "{form:?}");
+		}
 	}
 }
