@@ -7,6 +7,10 @@
 //!   corpus chose for that collateral; every quote without collateral is refused cleanly;
 //! - no mutant of a quote's unsigned bytes verifies under another encoding than the
 //!   canonical one, and every mutant of its signed bytes is refused;
+//! - every encoding with a signature's `s` replaced by `n - s` (raw or in a certificate)
+//!   decodes to the quote's canonical encoding, which is low-`s` but for Intel's root, and
+//!   gets the quote's verdict; an embedded PCK chain other than exactly the path to Intel's
+//!   root, which dcap-qvl alone accepts, is refused;
 //! - Azure's TD (no SEPT_VE_DISABLE) and Alibaba's TD 1.5 (bound to a service TD) verify
 //!   under a policy that allows them and are refused, naming the attribute, otherwise;
 //! - the refusals operators read name their cause (item 4 of issue 14).
@@ -288,6 +292,153 @@ fn decodable() -> impl Iterator<Item = &'static Entry> {
 	corpus().iter().filter(|e| decode_evidence(&e.quote).is_ok())
 }
 
+/// The order `n` of the P-256 group and `(n - 1) / 2`, the largest low `s`.
+const P256_N: [u8; 32] = [
+	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+const P256_HALF_N: [u8; 32] = [
+	0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+];
+
+/// `n - s` (in two 128-bit halves: arithmetic of its own, not the decoder's).
+fn n_minus(s: [u8; 32]) -> [u8; 32] {
+	let half = |b: &[u8]| u128::from_be_bytes(b.try_into().unwrap());
+	let (n_hi, n_lo, s_hi, s_lo) =
+		(half(&P256_N[..16]), half(&P256_N[16..]), half(&s[..16]), half(&s[16..]));
+	let (lo, borrow) = n_lo.overflowing_sub(s_lo);
+	let hi = n_hi - s_hi - u128::from(borrow);
+	[hi.to_be_bytes(), lo.to_be_bytes()].concat().try_into().unwrap()
+}
+
+fn low(s: [u8; 32]) -> [u8; 32] {
+	if s > P256_HALF_N {
+		n_minus(s)
+	} else {
+		s
+	}
+}
+
+/// One DER TLV (the corpus certificates' own, well formed): `(tag, value, rest)`.
+fn tlv(bytes: &[u8]) -> (u8, &[u8], &[u8]) {
+	let (len, header) = match bytes[1] {
+		short @ 0..=0x7f => (usize::from(short), 2),
+		long => {
+			let count = usize::from(long & 0x7f);
+			(bytes[2..2 + count].iter().fold(0, |len, &b| len << 8 | usize::from(b)), 2 + count)
+		},
+	};
+	(bytes[0], &bytes[header..header + len], &bytes[header + len..])
+}
+
+fn tlv_of(tag: u8, value: &[u8]) -> Vec<u8> {
+	let len = value.len();
+	let mut out = vec![tag];
+	match len {
+		0..=0x7f => out.push(len as u8),
+		0x80..=0xff => out.extend_from_slice(&[0x81, len as u8]),
+		_ => out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]),
+	}
+	out.extend_from_slice(value);
+	out
+}
+
+/// A certificate's parts: what its signature covers (TBS certificate and algorithm), and
+/// the `r` INTEGER and `s` value of its ECDSA signature.
+fn certificate_parts(der: &[u8]) -> (&[u8], &[u8], [u8; 32]) {
+	let (_, certificate, _) = tlv(der);
+	let (_, _, after_tbs) = tlv(certificate);
+	let (_, _, signature_value) = tlv(after_tbs);
+	let signed = &certificate[..certificate.len() - signature_value.len()];
+	let (_, bits, _) = tlv(signature_value);
+	let (_, pair, _) = tlv(&bits[1..]);
+	let (_, _, after_r) = tlv(pair);
+	let r = &pair[..pair.len() - after_r.len()];
+	let (_, s, _) = tlv(after_r);
+	let s = s.strip_prefix(&[0]).unwrap_or(s);
+	let mut value = [0u8; 32];
+	value[32 - s.len()..].copy_from_slice(s);
+	(signed, r, value)
+}
+
+/// `der` with its signature's `s` replaced by `f(s)`, encoded minimally.
+fn with_certificate_s(der: &[u8], f: impl Fn([u8; 32]) -> [u8; 32]) -> Vec<u8> {
+	let (signed, r, s) = certificate_parts(der);
+	let s = f(s);
+	let digits = &s[s.iter().position(|&b| b != 0).unwrap()..];
+	let s = if digits[0] & 0x80 != 0 { [&[0], digits].concat() } else { digits.to_vec() };
+	let pair = tlv_of(0x30, &[r, &tlv_of(0x02, &s)].concat());
+	let bits = tlv_of(0x03, &[&[0], pair.as_slice()].concat());
+	tlv_of(0x30, &[signed, &bits].concat())
+}
+
+/// The embedded PCK chain of a framed quote (type 5): its certificates, and whether a NUL
+/// follows them.
+fn pck_chain(entry: &Entry, quote: &[u8]) -> (Vec<Vec<u8>>, bool) {
+	let (start, _) = entry.offset("cert_data").unwrap();
+	let end = start + read_u32(quote, entry.offset("cert_header").unwrap().0 + 2) as usize;
+	let data = &quote[start..end];
+	let blocks = pem::parse_many(data).unwrap();
+	(blocks.into_iter().map(|b| b.into_contents()).collect(), data.last() == Some(&0))
+}
+
+/// `quote` (framed as the corpus entry is) with `ders` as its PCK chain, in canonical PEM,
+/// then a NUL if `nul`.
+fn with_pck_chain(entry: &Entry, quote: &[u8], ders: &[Vec<u8>], nul: bool) -> Vec<u8> {
+	let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+	let mut text: Vec<u8> = ders
+		.iter()
+		.flat_map(|der| {
+			pem::encode_config(&pem::Pem::new("CERTIFICATE", der.clone()), config).into_bytes()
+		})
+		.collect();
+	if nul {
+		text.push(0);
+	}
+	let (start, end) = entry.offset("cert_data").unwrap();
+	with_cert_data_end(entry, quote, end - start, &text)
+}
+
+/// The raw signature `r ‖ s` at `field` (`isv_signature`, `qe_report_signature`) with `f(s)`.
+fn with_raw_s(
+	entry: &Entry,
+	quote: &[u8],
+	field: &str,
+	f: impl Fn([u8; 32]) -> [u8; 32],
+) -> Vec<u8> {
+	let (at, _) = entry.offset(field).unwrap();
+	let mut out = quote.to_vec();
+	let s = f(out[at + 32..at + 64].try_into().unwrap());
+	out[at + 32..at + 64].copy_from_slice(&s);
+	out
+}
+
+fn intel_root() -> Vec<u8> {
+	std::fs::read(corpus_root().join("IntelSGXRootCA.der")).unwrap()
+}
+
+/// The canonical encoding of a corpus quote, built by the tests' own means: framed, the two
+/// raw signatures low-s, and an embedded PCK chain in canonical PEM without NUL, each
+/// certificate low-s but Intel's root, which stays as Intel publishes it.
+fn expected_canonical(entry: &Entry) -> Vec<u8> {
+	let framed = entry.offset("cert_data").unwrap().1;
+	let mut quote = entry.quote[..framed].to_vec();
+	for field in ["isv_signature", "qe_report_signature"] {
+		quote = with_raw_s(entry, &quote, field, low);
+	}
+	if entry.info("cert_type") != 5 {
+		return quote;
+	}
+	let root = intel_root();
+	let (ders, _) = pck_chain(entry, &quote);
+	let ders: Vec<_> = ders
+		.iter()
+		.map(|der| if *der == root { der.clone() } else { with_certificate_s(der, low) })
+		.collect();
+	with_pck_chain(entry, &quote, &ders, false)
+}
+
 #[test]
 fn the_canonical_encoding_is_unique_and_decodes_to_itself() {
 	let decoded = decodable().count();
@@ -298,7 +449,9 @@ fn the_canonical_encoding_is_unique_and_decodes_to_itself() {
 		assert_eq!(self::canonical(&canonical), canonical, "{}: a fixed point", entry.name);
 		let framed = entry.offset("cert_data").map(|(_, end)| end).unwrap();
 		let nul = entry.quote[framed - 1] == 0 && entry.info("cert_type") == 5;
-		assert_eq!(canonical.len(), framed - usize::from(nul), "{}", entry.name);
+		// Built here on its own: no tail, no NUL, every signature low-s but Intel's root's.
+		assert_eq!(canonical, expected_canonical(entry), "{}", entry.name);
+		assert!(canonical.len() <= framed - usize::from(nul), "{}", entry.name);
 		// With a zero tail, or none, or a longer one: the same canonical encoding.
 		let mut padded = entry.quote[..framed].to_vec();
 		assert_eq!(self::canonical(&padded), canonical, "{}: without tail", entry.name);
@@ -634,4 +787,141 @@ fn a_platform_older_than_every_level_names_the_component_that_falls_short() {
 			assert_one_line(&err, &entry.name);
 		}
 	}
+}
+
+/// Every signature over a quote's parts, as its variants with `s` replaced by `n - s`: the
+/// two raw ones, each certificate of the embedded PCK chain but the root, and all at once.
+fn s_variants(entry: &Entry) -> Vec<(String, Vec<u8>)> {
+	let quote = &entry.quote;
+	let mut variants = vec![
+		("quote signature".to_string(), with_raw_s(entry, quote, "isv_signature", n_minus)),
+		(
+			"QE report signature".to_string(),
+			with_raw_s(entry, quote, "qe_report_signature", n_minus),
+		),
+	];
+	let mut all = with_raw_s(entry, &variants[0].1, "qe_report_signature", n_minus);
+	if entry.info("cert_type") == 5 {
+		let (ders, nul) = pck_chain(entry, quote);
+		for index in 0..ders.len() - 1 {
+			let mut flipped = ders.clone();
+			flipped[index] = with_certificate_s(&ders[index], n_minus);
+			variants.push((
+				format!("certificate {index}"),
+				with_pck_chain(entry, quote, &flipped, nul),
+			));
+		}
+		let flipped: Vec<_> = ders[..ders.len() - 1]
+			.iter()
+			.map(|der| with_certificate_s(der, n_minus))
+			.chain([ders[ders.len() - 1].clone()])
+			.collect();
+		all = with_pck_chain(entry, &all, &flipped, nul);
+	}
+	variants.push(("every signature".to_string(), all));
+	variants
+}
+
+#[test]
+fn every_s_malleated_encoding_of_a_corpus_quote_has_its_canonical_encoding_and_verdict() {
+	let verifier = Verifier::new(permissive());
+	let mut variants = 0;
+	let mut verified = 0;
+	let mut high_s_in_corpus = BTreeMap::<&str, usize>::new();
+	for entry in decodable() {
+		let canonical = canonical(&entry.quote);
+		assert_eq!(self::canonical(&canonical), canonical, "{}: a fixed point", entry.name);
+		for field in ["isv_signature", "qe_report_signature"] {
+			let (at, _) = entry.offset(field).unwrap();
+			let s: [u8; 32] = entry.quote[at + 32..at + 64].try_into().unwrap();
+			if s > P256_HALF_N {
+				*high_s_in_corpus.entry(field).or_default() += 1;
+			}
+		}
+		if entry.info("cert_type") == 5 {
+			let (ders, _) = pck_chain(entry, &entry.quote);
+			for der in &ders[..ders.len() - 1] {
+				if certificate_parts(der).2 > P256_HALF_N {
+					*high_s_in_corpus.entry("PCK chain certificate").or_default() += 1;
+				}
+			}
+		}
+		let verifiable = !entry.collaterals.is_empty() && !is_edited_copy(entry);
+		for (what, variant) in s_variants(entry) {
+			assert_ne!(variant, entry.quote, "{}: {what}", entry.name);
+			assert_eq!(self::canonical(&variant), canonical, "{}: {what}", entry.name);
+			variants += 1;
+			if !verifiable {
+				continue;
+			}
+			for (collateral, at, _) in &entry.collaterals {
+				let original = verifier.verify(&entry.quote, Some(collateral), *at, None);
+				let malleated = verifier.verify(&variant, Some(collateral), *at, None);
+				assert_eq!(malleated, original, "{} at {at}: {what}", entry.name);
+				// A second encoding indeed: dcap-qvl alone judges it as it judges the quote.
+				let bare = |quote: &[u8]| {
+					dcap_qvl::verify::verify(quote, collateral.as_dcap(), *at)
+						.map(|report| (report.status, report.advisory_ids))
+						.map_err(|e| format!("{e:#}"))
+				};
+				assert_eq!(bare(&variant), bare(&entry.quote), "{} at {at}: {what}", entry.name);
+				verified += 1;
+			}
+		}
+	}
+	eprintln!(
+		"s-malleated encodings: {variants} with the canonical encoding, {verified} verdicts the \
+		 same; corpus quotes with a high s: {high_s_in_corpus:?}"
+	);
+}
+
+#[test]
+fn a_pck_chain_that_is_not_exactly_the_path_to_intels_root_is_refused() {
+	let verifier = Verifier::new(permissive());
+	let root = intel_root();
+	let mut refused = 0;
+	for entry in corpus().iter().filter(|e| !e.collaterals.is_empty() && !is_edited_copy(e)) {
+		let (ders, nul) = pck_chain(entry, &entry.quote);
+		assert_eq!(ders.len(), 3, "{}", entry.name);
+		assert_eq!(ders[2], root, "{}", entry.name);
+		let mut root_byte_changed = root.clone();
+		*root_byte_changed.last_mut().unwrap() ^= 1;
+		let chains = [
+			(
+				"root with s = n - s",
+				vec![ders[0].clone(), ders[1].clone(), with_certificate_s(&root, n_minus)],
+			),
+			(
+				"root signature byte changed",
+				vec![ders[0].clone(), ders[1].clone(), root_byte_changed],
+			),
+			("root dropped", ders[..2].to_vec()),
+			("root twice", [ders.as_slice(), &ders[2..]].concat()),
+			("CA twice", [ders.as_slice(), &ders[1..2]].concat()),
+			("root before the CA", vec![ders[0].clone(), ders[2].clone(), ders[1].clone()]),
+		];
+		let (collateral, at, _) = &entry.collaterals[0];
+		let bare = |quote: &[u8]| {
+			dcap_qvl::verify::verify(quote, collateral.as_dcap(), *at)
+				.map(|report| report.status)
+				.map_err(|e| format!("{e:#}"))
+		};
+		for (what, chain) in chains {
+			let mutant = with_pck_chain(entry, &entry.quote, &chain, nul);
+			let err = verifier.verify(&mutant, Some(collateral), *at, None).unwrap_err();
+			let AttestationError::CertificateChainInvalid(why) = &err else {
+				panic!("{}: {what}: {err:?}", entry.name)
+			};
+			assert!(
+				why.contains("Intel's SGX root CA certificate"),
+				"{}: {what}: {why}",
+				entry.name
+			);
+			assert_one_line(&err, &entry.name);
+			// dcap-qvl alone never reads the root the quote carries, nor minds extra ones.
+			assert_eq!(bare(&mutant), bare(&entry.quote), "{}: {what}", entry.name);
+			refused += 1;
+		}
+	}
+	eprintln!("PCK chains other than the path to Intel's root refused: {refused}");
 }

@@ -24,16 +24,38 @@
 //!   a fixed-size zero-filled buffer (8000 bytes on GCP); any non-zero byte there is refused
 //!   ([`NonCanonicalEncoding::TrailingBytes`]).
 //!
-//! The accepted forms still differ in their zero tail and in the PCK chain's NUL, so the
-//! decoder maps each to **the** canonical encoding: the quote without any tail and with the
-//! PCK chain without its NUL (the three length fields above it shortened by one). That is
-//! what [`DcapEvidence::canonical_bytes`] returns, what the verifier hands to dcap-qvl, and
-//! what anyone hashing or storing evidence must use; decoding it again yields itself.
+//! The accepted forms still differ in their zero tail, in the PCK chain's NUL and in their
+//! ECDSA signatures: for a valid signature `(r, s)`, `(r, n - s)` (`n` the order of P-256)
+//! is valid too, over the same bytes with the same key, and Intel's quoting enclave and
+//! PCK CAs emit either (about half the corpus quotes have a high `s` somewhere, and so has
+//! Intel's root CA certificate), so neither form can be required. The decoder maps each
+//! accepted form to **the** canonical encoding:
 //!
-//! Left as they are: the ECDSA signatures, whose `s` could be replaced by `n - s` (a valid
-//! signature over the same bytes; Intel's quoting enclave does not emit low-`s` signatures,
-//! so they cannot be required, and normalising them is not done here), and certification
-//! data of types other than 5 (e.g. type 3, an encrypted PPID, whose fields are fixed-size).
+//! - no tail;
+//! - the PCK chain without its NUL;
+//! - every signature with a low `s` (`s <= (n - 1) / 2`, else `s` is replaced by `n - s`):
+//!   the two raw `r ‖ s` signatures of the quote — the attestation key's over header and
+//!   body, the PCK's over the QE report — in place, and the signature of each certificate
+//!   of the embedded PCK chain but Intel's root CA certificate, whose `INTEGER s` is then
+//!   encoded minimally (so the signature's BIT STRING, the certificate and its PEM text may
+//!   get shorter);
+//! - when the PCK chain changed, the three length fields above it (certification data,
+//!   outer certification data, signature data) adjusted to its new length.
+//!
+//! That is what [`DcapEvidence::canonical_bytes`] returns, what the verifier hands to
+//! dcap-qvl (which accepts low and high `s` alike), and what anyone hashing or storing
+//! evidence must use; decoding it again yields itself.
+//!
+//! Intel's root CA certificate is kept as Intel publishes it (a high `s`): dcap-qvl never
+//! reads the root a quote carries — it builds the path from the PCK certificate to its own
+//! compiled-in anchor — so any root there, or an extra or missing certificate, would verify
+//! all the same. The verifier therefore requires the embedded chain to be exactly the PCK
+//! certificate, its CA's and Intel's root byte for byte (`check_pck_chain`), which leaves
+//! no freedom in the root to normalise.
+//!
+//! Left as they are: certification data of types other than 5 (e.g. type 3, an encrypted
+//! PPID, whose fields are fixed-size), and the quote's own chain when the collateral brings
+//! a PCK chain (dcap-qvl then verifies the collateral's, and the quote's is not read).
 
 use std::ops::Deref;
 
@@ -225,38 +247,88 @@ fn decode_dcap(bytes: &[u8]) -> Result<DcapEvidence, AttestationError> {
 		return Err(NonCanonicalEncoding::TrailingBytes { at: frame.end, len: tail.len() }.into());
 	}
 	let cert_data = &bytes[layout.cert_data_at..layout.cert_data_end];
-	let (pck_chain, strip_nul) = if layout.cert_type == CERT_TYPE_PCK_CHAIN {
-		let (chain, has_nul) = canonical_pck_chain(cert_data)?;
-		(Some(chain), has_nul)
+	let (pck_chain, canonical_cert_data) = if layout.cert_type == CERT_TYPE_PCK_CHAIN {
+		let (chain, text) = canonical_pck_chain(cert_data)?;
+		(Some(chain), text)
 	} else {
-		(None, false)
+		(None, None)
 	};
 	let mut canonical = bytes[..frame.end].to_vec();
-	if strip_nul {
-		canonical.remove(layout.cert_data_end - 1);
+	// The attestation key's signature over header and body, and the PCK's over the QE report:
+	// both with a low `s`. Neither signature is covered by anything, and the length fields
+	// do not move.
+	for signature_at in [frame.sig_len_at + 4, layout.qe_report_signature_at] {
+		low_s_raw_signature(&mut canonical[signature_at..signature_at + ECDSA_SIGNATURE_LEN]);
+	}
+	if let Some(text) = canonical_cert_data {
+		let delta = text.len() as i64 - cert_data.len() as i64;
+		canonical.splice(layout.cert_data_at..layout.cert_data_end, text);
 		for at in [Some(layout.cert_len_at), layout.outer_len_at, Some(frame.sig_len_at)]
 			.into_iter()
 			.flatten()
 		{
-			shorten_u32_le(&mut canonical, at)?;
+			adjust_u32_le(&mut canonical, at, delta)?;
 		}
 	}
 	let quote = parse(&canonical)?;
 	Ok(DcapEvidence { quote, canonical, pck_chain })
 }
 
-/// Decrements the little-endian u32 length field at `at` (it counts the NUL being removed, so
-/// it is at least 1).
-fn shorten_u32_le(bytes: &mut [u8], at: usize) -> Result<(), AttestationError> {
+/// Adds `delta` to the little-endian u32 length field at `at`: it counts the certification
+/// data being replaced, so it stays in range for any replacement the decoder makes.
+fn adjust_u32_le(bytes: &mut [u8], at: usize, delta: i64) -> Result<(), AttestationError> {
 	let field = bytes
 		.get_mut(at..at + 4)
 		.ok_or_else(|| AttestationError::Malformed(format!("no length field at byte {at}")))?;
-	let value = u32::from_le_bytes([field[0], field[1], field[2], field[3]]);
-	let shorter = value
-		.checked_sub(1)
-		.ok_or_else(|| AttestationError::Malformed(format!("empty length field at byte {at}")))?;
-	field.copy_from_slice(&shorter.to_le_bytes());
+	let value = i64::from(u32::from_le_bytes([field[0], field[1], field[2], field[3]]));
+	let adjusted = u32::try_from(value + delta)
+		.map_err(|_| AttestationError::Malformed(format!("length field at byte {at} overflows")))?;
+	field.copy_from_slice(&adjusted.to_le_bytes());
 	Ok(())
+}
+
+/// The order `n` of the P-256 group, big-endian.
+const P256_ORDER: [u8; 32] = [
+	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+/// `(n - 1) / 2`: the largest low `s`.
+const P256_HALF_ORDER: [u8; 32] = [
+	0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+];
+
+/// `n - s`, for a big-endian `s` of at most `n`.
+fn p256_order_minus(s: &[u8; 32]) -> [u8; 32] {
+	let mut out = [0u8; 32];
+	let mut borrow = false;
+	for i in (0..32).rev() {
+		let (digit, under) = P256_ORDER[i].overflowing_sub(s[i]);
+		let (digit, under_again) = digit.overflowing_sub(u8::from(borrow));
+		out[i] = digit;
+		borrow = under || under_again;
+	}
+	out
+}
+
+/// Replaces a high `s` ((n - 1) / 2 < s < n) by `n - s`, the other `s` that makes the same
+/// `r` a valid ECDSA signature over the same message with the same key; returns whether it
+/// did. Big-endian arrays compare as the numbers they hold. An `s` of `n` or more is no
+/// signature at all and is left for the verification to refuse.
+fn low_s(s: &mut [u8; 32]) -> bool {
+	if *s > P256_HALF_ORDER && *s < P256_ORDER {
+		*s = p256_order_minus(s);
+		true
+	} else {
+		false
+	}
+}
+
+/// A raw P-256 signature `r ‖ s` (32 bytes each, big-endian) made low-`s` in place.
+fn low_s_raw_signature(signature: &mut [u8]) {
+	if let Some(s) = signature.get_mut(32..64).and_then(|s| <&mut [u8; 32]>::try_from(s).ok()) {
+		low_s(s);
+	}
 }
 
 /// The outer framing of a DCAP quote: header, report body and signature-data length.
@@ -276,6 +348,8 @@ struct Layout {
 	cert_len_at: usize,
 	cert_data_at: usize,
 	cert_data_end: usize,
+	/// Where the QE report's signature (by the PCK key) starts.
+	qe_report_signature_at: usize,
 }
 
 fn read_u16(bytes: &[u8], at: usize) -> Option<u16> {
@@ -365,21 +439,30 @@ impl Frame {
 			}
 			.into());
 		}
-		Ok(Layout { outer_len_at, cert_type, cert_len_at, cert_data_at, cert_data_end })
+		Ok(Layout {
+			outer_len_at,
+			cert_type,
+			cert_len_at,
+			cert_data_at,
+			cert_data_end,
+			qe_report_signature_at: qe_at + QE_REPORT_LEN,
+		})
 	}
 }
 
 /// Structural and canonical-form check of an embedded PCK chain: the text exactly the
-/// canonical PEM of its certificates (with at most one terminating NUL, reported as the
-/// second value), every certificate valid DER, at least a leaf and its issuer. Signatures are
-/// checked by the chain verification later.
-fn canonical_pck_chain(data: &[u8]) -> Result<(PckChain, bool), AttestationError> {
+/// canonical PEM of its certificates (with at most one terminating NUL), every certificate
+/// valid DER, at least a leaf and its issuer. Signatures are checked by the chain
+/// verification later. Returns the chain with each certificate in its canonical form (see
+/// [`low_s_certificate`]) and, when that is not `data`, the canonical text: the PEM of those
+/// certificates, without a NUL.
+fn canonical_pck_chain(data: &[u8]) -> Result<(PckChain, Option<Vec<u8>>), AttestationError> {
 	let invalid = |why: String| AttestationError::CertificationDataInvalid(why);
 	let (text, has_nul) = match data.split_last() {
 		Some((0, text)) => (text, true),
 		_ => (data, false),
 	};
-	let Some(ders) = read_canonical_pem(text) else { return Err(diagnose_pem(data)) };
+	let Some(mut ders) = read_canonical_pem(text) else { return Err(diagnose_pem(data)) };
 	if ders.len() < 2 {
 		return Err(invalid(format!(
 			"PCK chain has {} certificates; it needs the PCK certificate and its issuer",
@@ -393,7 +476,128 @@ fn canonical_pck_chain(data: &[u8]) -> Result<(PckChain, bool), AttestationError
 		})?;
 		windows.push(window);
 	}
-	Ok((PckChain { ders, windows }, has_nul))
+	let mut reencoded = false;
+	for der in ders.iter_mut().filter(|der| der.as_slice() != INTEL_SGX_ROOT_CA_DER) {
+		if let Some(low) = low_s_certificate(der) {
+			*der = low;
+			reencoded = true;
+		}
+	}
+	let canonical_text = if reencoded {
+		Some(write_canonical_pem(&ders))
+	} else if has_nul {
+		Some(text.to_vec())
+	} else {
+		None
+	};
+	Ok((PckChain { ders, windows }, canonical_text))
+}
+
+/// Intel's SGX root CA certificate (`Intel_SGX_Provisioning_Certification_RootCA.cer`, the
+/// trust anchor dcap-qvl's production verifier compiles in), byte for byte. An embedded PCK
+/// chain must end in it (the verifier checks): dcap-qvl stops at its own anchor and never
+/// reads the root a quote carries. Its signature has a high `s`; it is kept as Intel
+/// publishes it.
+pub(super) const INTEL_SGX_ROOT_CA_DER: &[u8] = include_bytes!("intel_sgx_root_ca.der");
+
+/// A well-formed DER certificate (see [`certificate_validity`]) whose ECDSA signature value
+/// — `BIT STRING { SEQUENCE { INTEGER r, INTEGER s } }` — has a high `s`, re-encoded with
+/// `n - s` instead: the one other value that verifies, so the same certificate. The INTEGER
+/// is encoded minimally, so it may be shorter, and with it the BIT STRING, the signature
+/// SEQUENCE and the certificate SEQUENCE. `None` when `s` is already low or the signature
+/// value is not of that form (then the chain verification judges it as it is).
+fn low_s_certificate(der: &[u8]) -> Option<Vec<u8>> {
+	const SEQUENCE: u8 = 0x30;
+	const BIT_STRING: u8 = 0x03;
+	const INTEGER: u8 = 0x02;
+	let (tag, certificate, _) = der_tlv(der)?;
+	if tag != SEQUENCE {
+		return None;
+	}
+	// TBS certificate and signature algorithm, kept as they are (the signature covers the
+	// first, the second names ECDSA with SHA-256), then the signature value.
+	let (_, _, after_tbs) = der_tlv(certificate)?;
+	let (_, _, signature_value) = der_tlv(after_tbs)?;
+	let signed = &certificate[..certificate.len() - signature_value.len()];
+	let (tag, bits, rest) = der_tlv(signature_value)?;
+	let (0, signature) = bits.split_first().map(|(&unused, rest)| (unused, rest))? else {
+		return None;
+	};
+	if tag != BIT_STRING || !rest.is_empty() {
+		return None;
+	}
+	let (tag, pair, rest) = der_tlv(signature)?;
+	if tag != SEQUENCE || !rest.is_empty() {
+		return None;
+	}
+	let (tag, _, after_r) = der_tlv(pair)?;
+	let r = &pair[..pair.len() - after_r.len()];
+	let (s_tag, s, rest) = der_tlv(after_r)?;
+	if tag != INTEGER || s_tag != INTEGER || !rest.is_empty() {
+		return None;
+	}
+	let mut s = der_unsigned_256(s)?;
+	if !low_s(&mut s) {
+		return None;
+	}
+	let pair = der_encode(SEQUENCE, &[r, &der_integer(&s)]);
+	let bits = der_encode(BIT_STRING, &[&[0], &pair]);
+	Some(der_encode(SEQUENCE, &[signed, &bits]))
+}
+
+/// The value of a minimally encoded, non-negative DER INTEGER below 2^256, big-endian.
+fn der_unsigned_256(value: &[u8]) -> Option<[u8; 32]> {
+	let magnitude = match value {
+		[] => return None,
+		[first, ..] if first & 0x80 != 0 => return None,
+		[0, next, ..] if next & 0x80 == 0 => return None,
+		[0, rest @ ..] => rest,
+		_ => value,
+	};
+	let mut out = [0u8; 32];
+	out.get_mut(32usize.checked_sub(magnitude.len())?..)?.copy_from_slice(magnitude);
+	Some(out)
+}
+
+/// The minimal DER INTEGER TLV of a non-negative big-endian number.
+fn der_integer(value: &[u8; 32]) -> Vec<u8> {
+	let first = value.iter().position(|&b| b != 0).unwrap_or(31);
+	let magnitude = &value[first..];
+	if magnitude[0] & 0x80 != 0 {
+		der_encode(0x02, &[&[0], magnitude])
+	} else {
+		der_encode(0x02, &[magnitude])
+	}
+}
+
+/// A DER TLV of `tag` holding the concatenation of `parts`, its length in minimal form.
+fn der_encode(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+	let len: usize = parts.iter().map(|part| part.len()).sum();
+	let mut out = Vec::with_capacity(len + 6);
+	out.push(tag);
+	if len < 0x80 {
+		out.push(len as u8);
+	} else {
+		let bytes = len.to_be_bytes();
+		let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len() - 1);
+		out.push(0x80 | (bytes.len() - first) as u8);
+		out.extend_from_slice(&bytes[first..]);
+	}
+	for part in parts {
+		out.extend_from_slice(part);
+	}
+	out
+}
+
+/// The canonical PEM of `ders`, the one form [`read_canonical_pem`] reads.
+fn write_canonical_pem(ders: &[Vec<u8>]) -> Vec<u8> {
+	let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+	let mut text = Vec::new();
+	for der in ders {
+		let block = pem::Pem::new("CERTIFICATE", der.as_slice());
+		text.extend_from_slice(pem::encode_config(&block, config).as_bytes());
+	}
+	text
 }
 
 /// The certificates of `text` when it is exactly their canonical PEM: each block
@@ -612,6 +816,105 @@ mod tests {
 		{
 			assert_eq!(decode(text), None, "{}", String::from_utf8_lossy(text));
 		}
+	}
+
+	fn u256(hex: &str) -> [u8; 32] {
+		hex::decode(hex).unwrap().try_into().unwrap()
+	}
+
+	#[test]
+	fn n_minus_s_and_the_low_s_boundary() {
+		let n = u256("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+		assert_eq!(P256_ORDER, n);
+		let half = u256("7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a8");
+		let half_up = u256("7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a9");
+		assert_eq!(P256_HALF_ORDER, half);
+		let one = u256(&format!("{:064x}", 1));
+		let n_minus_one = u256("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632550");
+		// Known differences, with borrows across bytes (Intel's root CA signature's s).
+		let root_s = u256("e09d25ac7a0cb3e5e8e68fec5fa3bd416c47440bd950639d450edcbea4576aa2");
+		let root_low = u256("1f62da5285f34c1b17197013a05c42be509fb6a1cdc73ae7aeaaee04580bbaaf");
+		for (s, minus) in [
+			(root_s, root_low),
+			(one, n_minus_one),
+			(n_minus_one, one),
+			(half, half_up),
+			(half_up, half),
+			([0; 32], n),
+			(n, [0; 32]),
+		] {
+			assert_eq!(p256_order_minus(&s), minus, "n - {}", hex::encode(s));
+		}
+		// (n - 1) / 2 is low and stays; (n + 1) / 2 is high and becomes (n - 1) / 2.
+		for (s, expected, flipped) in [
+			(half, half, false),
+			(half_up, half, true),
+			(root_s, root_low, true),
+			(root_low, root_low, false),
+			(n_minus_one, one, true),
+			(one, one, false),
+			([0; 32], [0; 32], false),
+			// Not signatures: left for the verification to refuse.
+			(n, n, false),
+			([0xff; 32], [0xff; 32], false),
+		] {
+			let mut value = s;
+			assert_eq!(low_s(&mut value), flipped, "{}", hex::encode(s));
+			assert_eq!(value, expected, "{}", hex::encode(s));
+		}
+		let mut raw = [[7u8; 32], root_s].concat();
+		low_s_raw_signature(&mut raw);
+		assert_eq!(raw, [[7u8; 32], root_low].concat());
+	}
+
+	#[test]
+	fn der_integers_are_read_and_written_minimally() {
+		let root_low = u256("1f62da5285f34c1b17197013a05c42be509fb6a1cdc73ae7aeaaee04580bbaaf");
+		let encoded = der_integer(&root_low);
+		assert_eq!(encoded[..2], [0x02, 32]);
+		assert_eq!(der_unsigned_256(&encoded[2..]), Some(root_low));
+		let high = u256("e09d25ac7a0cb3e5e8e68fec5fa3bd416c47440bd950639d450edcbea4576aa2");
+		assert_eq!(der_integer(&high)[..3], [0x02, 33, 0]);
+		assert_eq!(der_integer(&u256(&format!("{:064x}", 0x80))), [0x02, 2, 0, 0x80]);
+		assert_eq!(der_integer(&[0; 32]), [0x02, 1, 0]);
+		let mut short = [0u8; 32];
+		short[2..].fill(0x11);
+		assert_eq!(der_integer(&short).len(), 2 + 30);
+		// Negative, non-minimal, empty, too long.
+		for value in [&[0x80u8][..], &[0, 0x7f], &[], &[1; 33], &[0; 34]] {
+			assert_eq!(der_unsigned_256(value), None, "{value:?}");
+		}
+		assert_eq!(der_encode(0x04, &[&[0; 200]])[..3], [0x04, 0x81, 200]);
+		assert_eq!(der_encode(0x04, &[&[0; 300]])[..4], [0x04, 0x82, 1, 44]);
+	}
+
+	#[test]
+	fn a_high_s_certificate_signature_is_re_encoded_low() {
+		let quote = include_bytes!("../../tests/fixtures/sgx_quote");
+		let Ok(Evidence::Dcap(evidence)) = decode_evidence(quote) else { panic!("decodes") };
+		let chain = evidence.pck_chain().unwrap();
+		assert_eq!(chain.ders.last().unwrap(), INTEL_SGX_ROOT_CA_DER);
+		// Intel's root is high-s and kept so; the root re-encoded low reads as itself again.
+		let low_root = low_s_certificate(INTEL_SGX_ROOT_CA_DER).expect("Intel's root is high-s");
+		assert_eq!(low_root.len(), INTEL_SGX_ROOT_CA_DER.len() - 1, "s loses its 0x00");
+		assert_eq!(low_s_certificate(&low_root), None);
+		assert_eq!(
+			certificate_validity(&low_root),
+			certificate_validity(INTEL_SGX_ROOT_CA_DER),
+			"still well formed"
+		);
+		use der::Decode as _;
+		let original = x509_cert::Certificate::from_der(INTEL_SGX_ROOT_CA_DER).unwrap();
+		let low = x509_cert::Certificate::from_der(&low_root).unwrap();
+		assert_eq!(original.tbs_certificate(), low.tbs_certificate());
+		assert_ne!(original.signature(), low.signature());
+		// The fixture's other certificates are in canonical (low-s) form.
+		for der in &chain.ders[..chain.ders.len() - 1] {
+			assert_eq!(low_s_certificate(der), None);
+		}
+		// Not a certificate, or a signature value of another form: left alone.
+		assert_eq!(low_s_certificate(&[0x30, 0x03, 0x02, 0x01, 0x05]), None);
+		assert_eq!(low_s_certificate(&[]), None);
 	}
 
 	#[test]

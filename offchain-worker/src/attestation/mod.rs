@@ -17,8 +17,10 @@
 //! Evidence is hashed, stored and deduplicated, so [`decode_evidence`] accepts a DCAP quote
 //! only with exact framing (nested lengths that add up, outer certification type 6), its PCK
 //! chain as canonical PEM (optionally NUL-terminated) and an all-zero tail or none, and
-//! returns its one canonical encoding ([`DcapEvidence::canonical_bytes`]: no tail, no NUL),
-//! which is what gets verified. Anything else is a [`NonCanonicalEncoding`] refusal.
+//! returns its one canonical encoding ([`DcapEvidence::canonical_bytes`]: no tail, no NUL,
+//! every ECDSA signature low-`s` but that of Intel's root CA certificate), which is what gets
+//! verified. Anything else is a [`NonCanonicalEncoding`] refusal. The verifier requires an
+//! embedded PCK chain to be exactly the PCK certificate, its CA's and Intel's root.
 //!
 //! ## Files
 //!

@@ -11,7 +11,7 @@ use super::{
 	error::one_line,
 	evidence::{
 		decode_evidence, is_debug, service_td, td_attributes, DcapEvidence, Evidence, TdAttributes,
-		ATTESTATION_KEY_TYPE_ECDSA_P256, TEE_TYPE_SGX, TEE_TYPE_TDX,
+		ATTESTATION_KEY_TYPE_ECDSA_P256, INTEL_SGX_ROOT_CA_DER, TEE_TYPE_SGX, TEE_TYPE_TDX,
 	},
 	serde_hex::{hex_array, opt_hex},
 	tcb::{self, Platform},
@@ -301,7 +301,8 @@ impl Verifier {
 }
 
 /// The PCK chain dcap-qvl verifies — the collateral's when it has one, else the quote's —
-/// must exist, and the quote's own chain must be valid at `now`: it is the platform's, not
+/// must exist, and the quote's own chain must be exactly the PCK certificate, its CA's and
+/// Intel's root (the root byte for byte), and valid at `now`: it is the platform's, not
 /// collateral, so fresh collateral does not help when it has expired. Returns the end of the
 /// quote chain's validity.
 fn check_pck_chain(
@@ -317,6 +318,22 @@ fn check_pck_chain(
 		}
 		return Ok(u64::MAX);
 	};
+	// dcap-qvl builds the path from the leaf to its own anchor through whichever of the
+	// other certificates it needs, and never reads the root a quote carries: any extra,
+	// missing or altered certificate there would verify all the same, as another encoding of
+	// the quote. Intel's quote generation embeds exactly the path.
+	if chain.ders.len() != 3 || chain.ders[2] != INTEL_SGX_ROOT_CA_DER {
+		let root = if chain.ders.last().is_some_and(|der| der == INTEL_SGX_ROOT_CA_DER) {
+			"ending in"
+		} else {
+			"not ending in"
+		};
+		return Err(AttestationError::CertificateChainInvalid(format!(
+			"the quote's PCK chain has {} certificates {root} Intel's SGX root CA certificate; \
+			 it must be exactly the PCK certificate, its CA's and Intel's root, byte for byte",
+			chain.ders.len()
+		)));
+	}
 	for (index, (not_before, not_after)) in chain.windows.iter().copied().enumerate() {
 		if now < not_before || now > not_after {
 			return Err(AttestationError::CertificateChainInvalid(format!(
