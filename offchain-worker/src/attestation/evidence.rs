@@ -591,11 +591,32 @@ fn der_encode(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
 
 /// The canonical PEM of `ders`, the one form [`read_canonical_pem`] reads.
 fn write_canonical_pem(ders: &[Vec<u8>]) -> Vec<u8> {
-	let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
-	let mut text = Vec::new();
+	const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----\n";
+	const END: &[u8] = b"-----END CERTIFICATE-----\n";
+	const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	// 48 bytes make one full line of 64 characters.
+	const LINE_BYTES: usize = 48;
+	let size: usize = ders.iter().map(|der| BEGIN.len() + END.len() + der.len() * 2).sum();
+	let mut text = Vec::with_capacity(size);
 	for der in ders {
-		let block = pem::Pem::new("CERTIFICATE", der.as_slice());
-		text.extend_from_slice(pem::encode_config(&block, config).as_bytes());
+		text.extend_from_slice(BEGIN);
+		for line in der.chunks(LINE_BYTES) {
+			for group in line.chunks(3) {
+				let bits = group
+					.iter()
+					.enumerate()
+					.fold(0u32, |bits, (i, &b)| bits | u32::from(b) << (16 - 8 * i));
+				for i in 0..4 {
+					text.push(if i <= group.len() {
+						ALPHABET[(bits >> (18 - 6 * i) & 0x3f) as usize]
+					} else {
+						b'='
+					});
+				}
+			}
+			text.push(b'\n');
+		}
+		text.extend_from_slice(END);
 	}
 	text
 }
@@ -944,6 +965,21 @@ mod tests {
 			assert_eq!(certificate_validity(&der[..der.len() - 1]), None);
 			assert_eq!(certificate_validity(&[der.as_slice(), &[0]].concat()), None);
 		}
+	}
+
+	#[test]
+	fn the_canonical_pem_written_is_the_one_read() {
+		let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+		// Every length of the last group and of the last line, and more than one line.
+		let ders: Vec<Vec<u8>> = (0..=100u8).map(|len| (0..len).collect()).collect();
+		for der in ders.iter().filter(|der| !der.is_empty()) {
+			let written = write_canonical_pem(std::slice::from_ref(der));
+			let expected = pem::encode_config(&pem::Pem::new("CERTIFICATE", der.clone()), config);
+			assert_eq!(String::from_utf8(written.clone()).unwrap(), expected, "{}", der.len());
+			assert_eq!(read_canonical_pem(&written), Some(vec![der.clone()]));
+		}
+		let chain = &ders[95..];
+		assert_eq!(read_canonical_pem(&write_canonical_pem(chain)).as_deref(), Some(chain));
 	}
 
 	#[test]
