@@ -601,18 +601,28 @@ fn write_canonical_pem(ders: &[Vec<u8>]) -> Vec<u8> {
 	for der in ders {
 		text.extend_from_slice(BEGIN);
 		for line in der.chunks(LINE_BYTES) {
-			for group in line.chunks(3) {
-				let bits = group
-					.iter()
-					.enumerate()
-					.fold(0u32, |bits, (i, &b)| bits | u32::from(b) << (16 - 8 * i));
-				for i in 0..4 {
-					text.push(if i <= group.len() {
-						ALPHABET[(bits >> (18 - 6 * i) & 0x3f) as usize]
-					} else {
-						b'='
-					});
-				}
+			let char = |bits: u32, shift: u32| ALPHABET[(bits >> shift & 0x3f) as usize];
+			let mut groups = line.chunks_exact(3);
+			for group in &mut groups {
+				let bits =
+					u32::from(group[0]) << 16 | u32::from(group[1]) << 8 | u32::from(group[2]);
+				text.extend_from_slice(&[
+					char(bits, 18),
+					char(bits, 12),
+					char(bits, 6),
+					char(bits, 0),
+				]);
+			}
+			match *groups.remainder() {
+				[first] => {
+					let bits = u32::from(first) << 16;
+					text.extend_from_slice(&[char(bits, 18), char(bits, 12), b'=', b'=']);
+				},
+				[first, second] => {
+					let bits = u32::from(first) << 16 | u32::from(second) << 8;
+					text.extend_from_slice(&[char(bits, 18), char(bits, 12), char(bits, 6), b'=']);
+				},
+				_ => {},
 			}
 			text.push(b'\n');
 		}
