@@ -125,6 +125,26 @@ fn verify_quote_on_real_fixtures() {
 }
 
 #[test]
+fn verify_quote_names_the_td_attribute_it_refuses_and_accepts_it_when_allowed() {
+	// Azure's TDX CVM quote of the DCAP corpus (beside the checkout; its absence fails).
+	let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+		.join("../../shared/dcap-corpus/corpus/56-tdx-v4-h4x3rotab-tdx-v4-azure-aada49");
+	assert!(dir.is_dir(), "the DCAP corpus is missing: {}", dir.display());
+	let quote = dir.join("quote.bin").display().to_string();
+	let collateral = dir.join("collateral-1.json").display().to_string();
+	let args = ["verify-quote", &quote, "--collateral", &collateral, "--at", "1719828495"];
+	let refused = worker(&args);
+	assert!(!refused.ok, "{}", refused.stdout);
+	assert!(refused.stdout.contains("REFUSED: TD attribute SEPT_VE_DISABLE"), "{}", refused.stdout);
+	assert!(refused.stdout.contains("SEPT_VE_DISABLE false"), "{}", refused.stdout);
+	let mut allowing = args.to_vec();
+	allowing.push("--allow-td-without-sept-ve-disable");
+	let accepted = worker(&allowing);
+	assert!(accepted.ok, "{}{}", accepted.stdout, accepted.stderr);
+	assert!(accepted.stdout.contains("ACCEPTED"), "{}", accepted.stdout);
+}
+
+#[test]
 fn pccs_url_is_a_policy_flag() {
 	let tmp = tempfile::tempdir().unwrap();
 	let cache = tmp.path().join("collateral").display().to_string();

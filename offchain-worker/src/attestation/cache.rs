@@ -38,8 +38,9 @@ impl CollateralCache {
 
 	/// The cache key of `quote`'s collateral.
 	pub fn key_for(quote: &[u8]) -> Result<String, AttestationError> {
-		let parsed =
-			Quote::parse(quote).map_err(|e| AttestationError::Malformed(format!("{e:#}")))?;
+		let parsed = Quote::parse(quote).map_err(|e| {
+			AttestationError::Malformed(super::error::one_line(format_args!("{e:#}")))
+		})?;
 		let fmspc = dcap_qvl::intel::quote_fmspc(&parsed)
 			.map_err(|e| AttestationError::CertificationDataInvalid(format!("FMSPC: {e:#}")))?;
 		let ca = dcap_qvl::intel::quote_ca(&parsed)
@@ -98,12 +99,6 @@ fn cached_entry(path: &Path, now: u64) -> Result<Collateral, AttestationError> {
 		return Err(AttestationError::CollateralNotCached { key: path.display().to_string() });
 	}
 	let collateral = Collateral::from_file(path)?;
-	let (valid_from, expires_at) = collateral.validity_window()?;
-	if now > expires_at {
-		return Err(AttestationError::CollateralExpired { expired_at: expires_at, now });
-	}
-	if now < valid_from {
-		return Err(AttestationError::CollateralNotYetValid { valid_from, now });
-	}
+	collateral.check_valid_at(now)?;
 	Ok(collateral)
 }

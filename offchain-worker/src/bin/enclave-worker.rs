@@ -120,6 +120,12 @@ struct PolicyArgs {
 	/// Accept debug enclaves (never in production).
 	#[arg(long)]
 	allow_debug: bool,
+	/// Accept TDs without the SEPT_VE_DISABLE attribute (e.g. Azure's TDX CVMs).
+	#[arg(long)]
+	allow_td_without_sept_ve_disable: bool,
+	/// Accept TDs bound to a service TD (e.g. Alibaba Cloud's TD 1.5 guests).
+	#[arg(long)]
+	allow_service_td: bool,
 	/// Require this MRSIGNER (0x-hex) of peers.
 	#[arg(long, value_name = "HEX")]
 	mrsigner: Option<String>,
@@ -136,6 +142,8 @@ impl PolicyArgs {
 		let mut policy = AttestationPolicy {
 			dev_mode: self.dev,
 			allow_debug: self.allow_debug,
+			allow_td_without_sept_ve_disable: self.allow_td_without_sept_ve_disable,
+			allow_service_td: self.allow_service_td,
 			product_id: self.product_id,
 			min_svn: self.min_svn,
 			..AttestationPolicy::default()
@@ -689,6 +697,17 @@ fn print_verdict(
 		println!("product id:    {}", id.product_id.map_or("-".into(), |v| v.to_string()));
 		println!("svn:           {}", id.svn.map_or("-".into(), |v| v.to_string()));
 		println!("debug:         {}", id.debug);
+		if let Some(td) = id.td_attributes {
+			println!(
+				"td attributes: 0x{} (SEPT_VE_DISABLE {}, SERVTD_EXT {})",
+				hex::encode(td.0),
+				td.sept_ve_disable(),
+				td.servtd_ext()
+			);
+		}
+		if let Some(mr) = &id.service_td {
+			println!("service TD:    0x{}", hex::encode(mr));
+		}
 		println!("tcb status:    {}", id.tcb_status);
 		println!(
 			"advisories:    {}",

@@ -1,0 +1,236 @@
+//! The attestation policy: what a verified identity must satisfy to be trusted.
+
+use std::{collections::BTreeSet, fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+
+use super::{serde_hex::opt_hex, AttestationError, EvidenceKind, PeerIdentity};
+
+/// TCB status as reported by Intel's collateral (mirrors `dcap_qvl::TcbStatus`, so that
+/// callers of this crate do not depend on dcap-qvl's types).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TcbStatus {
+	/// Fully patched.
+	UpToDate,
+	/// Patched, but the enclave needs software hardening (e.g. against LVI).
+	SWHardeningNeeded,
+	/// Patched, but the platform needs configuration (e.g. disable SMT).
+	ConfigurationNeeded,
+	/// Both of the above.
+	ConfigurationAndSWHardeningNeeded,
+	/// Microcode or SVNs are behind.
+	OutOfDate,
+	/// Out of date and needs configuration.
+	OutOfDateConfigurationNeeded,
+	/// TD 1.5: launched out of date, currently up to date; a relaunch is advised.
+	TDRelaunchAdvised,
+	/// As above, with configuration needed.
+	TDRelaunchAdvisedConfigurationNeeded,
+	/// Revoked.
+	Revoked,
+}
+
+impl TcbStatus {
+	const ALL: [TcbStatus; 9] = [
+		Self::UpToDate,
+		Self::SWHardeningNeeded,
+		Self::ConfigurationNeeded,
+		Self::ConfigurationAndSWHardeningNeeded,
+		Self::OutOfDate,
+		Self::OutOfDateConfigurationNeeded,
+		Self::TDRelaunchAdvised,
+		Self::TDRelaunchAdvisedConfigurationNeeded,
+		Self::Revoked,
+	];
+
+	fn name(&self) -> &'static str {
+		match self {
+			Self::UpToDate => "UpToDate",
+			Self::SWHardeningNeeded => "SWHardeningNeeded",
+			Self::ConfigurationNeeded => "ConfigurationNeeded",
+			Self::ConfigurationAndSWHardeningNeeded => "ConfigurationAndSWHardeningNeeded",
+			Self::OutOfDate => "OutOfDate",
+			Self::OutOfDateConfigurationNeeded => "OutOfDateConfigurationNeeded",
+			Self::TDRelaunchAdvised => "TDRelaunchAdvised",
+			Self::TDRelaunchAdvisedConfigurationNeeded => "TDRelaunchAdvisedConfigurationNeeded",
+			Self::Revoked => "Revoked",
+		}
+	}
+}
+
+impl fmt::Display for TcbStatus {
+	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+		f.write_str(self.name())
+	}
+}
+
+impl FromStr for TcbStatus {
+	type Err = String;
+	fn from_str(s: &str) -> Result<Self, Self::Err> {
+		Self::ALL
+			.into_iter()
+			.find(|status| status.name().eq_ignore_ascii_case(s))
+			.ok_or_else(|| format!("unknown TCB status {s:?}"))
+	}
+}
+
+impl From<dcap_qvl::TcbStatus> for TcbStatus {
+	fn from(value: dcap_qvl::TcbStatus) -> Self {
+		use dcap_qvl::TcbStatus as D;
+		match value {
+			D::UpToDate => Self::UpToDate,
+			D::SWHardeningNeeded => Self::SWHardeningNeeded,
+			D::ConfigurationNeeded => Self::ConfigurationNeeded,
+			D::ConfigurationAndSWHardeningNeeded => Self::ConfigurationAndSWHardeningNeeded,
+			D::OutOfDate => Self::OutOfDate,
+			D::OutOfDateConfigurationNeeded => Self::OutOfDateConfigurationNeeded,
+			D::TDRelaunchAdvised => Self::TDRelaunchAdvised,
+			D::TDRelaunchAdvisedConfigurationNeeded => Self::TDRelaunchAdvisedConfigurationNeeded,
+			D::Revoked => Self::Revoked,
+		}
+	}
+}
+
+/// A verification policy. The default accepts only `UpToDate`, no debug enclaves, no TD
+/// without SEPT_VE_DISABLE, no TD bound to a service TD, and no simulated quotes. Every field
+/// has a documented default so that the policy can be compiled into the enclave's
+/// measurement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AttestationPolicy {
+	/// TCB statuses accepted. `Revoked` is refused even if listed.
+	pub accepted_tcb_statuses: BTreeSet<TcbStatus>,
+	/// Advisory ids (e.g. `INTEL-SA-00615`) that cause refusal.
+	pub rejected_advisories: BTreeSet<String>,
+	/// Accept debug enclaves (never in production: the host can read their memory). For a TD,
+	/// "debug" is any TUD attribute: DEBUG, profiling, or a reserved TUD bit.
+	pub allow_debug: bool,
+	/// Accept a TD without the SEPT_VE_DISABLE attribute. Default `false`: with the attribute
+	/// clear, the host can make the TD take #VE exceptions on pending pages, a known attack
+	/// path that Intel's guidance and Linux's TDX guest both refuse; and the TDs that run so —
+	/// Azure's TDX CVMs, behind a paravisor — measure the paravisor, not the workload, in
+	/// MRTD. Enable it only for a deployment that trusts that platform.
+	pub allow_td_without_sept_ve_disable: bool,
+	/// Accept a TD bound to a service TD (TD 1.5: a non-zero MR_SERVICETD, or SERVTD_EXT).
+	/// Default `false`: a bound service TD (e.g. a migration TD or a vTPM TD) can act on the
+	/// TD's state, and its identity is not pinned here. Alibaba Cloud's TD 1.5 guests run so.
+	pub allow_service_td: bool,
+	/// Accept simulated quotes (dev mode).
+	pub dev_mode: bool,
+	/// Required MRSIGNER, if pinned.
+	#[serde(with = "opt_hex")]
+	pub mrsigner: Option<Vec<u8>>,
+	/// Required ISV product id, if pinned.
+	pub product_id: Option<u16>,
+	/// Minimum ISV SVN, if any.
+	pub min_svn: Option<u16>,
+}
+
+impl Default for AttestationPolicy {
+	fn default() -> Self {
+		Self {
+			accepted_tcb_statuses: BTreeSet::from([TcbStatus::UpToDate]),
+			rejected_advisories: BTreeSet::new(),
+			allow_debug: false,
+			allow_td_without_sept_ve_disable: false,
+			allow_service_td: false,
+			dev_mode: false,
+			mrsigner: None,
+			product_id: None,
+			min_svn: None,
+		}
+	}
+}
+
+impl AttestationPolicy {
+	/// The default policy plus simulated quotes (for development).
+	pub fn dev() -> Self {
+		Self { dev_mode: true, ..Self::default() }
+	}
+
+	/// Also accepts `status`.
+	pub fn allow_status(mut self, status: TcbStatus) -> Self {
+		self.accepted_tcb_statuses.insert(status);
+		self
+	}
+
+	/// Refuses quotes carrying advisory `id`.
+	pub fn reject_advisory(mut self, id: impl Into<String>) -> Self {
+		self.rejected_advisories.insert(id.into());
+		self
+	}
+
+	/// Checks a verified identity against this policy and the expected report data.
+	pub fn evaluate(
+		&self,
+		identity: &PeerIdentity,
+		expected_report_data: Option<&[u8; 64]>,
+	) -> Result<(), AttestationError> {
+		if identity.kind == EvidenceKind::Simulated && !self.dev_mode {
+			return Err(AttestationError::SimulatedQuoteRefused);
+		}
+		if identity.debug && !self.allow_debug {
+			return Err(AttestationError::DebugEnclave);
+		}
+		if let Some(td) = identity.td_attributes {
+			if !td.sept_ve_disable() && !self.allow_td_without_sept_ve_disable {
+				return Err(AttestationError::TdSeptVeDisableNotSet);
+			}
+			if (identity.service_td.is_some() || td.servtd_ext()) && !self.allow_service_td {
+				return Err(AttestationError::TdServiceTdBound {
+					mr_service_td: identity
+						.service_td
+						.as_ref()
+						.map_or_else(|| "none".into(), hex::encode),
+					servtd_ext: td.servtd_ext(),
+				});
+			}
+		}
+		if identity.tcb_status == TcbStatus::Revoked {
+			return Err(AttestationError::TcbRevoked);
+		}
+		if !self.accepted_tcb_statuses.contains(&identity.tcb_status) {
+			return Err(AttestationError::TcbStatusNotAccepted {
+				status: identity.tcb_status,
+				accepted: self
+					.accepted_tcb_statuses
+					.iter()
+					.map(|s| s.to_string())
+					.collect::<Vec<_>>()
+					.join(", "),
+			});
+		}
+		if let Some(id) =
+			identity.advisory_ids.iter().find(|id| self.rejected_advisories.contains(*id))
+		{
+			return Err(AttestationError::AdvisoryRejected(id.clone()));
+		}
+		if let Some(expected) = &self.mrsigner {
+			if identity.signer.as_ref() != Some(expected) {
+				return Err(AttestationError::SignerMismatch {
+					expected: hex::encode(expected),
+					got: identity.signer.as_ref().map_or_else(|| "none".into(), hex::encode),
+				});
+			}
+		}
+		if let Some(expected) = self.product_id {
+			if identity.product_id != Some(expected) {
+				return Err(AttestationError::ProductIdMismatch {
+					expected,
+					got: identity.product_id,
+				});
+			}
+		}
+		if let Some(min) = self.min_svn {
+			if identity.svn.is_none_or(|svn| svn < min) {
+				return Err(AttestationError::SvnTooLow { min, got: identity.svn });
+			}
+		}
+		if let Some(expected) = expected_report_data {
+			if identity.report_data != *expected {
+				return Err(AttestationError::ReportDataMismatch);
+			}
+		}
+		Ok(())
+	}
+}
