@@ -190,12 +190,11 @@ pub struct Chain {
 	pub client: Client,
 }
 
-/// Transaction parameters without a birth block. subxt's default makes a transaction mortal
-/// from the newest finalized block, which a dev node sealing on every transaction has often
-/// imported before its pool has a view on it: the pool then validates the transaction on the
-/// parent, where that birth block is unknown, and refuses it ("ancient birth block").
-fn immortal() -> subxt::config::DefaultExtrinsicParams<PolkadotConfig> {
-	subxt::config::PolkadotExtrinsicParamsBuilder::new().immortal().build()
+/// Transaction parameters: `nonce` (see [`Chain::next_nonce`]) and no birth block. subxt's
+/// default makes a transaction mortal from the newest finalized block, which the fork-aware pool
+/// may not have a view on yet, and then refuses it ("ancient birth block").
+fn immortal(nonce: u64) -> subxt::config::DefaultExtrinsicParams<PolkadotConfig> {
+	subxt::config::PolkadotExtrinsicParamsBuilder::new().nonce(nonce).immortal().build()
 }
 
 fn unhex(text: &str) -> Result<Vec<u8>> {
@@ -238,7 +237,7 @@ impl Chain {
 		let at = self.client.at_current_block().await?;
 		let progress = at
 			.transactions()
-			.sign_and_submit_then_watch(payload, signer, immortal())
+			.sign_and_submit_then_watch(payload, signer, immortal(self.next_nonce(signer).await?))
 			.await
 			.context("the node accepts the transaction")?;
 		match progress.wait_for_finalized_success().await {
@@ -259,6 +258,16 @@ impl Chain {
 			)) => Ok(Err(error.to_string())),
 			Err(other) => Err(anyhow!("the transaction did not make it into a block: {other}")),
 		}
+	}
+
+	/// The next nonce of `signer` as the node's pool sees it (`system_accountNextIndex`): its
+	/// nonce at the best block plus its transactions waiting in the pool. A client's default, the
+	/// nonce at the newest *finalized* block, is stale by the blocks GRANDPA has not finalized yet,
+	/// and the pool refuses a transaction with a used nonce as outdated.
+	pub async fn next_nonce(&self, signer: &Keypair) -> Result<u64> {
+		let account = signer.public_key().to_account_id().to_string();
+		let nonce: u64 = self.rpc.request("system_accountNextIndex", rpc_params![account]).await?;
+		Ok(nonce)
 	}
 
 	/// Submits `payload` and requires it to succeed.
@@ -397,7 +406,11 @@ impl Chain {
 	pub async fn submit_shielded(&self, ciphertext: &[u8], signer: &Keypair) -> Result<()> {
 		let at = self.client.at_current_block().await?;
 		at.transactions()
-			.sign_and_submit(&shielded_call(ciphertext), signer, immortal())
+			.sign_and_submit(
+				&shielded_call(ciphertext),
+				signer,
+				immortal(self.next_nonce(signer).await?),
+			)
 			.await
 			.context("the node accepts the shielded call")?;
 		Ok(())

@@ -231,7 +231,11 @@ impl Node {
 			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{}", free_port())])
 			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
 			.args(["--state-pruning", "archive-canonical"])
-			.args(["--slot-duration-ms", &SLOT_DURATION_MS.to_string()]);
+			.args(["--slot-duration-ms", &SLOT_DURATION_MS.to_string()])
+			// The fork-aware pool parks a transaction that arrives while it updates its views after
+			// an import until a later block: with a block every half second, the devnet's paced
+			// shielded calls then arrive in bursts and leave most blocks empty.
+			.args(["--pool-type", "single-state"]);
 		if let Some(runtime) = &genesis_runtime {
 			command.arg("--genesis-runtime").arg(runtime);
 		}

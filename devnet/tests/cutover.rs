@@ -170,7 +170,7 @@ async fn a_late_successor_catches_up_and_a_cancelled_schedule_changes_nothing() 
 		let root = tempfile::tempdir().unwrap();
 		let devnet = Devnet::start(root.path()).await.unwrap();
 		let traffic = Traffic::start(&devnet);
-		let xyz = devnet.chain.finalized_number().await.unwrap() + 12;
+		let xyz = devnet.chain.finalized_number().await.unwrap() + 20;
 		devnet.chain.sudo_ok(schedule_call(&MEASUREMENT_B, xyz)).await.unwrap();
 		let b = devnet.worker(root.path(), "B", MEASUREMENT_B);
 		wait_for_processed(&devnet.a, 1, WAIT).await.unwrap();

@@ -58,8 +58,9 @@ async fn some_calls(devnet: &Devnet, count: u64) -> u64 {
 	count
 }
 
-/// Waits until the node's pool is empty: every call submitted so far is in a block, so killing
-/// the node loses none of them.
+/// Waits until the node's pool is empty and the block holding the last call is final: every
+/// call submitted so far is in the finalized chain, so killing the node loses none of them (a
+/// block GRANDPA has not finalized yet may be lost with the process).
 async fn all_included(chain: &Chain) {
 	wait_until("every submitted call is in a block", WAIT, Duration::from_millis(100), || async {
 		let pending: Vec<serde_json::Value> =
@@ -68,6 +69,11 @@ async fn all_included(chain: &Chain) {
 	})
 	.await
 	.unwrap();
+	let header: serde_json::Value =
+		chain.rpc.request("chain_getHeader", subxt::rpcs::rpc_params![]).await.unwrap();
+	let best = header["number"].as_str().expect("a hex block number");
+	let best = u32::from_str_radix(best.trim_start_matches("0x"), 16).unwrap();
+	chain.wait_for_finalized(best, WAIT).await.unwrap();
 }
 
 /// Kills the node and starts it again on its database, with a new client.

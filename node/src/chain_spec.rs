@@ -237,8 +237,9 @@ mod tests {
 			enclave_update_runtime::DEV_MILLI_SECS_PER_BLOCK
 		);
 		assert_eq!(slot_of(storage_with(Some(400)).unwrap()), 400);
-		let error = storage_with(Some(401)).unwrap_err();
-		assert!(error.contains("slotDurationMs must be even"), "{error}");
+		// The runtime refuses it when it builds the genesis (a wasm trap: its panic message does
+		// not cross the executor); the command line refuses it before that, with the reason.
+		assert!(storage_with(Some(401)).is_err());
 	}
 
 	#[test]

@@ -36,7 +36,7 @@ pub struct NodeParams {
 	/// The slot duration (block time) of the built-in `dev` and `local` chains, in milliseconds:
 	/// even, at least 100. Default: the runtime's development presets' (1000). Ignored for a chain
 	/// spec file, whose genesis is already fixed.
-	#[arg(long, value_name = "MS", global = true)]
+	#[arg(long, value_name = "MS", global = true, value_parser = parse_slot_duration)]
 	pub slot_duration_ms: Option<u64>,
 
 	/// Start the built-in `dev` or `local` chain on this runtime wasm blob instead of the one
@@ -57,6 +57,16 @@ pub struct NodeParams {
 		value_parser = clap::value_parser!(u32).range(1..),
 	)]
 	pub justification_period: u32,
+}
+
+/// A slot duration the runtime's `BlockTime` genesis accepts: even, and at least its minimum.
+fn parse_slot_duration(text: &str) -> Result<u64, String> {
+	let minimum = enclave_update_runtime::block_time::MIN_SLOT_DURATION_MS;
+	let ms: u64 = text.parse().map_err(|error| format!("not a number of milliseconds: {error}"))?;
+	if ms < minimum || ms % 2 != 0 {
+		return Err(format!("a slot duration must be even and at least {minimum} ms, got {ms}"));
+	}
+	Ok(ms)
 }
 
 /// The node's subcommands.
@@ -110,6 +120,16 @@ mod tests {
 		assert_eq!(cli.node.justification_period, 1);
 		let error = Cli::try_from_iter(["node", "--justification-period", "0"]).unwrap_err();
 		assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation);
+	}
+
+	#[test]
+	fn a_slot_duration_the_runtime_refuses_is_a_parse_error() {
+		let cli = Cli::try_from_iter(["node", "--dev", "--slot-duration-ms", "500"]).unwrap();
+		assert_eq!(cli.node.slot_duration_ms, Some(500));
+		for bad in ["501", "98", "fast"] {
+			let error = Cli::try_from_iter(["node", "--slot-duration-ms", bad]).unwrap_err();
+			assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation, "{bad}");
+		}
 	}
 
 	#[test]
