@@ -20,7 +20,7 @@ build=true
 story_args=()
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--smoke) story_args+=(--lead 14 --after 3) ;;
+	--smoke) story_args+=(--lead 22 --after 3) ;;
 	--no-build) build=false ;;
 	--keep) story_args+=(--keep "$2"); shift ;;
 	*) echo "usage: $0 [--smoke] [--no-build] [--keep DIR]" >&2; exit 2 ;;

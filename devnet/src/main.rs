@@ -25,9 +25,10 @@ use std::{
 #[derive(Parser, Debug)]
 #[command(name = "enclave-update-devnet", version)]
 struct Args {
-	/// Blocks between scheduling B and its activation: the runtime's MinLeadTime (10) plus
-	/// room for the scheduling transaction's own block.
-	#[arg(long, default_value_t = 20)]
+	/// Blocks between the finalized head when B is scheduled and B's activation: the runtime's
+	/// MinLeadTime (10) plus room for the blocks GRANDPA has not finalized yet and for the
+	/// scheduling transaction's own block.
+	#[arg(long, default_value_t = 30)]
 	lead: u32,
 	/// Blocks B executes after the cut-over before the story checks the result.
 	#[arg(long, default_value_t = 5)]
@@ -118,7 +119,7 @@ fn show_status(progress: &Progress, worker: &Worker) -> Result<serde_json::Value
 }
 
 async fn story(args: Args) -> Result<()> {
-	ensure!(args.lead >= 12, "--lead must exceed the runtime's MinLeadTime (10) by 2 or more");
+	ensure!(args.lead >= 20, "--lead must exceed the runtime's MinLeadTime (10) by 10 or more");
 	let temp = tempfile::tempdir()?;
 	let root = match &args.keep {
 		Some(dir) => {
