@@ -73,6 +73,9 @@ runtime="${CARGO_TARGET_DIR:-target}/release/wbuild/enclave-update-runtime/encla
 	echo "regenerate-weights: no wasm blob at $runtime (was it built with SKIP_WASM_BUILD set?)" >&2
 	exit 1
 }
+# Relative to the workspace when it is inside it, so that the files' "Executed Command" is the same
+# on every checkout.
+runtime=$(realpath --relative-base=. "$runtime")
 
 # This script's defaults for the options that the extra arguments do not set (clap refuses an
 # option given twice).
