@@ -62,7 +62,10 @@ export PATH="$omni_root/bin:$PATH"
 if [[ "$(frame-omni-bencher --version 2>/dev/null)" != "frame-omni-bencher $OMNI_BENCHER_VERSION" ]]; then
 	echo "regenerate-weights: installing frame-omni-bencher $OMNI_BENCHER_VERSION into $omni_root/bin" >&2
 	ensure_libclang
-	cargo install --locked "frame-omni-bencher@$OMNI_BENCHER_VERSION" --root "$omni_root"
+	# frame-benchmarking-cli embeds frame-storage-access-test-runtime's wasm for `benchmark
+	# storage`, which frame-omni-bencher does not offer; without SKIP_WASM_BUILD its build script
+	# wants a wasm32-unknown-unknown target.
+	SKIP_WASM_BUILD=1 cargo install --locked "frame-omni-bencher@$OMNI_BENCHER_VERSION" --root "$omni_root"
 fi
 
 # Built once: a weights.rs written by one run is a source file of the runtime, and the blob does
