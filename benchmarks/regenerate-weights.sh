@@ -62,7 +62,10 @@ export PATH="$omni_root/bin:$PATH"
 if [[ "$(frame-omni-bencher --version 2>/dev/null)" != "frame-omni-bencher $OMNI_BENCHER_VERSION" ]]; then
 	echo "regenerate-weights: installing frame-omni-bencher $OMNI_BENCHER_VERSION into $omni_root/bin" >&2
 	ensure_libclang
-	cargo install --locked "frame-omni-bencher@$OMNI_BENCHER_VERSION" --root "$omni_root"
+	# frame-benchmarking-cli embeds frame-storage-access-test-runtime's wasm for `benchmark
+	# storage`, which frame-omni-bencher does not offer; without SKIP_WASM_BUILD its build script
+	# wants a wasm32-unknown-unknown target.
+	SKIP_WASM_BUILD=1 cargo install --locked "frame-omni-bencher@$OMNI_BENCHER_VERSION" --root "$omni_root"
 fi
 
 # Built once: a weights.rs written by one run is a source file of the runtime, and the blob does
@@ -73,6 +76,9 @@ runtime="${CARGO_TARGET_DIR:-target}/release/wbuild/enclave-update-runtime/encla
 	echo "regenerate-weights: no wasm blob at $runtime (was it built with SKIP_WASM_BUILD set?)" >&2
 	exit 1
 }
+# Relative to the workspace when it is inside it, so that the files' "Executed Command" is the same
+# on every checkout.
+runtime=$(realpath --relative-base=. "$runtime")
 
 # This script's defaults for the options that the extra arguments do not set (clap refuses an
 # option given twice).
