@@ -6,11 +6,12 @@ use codec::Decode;
 use enclave_update_primitives::Measurement;
 use std::time::{Duration, Instant};
 use subxt::{
+	backend::BlockRef,
 	dynamic::Value,
-	error::{TransactionEventsError, TransactionFinalizedSuccessError},
 	ext::scale_value::Composite,
 	rpcs::{rpc_params, RpcClient},
-	transactions::DynamicPayload,
+	transactions::{DynamicPayload, TransactionStatus},
+	utils::H256,
 	OnlineClient, PolkadotConfig,
 };
 pub use subxt_signer::sr25519::{dev, Keypair};
@@ -18,6 +19,9 @@ pub use subxt_signer::sr25519::{dev, Keypair};
 /// The client type: the runtime has `MultiAddress<AccountId32, ()>` addresses and `u32` block
 /// numbers, as Polkadot.
 pub type Client = OnlineClient<PolkadotConfig>;
+
+/// How long [`Chain::submit`] waits for the block a transaction is in to be finalized.
+const FINALITY_WAIT: Duration = Duration::from_secs(120);
 
 /// A dynamic call.
 pub type Call = DynamicPayload<Composite<()>>;
@@ -229,35 +233,96 @@ impl Chain {
 
 	/// Signs `payload` with `signer`, submits it and waits until it is in a finalized block.
 	/// `Ok(Err(text))` is a dispatch error the runtime reported.
+	///
+	/// A transaction whose status stream ends `Invalid` or `Dropped` is looked for in the finalized
+	/// blocks since its submission before it counts as lost: when building a block takes longer
+	/// than the pool needs to learn of the previous one (a 2 MB `set_code` on a debug node), the
+	/// proposer of the next block meets the included transaction again, finds it stale and has the
+	/// pool drop it as invalid, before the pool has reported it in its block.
 	pub async fn submit(
 		&self,
 		payload: &Call,
 		signer: &Keypair,
 	) -> Result<std::result::Result<Vec<Event>, String>> {
+		let submitted_after = self.best_number().await?;
 		let at = self.client.at_current_block().await?;
-		let progress = at
+		let mut progress = at
 			.transactions()
 			.sign_and_submit_then_watch(payload, signer, immortal(self.next_nonce(signer).await?))
 			.await
 			.context("the node accepts the transaction")?;
-		match progress.wait_for_finalized_success().await {
-			Ok(events) => {
-				let mut out = Vec::new();
-				for event in events.iter() {
-					let event = event?;
-					out.push((
-						event.pallet_name().to_owned(),
-						event.event_name().to_owned(),
-						event.field_bytes().to_vec(),
-					));
+		let extrinsic = progress.extrinsic_hash();
+		let block = loop {
+			let ended = match progress.next().await {
+				Some(Ok(TransactionStatus::InFinalizedBlock(included))) => {
+					break included.block_hash()
+				},
+				Some(Ok(
+					TransactionStatus::Validated
+					| TransactionStatus::Broadcasted
+					| TransactionStatus::InBestBlock(_)
+					| TransactionStatus::NoLongerInBestBlock,
+				)) => continue,
+				Some(Ok(TransactionStatus::Invalid { message })) => format!("invalid: {message}"),
+				Some(Ok(TransactionStatus::Dropped { message })) => format!("dropped: {message}"),
+				Some(Ok(TransactionStatus::Error { message })) => format!("error: {message}"),
+				Some(Err(error)) => format!("its status stream failed: {error}"),
+				None => "its status stream ended".to_owned(),
+			};
+			match self.find_finalized(extrinsic, submitted_after + 1).await? {
+				Some(block) => break block,
+				None => bail!("the transaction did not make it into a block: {ended}"),
+			}
+		};
+		self.extrinsic_events(block, extrinsic).await
+	}
+
+	/// The finalized block at or above `from` that holds the extrinsic `hash`, once the finalized
+	/// chain has caught up with the best block.
+	async fn find_finalized(&self, hash: H256, from: u32) -> Result<Option<H256>> {
+		self.wait_for_finalized(self.best_number().await?, FINALITY_WAIT).await?;
+		for number in from..=self.finalized_number().await? {
+			let at = self.client.at_block(number).await?;
+			let extrinsics = at.extrinsics().fetch().await?;
+			for extrinsic in extrinsics.iter() {
+				if extrinsic?.hash() == hash {
+					return Ok(Some(at.block_hash()));
 				}
-				Ok(Ok(out))
-			},
-			Err(TransactionFinalizedSuccessError::SuccessError(
-				TransactionEventsError::ExtrinsicFailed(error),
-			)) => Ok(Err(error.to_string())),
-			Err(other) => Err(anyhow!("the transaction did not make it into a block: {other}")),
+			}
 		}
+		Ok(None)
+	}
+
+	/// The events of the extrinsic `hash` in `block`; `Err` the dispatch error of one that failed.
+	async fn extrinsic_events(
+		&self,
+		block: H256,
+		hash: H256,
+	) -> Result<std::result::Result<Vec<Event>, String>> {
+		let at = self.client.at_block(BlockRef::from_hash(block)).await?;
+		let extrinsics = at.extrinsics().fetch().await?;
+		let mut found = None;
+		for extrinsic in extrinsics.iter() {
+			let extrinsic = extrinsic?;
+			if extrinsic.hash() == hash {
+				found = Some(extrinsic);
+				break;
+			}
+		}
+		let extrinsic = found.ok_or_else(|| anyhow!("extrinsic {hash:?} is not in {block:?}"))?;
+		let mut out = Vec::new();
+		for event in extrinsic.events().await?.iter() {
+			let event = event?;
+			let (pallet, name) = (event.pallet_name().to_owned(), event.event_name().to_owned());
+			if pallet == "System" && name == "ExtrinsicFailed" {
+				// `ExtrinsicFailed { dispatch_error, dispatch_info }`.
+				let error = sp_runtime::DispatchError::decode(&mut event.field_bytes())
+					.context("the dispatch error of ExtrinsicFailed")?;
+				return Ok(Err(format!("{error:?}")));
+			}
+			out.push((pallet, name, event.field_bytes().to_vec()));
+		}
+		Ok(Ok(out))
 	}
 
 	/// The next nonce of `signer` as the node's pool sees it (`system_accountNextIndex`): its
@@ -359,6 +424,13 @@ impl Chain {
 	pub async fn genesis_hash(&self) -> Result<[u8; 32]> {
 		let hash: String = self.rpc.request("chain_getBlockHash", rpc_params![0u32]).await?;
 		hash32(&hash)
+	}
+
+	/// The number of the best block.
+	pub async fn best_number(&self) -> Result<u32> {
+		let header: serde_json::Value = self.rpc.request("chain_getHeader", rpc_params![]).await?;
+		let number = header["number"].as_str().ok_or_else(|| anyhow!("a hex block number"))?;
+		Ok(u32::from_str_radix(number.trim_start_matches("0x"), 16)?)
 	}
 
 	/// The finalized head's number.

@@ -61,6 +61,27 @@ async fn inbox_storage_version(chain: &Chain) -> u16 {
 	u16::decode(&mut &raw.expect("the pallet stores its version")[..]).unwrap()
 }
 
+/// Waits until the finalized chain has run `spec_version`'s migrations: `Executive` runs them,
+/// and records the version in `System::LastRuntimeUpgrade`, in the first block after the one
+/// that set the code, whose state already reports the new version.
+async fn wait_for_migrated(chain: &Chain, spec_version: u32) {
+	enclave_update_devnet::procs::wait_until(
+		&format!("spec {spec_version}'s migrations finalized"),
+		WAIT,
+		Duration::from_millis(200),
+		|| async {
+			let Some(raw) = chain.storage(&storage_key("System", "LastRuntimeUpgrade")).await?
+			else {
+				return Ok(false);
+			};
+			let last = frame_system::LastRuntimeUpgradeInfo::decode(&mut &raw[..])?;
+			Ok(last.spec_version.0 == spec_version)
+		},
+	)
+	.await
+	.unwrap();
+}
+
 /// Waits until the best block runs the runtime with `spec_version`.
 async fn wait_for_spec(chain: &Chain, spec_version: u32) {
 	enclave_update_devnet::procs::wait_until(
@@ -121,9 +142,10 @@ async fn sudo_upgrades_the_runtime_while_workers_run_and_the_cut_over_stays_exac
 			"the upgrade (#{upgraded_at}) came before the cut-over (#{xyz})"
 		);
 
-		// The migration moved the counter to its v2 name, in the same block the code changed.
+		// The migration moved the counter to its v2 name, in the block after the code changed.
 		let finalized_spec = wait_finalized_spec(chain, VERSION.spec_version).await;
 		assert_eq!(finalized_spec, VERSION.spec_version);
+		wait_for_migrated(chain, VERSION.spec_version).await;
 		assert_eq!(inbox_storage_version(chain).await, 2);
 		assert_eq!(chain.storage(&storage_key("ShieldedInbox", "Submitted")).await.unwrap(), None);
 		let v2_total =
@@ -202,6 +224,7 @@ async fn the_council_upgrades_the_runtime_through_the_whitelist() {
 		// Anyone may now apply exactly that code.
 		chain.submit_ok(&apply_authorized_upgrade_call(code), &dev::dave()).await.unwrap();
 		wait_for_spec(&chain, VERSION.spec_version).await;
+		wait_for_migrated(&chain, VERSION.spec_version).await;
 		assert_eq!(inbox_storage_version(&chain).await, 2);
 		let next = chain.finalized_number().await.unwrap() + 3;
 		chain.wait_for_finalized(next, WAIT).await.unwrap();
