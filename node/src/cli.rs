@@ -45,10 +45,10 @@ pub struct NodeParams {
 	#[arg(long, value_name = "FILE", global = true)]
 	pub genesis_runtime: Option<std::path::PathBuf>,
 
-	/// Store a GRANDPA justification for every block whose number is a multiple of this (blocks
-	/// that change the authority set always get one). `grandpa_proveFinality` answers for any
-	/// finalized block with the next stored justification, so a smaller period gives light
-	/// clients shorter proofs at the cost of storage.
+	/// Store a GRANDPA justification for a finalized block in every this many (blocks that change
+	/// the authority set always get one); `chain_getBlock` returns it with the block. A light
+	/// client proves a finalized block with the next stored justification and the headers up to
+	/// it, so a smaller period gives shorter proofs at the cost of storage.
 	#[arg(
 		long,
 		value_name = "BLOCKS",
