@@ -2,7 +2,7 @@
 //! council and shielded calls, plus the plain RPC reads a reference replay needs.
 
 use anyhow::{anyhow, bail, Context, Result};
-use codec::Decode;
+use codec::{Decode, Encode};
 use enclave_update_primitives::Measurement;
 use std::time::{Duration, Instant};
 use subxt::{
@@ -172,6 +172,74 @@ pub fn dispatch_whitelisted_call_with_preimage(inner: Call) -> Call {
 	call("Whitelist", "dispatch_whitelisted_call_with_preimage", [("call", inner.into_value())])
 }
 
+/// `Referenda::submit(Origins::<track_origin>, Inline(call_data), After(0))`: a referendum on the
+/// track of `track_origin` (`"EnclaveAdmin"` or `"EnclaveEmergency"`) to dispatch the call
+/// `call_data` (SCALE, at most 128 bytes) as that origin, as soon as the track allows.
+pub fn referendum_submit(track_origin: &str, call_data: &[u8]) -> Call {
+	call(
+		"Referenda",
+		"submit",
+		[
+			(
+				"proposal_origin",
+				Value::unnamed_variant(
+					"Origins",
+					[Value::unnamed_variant(track_origin, Vec::<Value>::new())],
+				),
+			),
+			("proposal", Value::unnamed_variant("Inline", [Value::from_bytes(call_data)])),
+			("enactment_moment", Value::unnamed_variant("After", [Value::u128(0)])),
+		],
+	)
+}
+
+/// `Referenda::place_decision_deposit(index)`.
+pub fn referendum_deposit(index: u32) -> Call {
+	call("Referenda", "place_decision_deposit", [("index", Value::u128(index.into()))])
+}
+
+/// `ConvictionVoting::vote(index, Standard { aye, 1x conviction, balance })`.
+pub fn referendum_vote(index: u32, aye: bool, balance: u128) -> Call {
+	// `Vote` is one byte: the aye bit and the conviction (1 = Locked1x).
+	let vote = if aye { 0x80 | 1 } else { 1 };
+	call(
+		"ConvictionVoting",
+		"vote",
+		[
+			("poll_index", Value::u128(index.into())),
+			(
+				"vote",
+				Value::named_variant(
+					"Standard",
+					[
+						("vote", Value::unnamed_composite([Value::u128(vote)])),
+						("balance", Value::u128(balance)),
+					],
+				),
+			),
+		],
+	)
+}
+
+/// What each dev account votes with in [`Chain::referendum_ok`]: enough of the dev issuance for
+/// the support curves of the dev tracks.
+pub const REFERENDUM_VOTE: u128 = 900_000 * 1_000_000_000_000;
+
+/// A referendum [`Chain::referendum_ok`] passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Referendum {
+	/// Its index.
+	pub index: u32,
+	/// The block it was submitted in.
+	pub submitted: u32,
+	/// The block the scheduler dispatched its call in.
+	pub enacted: u32,
+}
+
+/// How [`Chain::referendum_ok`] passes a referendum.
+pub const REFERENDUM_VOTES: &str =
+	"Dave submits, Bob places the decision deposit, Alice and Charlie vote aye (1x conviction)";
+
 /// One block of the finalized chain as the reference replay reads it (plain RPC, no proofs:
 /// the test trusts its own node).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -244,6 +312,30 @@ impl Chain {
 		payload: &Call,
 		signer: &Keypair,
 	) -> Result<std::result::Result<Vec<Event>, String>> {
+		Ok(self.submit_to_block(payload, signer).await?.1)
+	}
+
+	/// Submits `payload` and requires it to succeed; the number of the finalized block it is in,
+	/// and its events.
+	pub async fn submit_in_block(
+		&self,
+		payload: &Call,
+		signer: &Keypair,
+	) -> Result<(u32, Vec<Event>)> {
+		let (block, result) = self.submit_to_block(payload, signer).await?;
+		let events = result.map_err(|e| anyhow!("dispatch failed: {e}"))?;
+		let header: serde_json::Value =
+			self.rpc.request("chain_getHeader", rpc_params![block]).await?;
+		let number = header["number"].as_str().ok_or_else(|| anyhow!("a hex block number"))?;
+		Ok((u32::from_str_radix(number.trim_start_matches("0x"), 16)?, events))
+	}
+
+	/// As [`Chain::submit`], with the hash of the block the transaction is in.
+	async fn submit_to_block(
+		&self,
+		payload: &Call,
+		signer: &Keypair,
+	) -> Result<(H256, std::result::Result<Vec<Event>, String>)> {
 		let submitted_after = self.best_number().await?;
 		let at = self.client.at_current_block().await?;
 		let mut progress = at
@@ -274,7 +366,7 @@ impl Chain {
 				None => bail!("the transaction did not make it into a block: {ended}"),
 			}
 		};
-		self.extrinsic_events(block, extrinsic).await
+		Ok((block, self.extrinsic_events(block, extrinsic).await?))
 	}
 
 	/// The finalized block at or above `from` that holds the extrinsic `hash`, once the finalized
@@ -323,6 +415,123 @@ impl Chain {
 			out.push((pallet, name, event.field_bytes().to_vec()));
 		}
 		Ok(Ok(out))
+	}
+
+	/// Passes a referendum on the track of `track_origin` (see [`referendum_submit`]) for
+	/// `inner` ([`REFERENDUM_VOTES`]) and waits until the scheduler has dispatched it; an error
+	/// if the call it enacted failed.
+	pub async fn referendum_ok(&self, track_origin: &str, inner: Call) -> Result<Referendum> {
+		let (index, submitted) = self.submit_referendum(track_origin, inner).await?;
+		self.back_referendum(index).await?;
+		let enacted = self.wait_for_enactment(index, FINALITY_WAIT).await?;
+		Ok(Referendum { index, submitted, enacted })
+	}
+
+	/// Dave submits a referendum on the track of `track_origin` for `inner`; its index and the
+	/// block it was submitted in. Nothing decides it before [`Chain::back_referendum`].
+	pub async fn submit_referendum(&self, track_origin: &str, inner: Call) -> Result<(u32, u32)> {
+		let call_data = self.client.at_current_block().await?.transactions().call_data(&inner)?;
+		let (block, events) = self
+			.submit_in_block(&referendum_submit(track_origin, &call_data), &dev::dave())
+			.await?;
+		let (_, _, fields) = events
+			.iter()
+			.find(|(p, n, _)| p == "Referenda" && n == "Submitted")
+			.ok_or_else(|| anyhow!("no Referenda.Submitted event"))?;
+		// `Submitted { index, track, proposal }`.
+		Ok((u32::decode(&mut &fields[..])?, block))
+	}
+
+	/// Bob places referendum `index`'s decision deposit while Alice and Charlie vote aye.
+	pub async fn back_referendum(&self, index: u32) -> Result<()> {
+		let (deposit, vote) =
+			(referendum_deposit(index), referendum_vote(index, true, REFERENDUM_VOTE));
+		let (bob, alice, charlie) = (dev::bob(), dev::alice(), dev::charlie());
+		let (deposit, aye, other_aye) = tokio::join!(
+			self.submit_ok(&deposit, &bob),
+			self.submit_ok(&vote, &alice),
+			self.submit_ok(&vote, &charlie),
+		);
+		deposit?;
+		aye?;
+		other_aye?;
+		Ok(())
+	}
+
+	/// The total weight of block `number` (`System::BlockWeight`, all dispatch classes):
+	/// `(ref_time, proof_size)`.
+	pub async fn block_weight(&self, number: u32) -> Result<(u64, u64)> {
+		let hash: String = self.rpc.request("chain_getBlockHash", rpc_params![number]).await?;
+		let key = format!(
+			"0x{}",
+			hex::encode(
+				[
+					sp_crypto_hashing::twox_128(b"System"),
+					sp_crypto_hashing::twox_128(b"BlockWeight")
+				]
+				.concat()
+			)
+		);
+		let value: Option<String> =
+			self.rpc.request("state_getStorage", rpc_params![key, hash]).await?;
+		let raw = unhex(&value.ok_or_else(|| anyhow!("no System::BlockWeight at #{number}"))?)?;
+		// `PerDispatchClass<Weight>`: normal, operational, mandatory; each `Weight` is two
+		// compact u64s.
+		let classes = <[(codec::Compact<u64>, codec::Compact<u64>); 3]>::decode(&mut &raw[..])?;
+		Ok(classes.iter().fold((0, 0), |(r, p), (cr, cp)| (r + cr.0, p + cp.0)))
+	}
+
+	/// Waits until referendum `index` is enacted in a finalized block: the scheduler's
+	/// `Dispatched` event of the task `Referenda` named for it. Its block number; an error if
+	/// the dispatched call failed, or if the referendum was rejected, cancelled or timed out.
+	pub async fn wait_for_enactment(&self, index: u32, timeout: Duration) -> Result<u32> {
+		let started = Instant::now();
+		let mut next = self.finalized_number().await?;
+		// The scheduler names a referendum's enactment `blake2_256(("assembly", "enactment",
+		// index))`.
+		let task_name = sp_crypto_hashing::blake2_256(&(*b"assembly", "enactment", index).encode());
+		loop {
+			let finalized = self.finalized_number().await?;
+			while next <= finalized {
+				let at = self.client.at_block(next).await?;
+				for event in at.events().fetch().await?.iter() {
+					let event = event?;
+					match (event.pallet_name(), event.event_name()) {
+						("Scheduler", "Dispatched") => {
+							// `Dispatched { task: (u32, u32), id: Option<[u8; 32]>, result }`.
+							let mut fields = event.field_bytes();
+							let _task = <(u32, u32)>::decode(&mut fields)?;
+							let id = Option::<[u8; 32]>::decode(&mut fields)?;
+							if id == Some(task_name) {
+								let result =
+									std::result::Result::<(), sp_runtime::DispatchError>::decode(
+										&mut fields,
+									)?;
+								return match result {
+									Ok(()) => Ok(next),
+									Err(error) => bail!(
+										"referendum #{index} was enacted at #{next}, and its call \
+										 failed: {error:?}"
+									),
+								};
+							}
+						},
+						(
+							"Referenda",
+							outcome @ ("Rejected" | "Cancelled" | "TimedOut" | "Killed"),
+						) if u32::decode(&mut event.field_bytes())? == index => {
+							bail!("referendum #{index} ended {outcome} at #{next}")
+						},
+						_ => {},
+					}
+				}
+				next += 1;
+			}
+			if started.elapsed() > timeout {
+				bail!("referendum #{index} was not enacted within {timeout:?}");
+			}
+			tokio::time::sleep(Duration::from_millis(200)).await;
+		}
 	}
 
 	/// The next nonce of `signer` as the node's pool sees it (`system_accountNextIndex`): its

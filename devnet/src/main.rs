@@ -1,17 +1,18 @@
 //! `enclave-update-devnet`: the whole upgrade on one machine, step by step. A dev node, the
 //! chain's first worker A (measurement A, fresh keys), users' shielded calls, B scheduled by
-//! sudo, the council (2 of 3) retiring a build that must never get keys and scheduling the
-//! build after B, B obtaining the keys from A under mutual attestation, standby, the cut-over
-//! at the scheduled block, and the proof that nothing was lost: equal key checksums, and B's
-//! state equal to a replay of every call from genesis, its hash chained on A's final one.
+//! sudo, the council (2 of 3) retiring a build that must never get keys, B obtaining the keys
+//! from A under mutual attestation, standby, the cut-over at the scheduled block, a referendum
+//! (OpenGov, track EnclaveAdmin) scheduling the build after B, and the proof that nothing was
+//! lost: equal key checksums, and B's state equal to a replay of every call from genesis, its
+//! hash chained on A's final one.
 //! Exits 0 only if all of that held. Every process it started is stopped on the way out, on
 //! SIGINT, SIGTERM or SIGHUP too; if the driver is killed outright they die with it.
 
 use anyhow::{bail, ensure, Context, Result};
 use clap::Parser;
 use enclave_update_devnet::{
-	chain::{retire_call, schedule_call, Chain},
-	procs::Worker,
+	chain::{retire_call, schedule_call, Chain, REFERENDUM_VOTES},
+	procs::{verified_schedule, Worker},
 	story::{callers, reference_replay, sealed_state, sim_keys, wait_for_processed, Devnet},
 	Measurement, MEASUREMENT_B, MEASUREMENT_C,
 };
@@ -41,7 +42,7 @@ struct Args {
 
 const WAIT: Duration = Duration::from_secs(180);
 
-/// The build the council plans after B, far enough ahead that the story never reaches it.
+/// The build a referendum plans after B, far enough ahead that the story never reaches it.
 const MEASUREMENT_D: Measurement = Measurement::MrEnclave([0xdd; 32]);
 const D_AFTER_B: u32 = 100_000;
 /// How `Chain::council_ok` passes a motion.
@@ -147,26 +148,18 @@ async fn story(args: Args) -> Result<()> {
 		devnet.genesis_hash,
 	));
 
-	// Either origin may schedule and retire (the runtime's ScheduleOrigin and RetireOrigin are
-	// Root or two thirds of the council): the story uses both.
+	// Root and two thirds of the council may both schedule and retire (the runtime's
+	// ScheduleOrigin and RetireOrigin); the story uses both, and a referendum below.
 	progress.step("the council retires measurement C, a build that must never get keys");
 	devnet.chain.council_ok(retire_call(&MEASUREMENT_C)).await?;
 	progress.note(&format!("origin: council motion, 2 of 3 ({COUNCIL_VOTES}): retire_enclave(C)"));
 
-	// Counted from here, after the council's first motion: the lead is B's time to get the keys
-	// before its block, and only what B needs happens in it (and the council's second motion,
-	// which must follow B's scheduling).
+	// Counted from here, after the council's motion: the lead is B's time to get the keys before
+	// its block, and only what B needs happens in it.
 	let xyz = devnet.chain.finalized_number().await? + args.lead;
 	progress.step(&format!("sudo schedules measurement B for block #{xyz}"));
 	devnet.chain.sudo_ok(schedule_call(&MEASUREMENT_B, xyz)).await?;
 	progress.note(&format!("origin: Root, through sudo (Alice): schedule_enclave(B, #{xyz})"));
-	let d_at = xyz + D_AFTER_B;
-	progress.step(&format!("the council schedules the build after B, measurement D, for #{d_at}"));
-	devnet.chain.council_ok(schedule_call(&MEASUREMENT_D, d_at)).await?;
-	progress.note(&format!(
-		"origin: council motion, 2 of 3 ({COUNCIL_VOTES}): schedule_enclave(D, #{d_at})"
-	));
-
 	progress.step("C, retired by the council, asks A for the keys: refused");
 	let c = devnet.worker(&root, "C", MEASUREMENT_C);
 	let refused = c.request_keys(&devnet.a.provide_addr())?;
@@ -238,6 +231,40 @@ async fn story(args: Args) -> Result<()> {
 		"A's last block is not #{}",
 		xyz - 1
 	);
+
+	// The next build is the token holders' decision: a referendum on the track whose origin may
+	// schedule (the runtime's ScheduleOrigin: Root, two thirds of the council, or EnclaveAdmin).
+	let d_at = xyz + D_AFTER_B;
+	progress.step(&format!("a referendum schedules the build after B, measurement D, for #{d_at}"));
+	let referendum =
+		devnet.chain.referendum_ok("EnclaveAdmin", schedule_call(&MEASUREMENT_D, d_at)).await?;
+	progress.note(&format!(
+		"origin: referendum #{} on track EnclaveAdmin ({REFERENDUM_VOTES}): schedule_enclave(D, \
+		 #{d_at})",
+		referendum.index
+	));
+	let (ref_time, proof_size) = devnet.chain.block_weight(referendum.enacted).await?;
+	progress.note(&format!(
+		"submitted at #{}, enacted at #{} ({} blocks); the enactment block's weight: ref_time {}, \
+		 proof_size {}",
+		referendum.submitted,
+		referendum.enacted,
+		referendum.enacted - referendum.submitted,
+		ref_time,
+		proof_size
+	));
+	let schedule = verified_schedule(&devnet.node.url())?;
+	let d = MEASUREMENT_D.to_string();
+	ensure!(
+		schedule["scheduled"]
+			.as_array()
+			.is_some_and(|s| s.iter().any(|e| e["measurement"] == d.as_str())),
+		"the workers' proof-checked view does not schedule D: {schedule}"
+	);
+	progress.note(&format!(
+		"`enclave-worker schedule` at #{} (proof-checked): D scheduled for #{d_at}",
+		schedule["block_number"]
+	));
 
 	progress.step("state-hash continuity: replay every shielded call from genesis");
 	let keys = sim_keys(&devnet.a)?;

@@ -279,6 +279,24 @@ pub struct Worker {
 	pub provide_port: u16,
 }
 
+/// `enclave-worker schedule --node <node_url> --json`: the enclave schedule as a worker reads it,
+/// every storage value checked against the block's state root.
+pub fn verified_schedule(node_url: &str) -> Result<serde_json::Value> {
+	let mut command = Command::new(binary(WORKER_BIN)?);
+	command.args(["schedule", "--node", node_url, "--json"]);
+	dies_with_parent(&mut command);
+	let result: CommandResult = command
+		.env("RUST_LOG", "info")
+		.stdin(Stdio::null())
+		.output()
+		.context("running enclave-worker schedule")?
+		.into();
+	if !result.success {
+		bail!("enclave-worker schedule failed: {}", result.stderr);
+	}
+	result.json()
+}
+
 /// The result of a one-shot worker command.
 #[derive(Debug)]
 pub struct CommandResult {

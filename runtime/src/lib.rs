@@ -1,13 +1,14 @@
 //! # enclave-update development runtime
 //!
-//! A small solochain runtime that hosts the [`pallet_enclave_update`] pallet with the two
-//! governance paths a parachain team uses: sudo (root) and a council (`pallet-collective`) whose
-//! 2/3 majority may schedule, cancel and retire enclave measurements.
+//! A small solochain runtime that hosts the [`pallet_enclave_update`] pallet with the governance
+//! paths a parachain team uses: sudo (root), a council (`pallet-collective`) whose 2/3 majority
+//! may schedule, cancel and retire enclave measurements, and OpenGov referenda ([`governance`]):
+//! the `enclave_admin` track schedules and cancels, the `enclave_emergency` track retires.
 //!
 //! Pallets: System, Timestamp, BlockTime (the slot duration, set at genesis), Aura (block
 //! authoring), Grandpa (finality), Balances, TransactionPayment, Sudo, Council, Preimage and
 //! Whitelist (through which the council dispatches root calls such as a runtime upgrade),
-//! EnclaveUpdate, and ShieldedInbox, where users submit calls encrypted to the TEE worker's
+//! Scheduler, Referenda, ConvictionVoting and Origins (OpenGov), EnclaveUpdate, and ShieldedInbox, where users submit calls encrypted to the TEE worker's
 //! shielding key.
 //!
 //! The std build also builds the wasm blob with `substrate-wasm-builder` ([`WASM_BINARY`]): that
@@ -43,6 +44,7 @@ pub mod apis;
 pub mod block_time;
 pub mod configs;
 pub mod genesis_config_presets;
+pub mod governance;
 #[cfg(test)]
 mod tests;
 
@@ -236,6 +238,22 @@ mod runtime {
 	/// enacts a runtime upgrade.
 	#[runtime::pallet_index(13)]
 	pub type Whitelist = pallet_whitelist;
+
+	/// Calls dispatched at a later block: the enactment of passed referenda.
+	#[runtime::pallet_index(14)]
+	pub type Scheduler = pallet_scheduler;
+
+	/// Referenda on the tracks of [`governance::tracks`].
+	#[runtime::pallet_index(15)]
+	pub type Referenda = pallet_referenda;
+
+	/// Votes on referenda, weighted by the conviction (lock time) of each.
+	#[runtime::pallet_index(16)]
+	pub type ConvictionVoting = pallet_conviction_voting;
+
+	/// The origins passed referenda dispatch as, one per track.
+	#[runtime::pallet_index(17)]
+	pub type Origins = governance::origins::pallet_custom_origins;
 
 	/// The governed schedule of allowed enclave measurements.
 	#[runtime::pallet_index(10)]

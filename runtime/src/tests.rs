@@ -17,7 +17,7 @@ use sp_runtime::{
 	ApplyExtrinsicResult, DispatchError, ModuleError,
 };
 
-fn measurement(byte: u8) -> Measurement {
+pub(crate) fn measurement(byte: u8) -> Measurement {
 	Measurement::MrEnclave([byte; 32])
 }
 
@@ -34,7 +34,7 @@ fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
 }
 
 /// Externalities with the development preset's genesis, built the way a node builds it.
-fn new_ext() -> sp_io::TestExternalities {
+pub(crate) fn new_ext() -> sp_io::TestExternalities {
 	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
 	merge(&mut config, development_config_genesis());
 	let mut ext = sp_io::TestExternalities::new_empty();
@@ -47,12 +47,16 @@ fn new_ext() -> sp_io::TestExternalities {
 	ext
 }
 
-fn sign(who: Sr25519Keyring, call: RuntimeCall) -> UncheckedExtrinsic {
+pub(crate) fn sign(who: Sr25519Keyring, call: RuntimeCall) -> UncheckedExtrinsic {
 	sign_with_nonce(who, call, System::account_nonce(who.to_account_id()))
 }
 
 /// Signs with an explicit nonce, for several transactions of one account in one block.
-fn sign_with_nonce(who: Sr25519Keyring, call: RuntimeCall, nonce: Nonce) -> UncheckedExtrinsic {
+pub(crate) fn sign_with_nonce(
+	who: Sr25519Keyring,
+	call: RuntimeCall,
+	nonce: Nonce,
+) -> UncheckedExtrinsic {
 	let extension: TxExtension = (
 		frame_system::CheckNonZeroSender::new(),
 		frame_system::CheckSpecVersion::new(),
@@ -75,7 +79,7 @@ fn sign_with_nonce(who: Sr25519Keyring, call: RuntimeCall, nonce: Nonce) -> Unch
 
 /// Builds the next block, authored in slot `number` as Aura's pre-runtime digest says, with the
 /// timestamp inherent of that slot and `extrinsics`, returning their results.
-fn next_block(extrinsics: Vec<UncheckedExtrinsic>) -> Vec<ApplyExtrinsicResult> {
+pub(crate) fn next_block(extrinsics: Vec<UncheckedExtrinsic>) -> Vec<ApplyExtrinsicResult> {
 	let number = System::block_number() + 1;
 	let parent = System::block_hash(number - 1);
 	let slot = sp_consensus_aura::Slot::from(u64::from(number));
@@ -98,20 +102,20 @@ fn next_block(extrinsics: Vec<UncheckedExtrinsic>) -> Vec<ApplyExtrinsicResult> 
 	results
 }
 
-fn run_to_block(n: BlockNumber) {
+pub(crate) fn run_to_block(n: BlockNumber) {
 	while System::block_number() < n {
 		next_block(vec![]);
 	}
 }
 
-fn schedule_call(byte: u8, activates_at: BlockNumber) -> RuntimeCall {
+pub(crate) fn schedule_call(byte: u8, activates_at: BlockNumber) -> RuntimeCall {
 	RuntimeCall::EnclaveUpdate(EnclaveUpdateCall::schedule_enclave {
 		measurement: measurement(byte),
 		activates_at,
 	})
 }
 
-fn enclave_events() -> Vec<pallet_enclave_update::Event<Runtime>> {
+pub(crate) fn enclave_events() -> Vec<pallet_enclave_update::Event<Runtime>> {
 	System::events()
 		.into_iter()
 		.filter_map(|r| match r.event {
@@ -121,16 +125,18 @@ fn enclave_events() -> Vec<pallet_enclave_update::Event<Runtime>> {
 		.collect()
 }
 
-fn lead_time() -> BlockNumber {
+pub(crate) fn lead_time() -> BlockNumber {
 	<Runtime as pallet_enclave_update::Config>::MinLeadTime::get()
 }
 
-fn pallet_error(error: pallet_enclave_update::Error<Runtime>) -> DispatchError {
+pub(crate) fn pallet_error(error: pallet_enclave_update::Error<Runtime>) -> DispatchError {
 	module_error::<EnclaveUpdate>(error)
 }
 
 /// The dispatch error of pallet `P`'s `error`, as a block reports it.
-fn module_error<P: frame_support::traits::PalletInfoAccess>(error: impl Encode) -> DispatchError {
+pub(crate) fn module_error<P: frame_support::traits::PalletInfoAccess>(
+	error: impl Encode,
+) -> DispatchError {
 	let encoded = error.encode();
 	let mut raw = [0u8; 4];
 	raw[..encoded.len()].copy_from_slice(&encoded);
@@ -268,21 +274,21 @@ fn council_two_thirds_schedules_an_enclave() {
 	});
 }
 
-fn cancel_call(byte: u8) -> RuntimeCall {
+pub(crate) fn cancel_call(byte: u8) -> RuntimeCall {
 	RuntimeCall::EnclaveUpdate(EnclaveUpdateCall::cancel_scheduled {
 		measurement: measurement(byte),
 	})
 }
 
-fn retire_call(byte: u8) -> RuntimeCall {
+pub(crate) fn retire_call(byte: u8) -> RuntimeCall {
 	RuntimeCall::EnclaveUpdate(EnclaveUpdateCall::retire_enclave { measurement: measurement(byte) })
 }
 
-fn sudo(call: RuntimeCall) -> UncheckedExtrinsic {
+pub(crate) fn sudo(call: RuntimeCall) -> UncheckedExtrinsic {
 	sign(Alice, RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(call) }))
 }
 
-fn sudid(sudo_result: Result<(), DispatchError>) -> bool {
+pub(crate) fn sudid(sudo_result: Result<(), DispatchError>) -> bool {
 	System::events()
 		.iter()
 		.any(|r| r.event == RuntimeEvent::Sudo(pallet_sudo::Event::Sudid { sudo_result }))

@@ -13,6 +13,7 @@ use enclave_update_primitives::{
 use std::future::Future;
 
 pub mod proof;
+pub mod referenda;
 pub mod rpc;
 
 /// The block number type of the chains this worker follows.

@@ -208,8 +208,9 @@ impl pallet_whitelist::Config for Runtime {
 }
 
 impl pallet_enclave_update::Config for Runtime {
-	type ScheduleOrigin = RootOrCouncilTwoThirds;
-	type RetireOrigin = RootOrCouncilTwoThirds;
+	// Root, the council's two thirds, or a referendum on the track of each (`governance`).
+	type ScheduleOrigin = crate::governance::EnclaveScheduleOrigin;
+	type RetireOrigin = crate::governance::EnclaveRetireOrigin;
 	type MinLeadTime = EnclaveMinLeadTime;
 	// The schedule is one storage value that every call and every activation reads and writes
 	// whole: each entry adds to their execution time (the `s` component in the pallet's
