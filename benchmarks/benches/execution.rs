@@ -22,7 +22,7 @@ use sp_core::{
 };
 use sp_keyring::Sr25519Keyring::{Alice, Bob};
 use sp_runtime::{generic::Era, traits::Header as _, BuildStorage, MultiAddress, MultiSignature};
-use sp_state_machine::TestExternalities;
+use sp_io::TestExternalities;
 
 /// Transfers in the executed block.
 const TRANSFERS: u32 = 50;
@@ -118,7 +118,7 @@ fn execution(c: &mut Criterion) {
 		&runtime_code,
 		"Core_execute_block",
 		&block,
-		CallContext::Onchain,
+		CallContext::Onchain { import: true },
 	);
 	result.expect("the wasm runtime executes the block");
 
@@ -140,7 +140,7 @@ fn execution(c: &mut Criterion) {
 						&runtime_code,
 						"Core_execute_block",
 						&block,
-						CallContext::Onchain,
+						CallContext::Onchain { import: true },
 					)
 					.0
 					.expect("the wasm runtime executes the block")

@@ -92,7 +92,7 @@ async fn alice_alone_finalizes_a_dev_chain_and_the_rpc_proves_it() {
 		}
 		assert!(stored.len() >= 2, "justifications stored among blocks 1..=12: {}", stored.len());
 		for (number, hash, justification) in &stored {
-			let justification = GrandpaJustification::<Block>::decode(&mut &justification[..])
+			let justification = GrandpaJustification::<Block>::decode(justification)
 				.expect("a GRANDPA justification");
 			let (target_number, target_hash) = justification.target();
 			assert_eq!((target_number, target_hash.as_bytes().to_vec()), (*number, unhex(hash)));
@@ -202,7 +202,7 @@ async fn a_local_chain_finalizes_only_with_both_alice_and_bob() {
 			.expect("a justification within a minute")
 			.expect("the subscription goes on")
 			.unwrap();
-		GrandpaJustification::<Block>::decode(&mut &unhex(&pushed)[..])
+		GrandpaJustification::<Block>::decode(&unhex(&pushed))
 			.unwrap()
 			.verify(0, &authorities(&[Ed25519Keyring::Alice, Ed25519Keyring::Bob]))
 			.expect("both signed");
