@@ -20,9 +20,9 @@ use sp_core::{
 	storage::Storage,
 	traits::{CallContext, CodeExecutor, RuntimeCode, WrappedRuntimeCode},
 };
+use sp_io::TestExternalities;
 use sp_keyring::Sr25519Keyring::{Alice, Bob};
 use sp_runtime::{generic::Era, traits::Header as _, BuildStorage, MultiAddress, MultiSignature};
-use sp_io::TestExternalities;
 
 /// Transfers in the executed block.
 const TRANSFERS: u32 = 50;
