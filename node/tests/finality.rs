@@ -51,6 +51,25 @@ fn grandpa_justification(block: &serde_json::Value) -> Option<Vec<u8>> {
 	})
 }
 
+/// The next justification the node pushes to a `grandpa_subscribeJustifications` subscriber,
+/// within a minute.
+async fn next_justification(rpc: &subxt::rpcs::RpcClient) -> GrandpaJustification<Block> {
+	let mut justifications = rpc
+		.subscribe::<String>(
+			"grandpa_subscribeJustifications",
+			rpc_params![],
+			"grandpa_unsubscribeJustifications",
+		)
+		.await
+		.unwrap();
+	let pushed = tokio::time::timeout(Duration::from_secs(60), justifications.next())
+		.await
+		.expect("a justification within a minute")
+		.expect("the subscription goes on")
+		.unwrap();
+	GrandpaJustification::<Block>::decode(&unhex(&pushed)).expect("a GRANDPA justification")
+}
+
 /// Waits until the finalized head reaches `number` or `timeout` passes; returns the number reached.
 async fn finalized_at_least(rpc: &subxt::rpcs::RpcClient, number: u32, timeout: Duration) -> u32 {
 	let deadline = std::time::Instant::now() + timeout;
@@ -115,20 +134,7 @@ async fn alice_alone_finalizes_a_dev_chain_and_the_rpc_proves_it() {
 		assert!(refused.to_string().contains("not covered by authority set changes"), "{refused}");
 
 		// Every new justification is pushed to subscribers.
-		let mut justifications = rpc
-			.subscribe::<String>(
-				"grandpa_subscribeJustifications",
-				rpc_params![],
-				"grandpa_unsubscribeJustifications",
-			)
-			.await
-			.unwrap();
-		let pushed = tokio::time::timeout(Duration::from_secs(60), justifications.next())
-			.await
-			.expect("a justification within a minute")
-			.expect("the subscription goes on")
-			.unwrap();
-		let pushed = GrandpaJustification::<Block>::decode(&unhex(&pushed)).unwrap();
+		let pushed = next_justification(&rpc).await;
 		pushed.verify(0, &authorities(&[Ed25519Keyring::Alice])).unwrap();
 		let _: H256 = pushed.target().1;
 	})
@@ -189,21 +195,8 @@ async fn a_local_chain_finalizes_only_with_both_alice_and_bob() {
 			bob_rpc.request("grandpa_roundState", rpc_params![]).await.unwrap();
 		assert_eq!(round["best"]["totalWeight"], 2, "two authorities: {round}");
 		// Each finalized round's justification carries both votes.
-		let mut justifications = bob_rpc
-			.subscribe::<String>(
-				"grandpa_subscribeJustifications",
-				rpc_params![],
-				"grandpa_unsubscribeJustifications",
-			)
-			.await
-			.unwrap();
-		let pushed = tokio::time::timeout(Duration::from_secs(60), justifications.next())
-			.await
-			.expect("a justification within a minute")
-			.expect("the subscription goes on")
-			.unwrap();
-		GrandpaJustification::<Block>::decode(&unhex(&pushed))
-			.unwrap()
+		let pushed = next_justification(&bob_rpc).await;
+		pushed
 			.verify(0, &authorities(&[Ed25519Keyring::Alice, Ed25519Keyring::Bob]))
 			.expect("both signed");
 	})
