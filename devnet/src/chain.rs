@@ -324,10 +324,7 @@ impl Chain {
 	) -> Result<(u32, Vec<Event>)> {
 		let (block, result) = self.submit_to_block(payload, signer).await?;
 		let events = result.map_err(|e| anyhow!("dispatch failed: {e}"))?;
-		let header: serde_json::Value =
-			self.rpc.request("chain_getHeader", rpc_params![block]).await?;
-		let number = header["number"].as_str().ok_or_else(|| anyhow!("a hex block number"))?;
-		Ok((u32::from_str_radix(number.trim_start_matches("0x"), 16)?, events))
+		Ok((self.header_number(Some(format!("0x{}", hex::encode(block.0)))).await?, events))
 	}
 
 	/// As [`Chain::submit`], with the hash of the block the transaction is in.
@@ -635,20 +632,23 @@ impl Chain {
 		hash32(&hash)
 	}
 
-	/// The number of the best block.
-	pub async fn best_number(&self) -> Result<u32> {
-		let header: serde_json::Value = self.rpc.request("chain_getHeader", rpc_params![]).await?;
+	/// The number of block `hash` (hex), or of the best block.
+	async fn header_number(&self, hash: Option<String>) -> Result<u32> {
+		let header: serde_json::Value =
+			self.rpc.request("chain_getHeader", rpc_params![hash]).await?;
 		let number = header["number"].as_str().ok_or_else(|| anyhow!("a hex block number"))?;
 		Ok(u32::from_str_radix(number.trim_start_matches("0x"), 16)?)
+	}
+
+	/// The number of the best block.
+	pub async fn best_number(&self) -> Result<u32> {
+		self.header_number(None).await
 	}
 
 	/// The finalized head's number.
 	pub async fn finalized_number(&self) -> Result<u32> {
 		let hash: String = self.rpc.request("chain_getFinalizedHead", rpc_params![]).await?;
-		let header: serde_json::Value =
-			self.rpc.request("chain_getHeader", rpc_params![hash]).await?;
-		let number = header["number"].as_str().ok_or_else(|| anyhow!("a hex block number"))?;
-		Ok(u32::from_str_radix(number.trim_start_matches("0x"), 16)?)
+		self.header_number(Some(hash)).await
 	}
 
 	/// Waits until block `number` is finalized.

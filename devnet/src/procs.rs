@@ -279,18 +279,24 @@ pub struct Worker {
 	pub provide_port: u16,
 }
 
+/// Runs a one-shot worker `command` to its end (it dies with this process), with `what` in the
+/// error if it cannot start.
+fn run_worker_command(mut command: Command, what: &str) -> Result<CommandResult> {
+	dies_with_parent(&mut command);
+	let output = command
+		.env("RUST_LOG", "info")
+		.stdin(Stdio::null())
+		.output()
+		.with_context(|| format!("running {what}"))?;
+	Ok(output.into())
+}
+
 /// `enclave-worker schedule --node <node_url> --json`: the enclave schedule as a worker reads it,
 /// every storage value checked against the block's state root.
 pub fn verified_schedule(node_url: &str) -> Result<serde_json::Value> {
 	let mut command = Command::new(binary(WORKER_BIN)?);
 	command.args(["schedule", "--node", node_url, "--json"]);
-	dies_with_parent(&mut command);
-	let result: CommandResult = command
-		.env("RUST_LOG", "info")
-		.stdin(Stdio::null())
-		.output()
-		.context("running enclave-worker schedule")?
-		.into();
+	let result = run_worker_command(command, "enclave-worker schedule")?;
 	if !result.success {
 		bail!("enclave-worker schedule failed: {}", result.stderr);
 	}
@@ -354,14 +360,8 @@ impl Worker {
 		Ok(command)
 	}
 
-	fn output(&self, mut command: Command) -> Result<CommandResult> {
-		dies_with_parent(&mut command);
-		let output = command
-			.env("RUST_LOG", "info")
-			.stdin(Stdio::null())
-			.output()
-			.with_context(|| format!("running worker {}", self.name))?;
-		Ok(output.into())
+	fn output(&self, command: Command) -> Result<CommandResult> {
+		run_worker_command(command, &format!("worker {}", self.name))
 	}
 
 	/// `enclave-worker init`: fresh keys (the chain's first enclave only).

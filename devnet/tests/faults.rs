@@ -69,10 +69,7 @@ async fn all_included(chain: &Chain) {
 	})
 	.await
 	.unwrap();
-	let header: serde_json::Value =
-		chain.rpc.request("chain_getHeader", subxt::rpcs::rpc_params![]).await.unwrap();
-	let best = header["number"].as_str().expect("a hex block number");
-	let best = u32::from_str_radix(best.trim_start_matches("0x"), 16).unwrap();
+	let best = chain.best_number().await.unwrap();
 	chain.wait_for_finalized(best, WAIT).await.unwrap();
 }
 
