@@ -70,6 +70,7 @@ fn schedule(active: Measurement, next: Measurement) -> VerifiedSchedule {
 		superseded: Vec::new(),
 		scheduled: vec![ScheduledEnclave { measurement: next, activates_at: 100 }],
 		retired: Vec::new(),
+		timestamp_ms: TDX_AT * 1000,
 	}
 }
 
@@ -233,6 +234,7 @@ fn proof_check_and_decision(
 		superseded: storage.superseded,
 		scheduled: storage.scheduled,
 		retired: storage.retired,
+		timestamp_ms: storage.timestamp_ms,
 	};
 	authorize_requester(verifier, quote, Some(collateral), TDX_AT, expected, &view, &A)
 		.expect("the requester is allowed")

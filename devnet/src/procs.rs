@@ -232,6 +232,9 @@ impl Node {
 			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
 			.args(["--state-pruning", "archive-canonical"])
 			.args(["--slot-duration-ms", &SLOT_DURATION_MS.to_string()])
+			// The workers' GRANDPA light clients believe a finalized head only with its
+			// justification: the node stores one for every block GRANDPA finalizes.
+			.args(["--justification-period", "1"])
 			// The fork-aware pool parks a transaction that arrives while it updates its views after
 			// an import until a later block: with a block every half second, the devnet's paced
 			// shielded calls then arrive in bursts and leave most blocks empty.

@@ -17,11 +17,7 @@ use enclave_update_devnet::{
 use enclave_update_primitives::{ActiveEnclave, Denied, Measurement, ScheduledEnclave};
 use enclave_worker::{
 	attestation::{AttestationPolicy, Verifier},
-	chain::{
-		proof::PalletKeys,
-		rpc::{RpcChain, TrustLocalNodeFinality},
-		ChainError, ScheduleSource, VerifiedSchedule,
-	},
+	chain::{proof::PalletKeys, rpc::RpcChain, ChainError, ScheduleSource, VerifiedSchedule},
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{
 		protocol::{
@@ -197,7 +193,6 @@ async fn refusal_from(
 		&devnet.node.url(),
 		Some(devnet.genesis_hash),
 		PalletKeys::default(),
-		TrustLocalNodeFinality,
 		None,
 	)
 	.await
@@ -285,6 +280,7 @@ async fn fake_provider(genesis_hash: [u8; 32]) -> String {
 			activates_at: u32::MAX / 2 + 100,
 		}],
 		retired: vec![],
+		timestamp_ms: 0,
 	};
 	let provider = Provider::new(
 		tee,
@@ -308,6 +304,7 @@ async fn tampering_proxy(node_url: &str) -> (String, jsonrpsee::server::ServerHa
 	let upstream = RpcClient::from_insecure_url(node_url).await.unwrap();
 	let mut module = RpcModule::new(upstream);
 	for method in [
+		"chain_getBlock",
 		"chain_getBlockHash",
 		"chain_getHeader",
 		"chain_getFinalizedHead",

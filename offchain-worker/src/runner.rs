@@ -1,7 +1,7 @@
 //! The block loop: which enclave executes which block, and the cut-over between two builds.
 //!
-//! Every round the runner takes the node's finalized head (accepted by the
-//! [`HeaderVerifier`]), reads the EnclaveUpdate schedule there with storage proofs, and asks it
+//! Every round the runner takes the node's finalized head (as far as the GRANDPA light client
+//! believes it, [`crate::chain::grandpa`]), reads the EnclaveUpdate schedule there with storage proofs, and asks it
 //! who executes each block: `measurement_at(n)`. It executes exactly the blocks whose
 //! measurement is its own, in order, each once:
 //!
@@ -34,7 +34,7 @@ use enclave_update_primitives::Measurement;
 
 use crate::{
 	chain::{
-		rpc::{HeaderVerifier, RpcChain, VerifiedBlock},
+		rpc::{RpcChain, VerifiedBlock},
 		BlockNumber, ChainError, VerifiedSchedule,
 	},
 	demo::{ExecError, ExecutedState},
@@ -166,8 +166,8 @@ fn own_stretch(view: &VerifiedSchedule, own: &Measurement) -> Option<OwnStretch>
 }
 
 /// The block loop of one enclave; see the module docs.
-pub struct Runner<V> {
-	chain: Arc<RpcChain<V>>,
+pub struct Runner {
+	chain: Arc<RpcChain>,
 	keys: Arc<KeyStore>,
 	store: Store,
 	own: Measurement,
@@ -176,11 +176,11 @@ pub struct Runner<V> {
 	config: RunnerConfig,
 }
 
-impl<V: HeaderVerifier> Runner<V> {
+impl Runner {
 	/// A runner for the enclave `own` whose keys are in `keys`, resuming from the snapshot in
 	/// `store` if there is one. `status` is the worker's status, updated as blocks are executed.
 	pub fn new(
-		chain: Arc<RpcChain<V>>,
+		chain: Arc<RpcChain>,
 		keys: Arc<KeyStore>,
 		store: Store,
 		own: Measurement,
@@ -200,7 +200,7 @@ impl<V: HeaderVerifier> Runner<V> {
 	/// One round: verify the head, then execute every block up to it that is ours.
 	pub async fn round(&mut self) -> Result<RoundReport, RunnerError> {
 		let head = self.chain.finalized_block().await?;
-		let view = self.chain.verified_at(head.hash).await?;
+		let view = self.chain.verified_at(&head).await?;
 		let stretch = own_stretch(&view, &self.own);
 		let retired = view.retired.contains(&self.own);
 		let mut executed = Vec::new();
@@ -453,6 +453,7 @@ mod tests {
 				.map(|&(b, activates_at)| ScheduledEnclave { measurement: m(b), activates_at })
 				.collect(),
 			retired: vec![],
+			timestamp_ms: 0,
 		}
 	}
 

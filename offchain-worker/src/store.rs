@@ -52,6 +52,8 @@ pub const KEYS_FILE: &str = "keys.sealed";
 pub const SNAPSHOT_FILE: &str = "state.snapshot";
 /// Name of the sealed chain progress (rollback protection) in the data directory.
 pub const CHAIN_PROGRESS_FILE: &str = "chain.progress";
+/// Name of the sealed GRANDPA light-client state in the data directory.
+pub const LIGHT_CLIENT_FILE: &str = "chain.grandpa";
 const CHAIN_PROGRESS_LEN: usize = 4 + 32 + 32;
 const SNAPSHOT_PREFIX_LEN: usize = 8 + 32;
 
@@ -65,6 +67,9 @@ pub enum FileKind {
 	StateSnapshot = 2,
 	/// The highest chain block this enclave has verified, sealed with the TEE sealing key.
 	ChainProgress = 3,
+	/// The GRANDPA light client's state (tracked authority set and verified head), sealed
+	/// with the TEE sealing key.
+	LightClient = 4,
 }
 
 impl FileKind {
@@ -73,6 +78,7 @@ impl FileKind {
 			1 => Some(Self::SealedKeys),
 			2 => Some(Self::StateSnapshot),
 			3 => Some(Self::ChainProgress),
+			4 => Some(Self::LightClient),
 			_ => None,
 		}
 	}
@@ -714,6 +720,37 @@ impl Store {
 			block_number: u32::from_le_bytes(number),
 			block_hash,
 		}))
+	}
+
+	/// Seals the light client's encoded state with this enclave's sealing key (atomically).
+	pub fn write_light_client(
+		&self,
+		sealing_key: &SealingKey,
+		measurement: &Measurement,
+		state: &[u8],
+	) -> Result<(), StoreError> {
+		let path = self.dir.join(LIGHT_CLIENT_FILE);
+		let file =
+			encode_file(sealing_key.expose_secret(), FileKind::LightClient, measurement, state)?;
+		atomic_write(&path, &file).map_err(io_err(&path))
+	}
+
+	/// The sealed light-client state, `None` when there is none. Unlike the chain progress, a
+	/// file sealed by another build is an error ([`StoreError::SealedByOtherEnclave`]): a host
+	/// must not be able to make an enclave forget the chain it follows by swapping the file.
+	pub fn read_light_client(
+		&self,
+		sealing_key: &SealingKey,
+		measurement: &Measurement,
+	) -> Result<Option<Vec<u8>>, StoreError> {
+		let path = self.dir.join(LIGHT_CLIENT_FILE);
+		let Some(mut bytes) = read_optional(&path)? else { return Ok(None) };
+		let sealed_by = parse_file(&bytes)?.written_by;
+		if sealed_by != *measurement {
+			return Err(StoreError::SealedByOtherEnclave { sealed_by, current: *measurement });
+		}
+		decode_file(sealing_key.expose_secret(), &mut bytes, FileKind::LightClient)?;
+		Ok(Some(bytes))
 	}
 
 	/// Writes a snapshot of the state after `block_number`, encrypted with the state key.

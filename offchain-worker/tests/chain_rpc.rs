@@ -1,17 +1,24 @@
 //! The chain follower against a scripted node RPC on loopback: honest answers are believed
-//! only with their proofs, and a host that alters a proof, answers with another block's
-//! header, serves another chain, or rolls the chain back (also across a restart) is refused.
+//! only with their proofs and GRANDPA justifications, and a host that alters a proof, answers
+//! with another block's header, forges a block on the real head, serves another chain, swaps
+//! or deletes the sealed light-client state, or rolls the chain back (also across a restart)
+//! is refused.
 //!
-//! The scripted node serves real headers and real trie proofs over real storage; only the
-//! block production is scripted. The same follower runs against the real node in the node's
-//! end-to-end tests.
+//! The scripted node serves real headers, real trie proofs over real storage and real GRANDPA
+//! justifications (the test holds the chain's authority keys, as the chain's validators do);
+//! only the block production is scripted. The same follower runs against the real node in the
+//! devnet's end-to-end tests.
+
+mod support;
 
 use codec::Encode;
 use enclave_update_primitives::{ActiveEnclave, Measurement, ScheduledEnclave};
 use enclave_worker::{
 	chain::{
+		grandpa::FinalityError,
+		proof::grandpa_keys,
 		proof::PalletKeys,
-		rpc::{Header, RpcChain, SealedProgress, TrustLocalNodeFinality},
+		rpc::{Header, RpcChain, SealedProgress, GRANDPA_PALLET_NAME},
 		ChainError, ScheduleSource,
 	},
 	store::Store,
@@ -22,10 +29,14 @@ use jsonrpsee::{
 	types::ErrorObjectOwned,
 	RpcModule,
 };
-use sp_core::{Blake2Hasher, Bytes, H256};
+use sp_core::{ed25519, Blake2Hasher, Bytes, H256};
 use sp_runtime::{traits::Header as _, Digest};
 use sp_state_machine::{prove_read, Backend, InMemoryBackend};
-use std::sync::{Arc, Mutex};
+use std::{
+	collections::HashMap,
+	sync::{Arc, Mutex},
+};
+use support::{authority_list, justification, keys};
 
 fn m(byte: u8) -> Measurement {
 	Measurement::MrEnclave([byte; 32])
@@ -47,9 +58,29 @@ struct Chain {
 	blocks: Vec<Block>,
 	finalized: usize,
 	tamper: Tamper,
+	/// The GRANDPA justifications the node stores, by block number.
+	justifications: HashMap<u32, Vec<u8>>,
+	/// Genesis salt: another value makes another chain.
+	chain_salt: u8,
+}
+
+/// The chain's GRANDPA authorities.
+fn authorities() -> Vec<ed25519::Pair> {
+	keys(&[1, 2, 3])
+}
+
+/// Stores the authorities' justification of block `number`.
+fn justify(chain: &mut Chain, number: u32) {
+	let header = chain.blocks[number as usize].header.clone();
+	chain.justifications.insert(number, justification(&header, 1, 0, &authorities()));
 }
 
 type Shared = Arc<Mutex<Chain>>;
+
+/// `Timestamp::Now` of block `number`: a block a second.
+fn block_time_ms(number: u32) -> u64 {
+	1_700_000_000_000 + u64::from(number) * 1000
+}
 
 /// Appends a block whose EnclaveUpdate storage has `active` and `scheduled`.
 fn push_block(chain: &mut Chain, salt: u8, active: u8, scheduled: &[(u8, u32)]) {
@@ -59,11 +90,15 @@ fn push_block(chain: &mut Chain, salt: u8, active: u8, scheduled: &[(u8, u32)]) 
 		.iter()
 		.map(|(b, at)| ScheduledEnclave { measurement: m(*b), activates_at: *at })
 		.collect();
-	let entries = vec![
+	let mut entries = vec![
 		(keys.active.clone(), Some(ActiveEnclave { measurement: m(active), since: 0u32 }.encode())),
 		(keys.schedule.clone(), Some(scheduled.encode())),
-		(b":salt".to_vec(), Some(vec![salt])),
+		(b":salt".to_vec(), Some(vec![salt, chain.chain_salt])),
+		(keys.timestamp.clone(), Some(block_time_ms(number).encode())),
 	];
+	let [authorities_key, set_id_key] = grandpa_keys(GRANDPA_PALLET_NAME);
+	entries.push((authorities_key, Some(authority_list(&authorities()).encode())));
+	entries.push((set_id_key, Some(0u64.encode())));
 	let mut backend = InMemoryBackend::<Blake2Hasher>::default();
 	backend.insert(vec![(None, entries)], Default::default());
 	let state_root = backend.storage_root(std::iter::empty(), Default::default()).0;
@@ -109,6 +144,21 @@ async fn serve(chain: Shared) -> (String, ServerHandle) {
 		})
 		.unwrap();
 	module
+		.register_method("chain_getBlock", |params, chain, _| {
+			let hash: H256 = params.one().map_err(|_| rpc_err("bad params"))?;
+			let chain = chain.lock().unwrap();
+			let Some(block) = block_by_hash(&chain, hash) else {
+				return Ok::<_, ErrorObjectOwned>(serde_json::Value::Null);
+			};
+			let justifications =
+				chain.justifications.get(&block.header.number).map(|j| vec![(*b"FRNK", j.clone())]);
+			Ok(serde_json::json!({
+				"block": { "header": block.header, "extrinsics": [] },
+				"justifications": justifications,
+			}))
+		})
+		.unwrap();
+	module
 		.register_method("state_getReadProof", |params, chain, _| {
 			let (keys, hash): (Vec<Bytes>, H256) =
 				params.parse().map_err(|_| rpc_err("bad params"))?;
@@ -132,16 +182,36 @@ async fn serve(chain: Shared) -> (String, ServerHandle) {
 	(url, server.start(module))
 }
 
-fn two_block_chain() -> Shared {
-	let mut chain = Chain { blocks: Vec::new(), finalized: 0, tamper: Tamper::None };
+fn chain_with_salt(chain_salt: u8) -> Shared {
+	let mut chain = Chain {
+		blocks: Vec::new(),
+		finalized: 0,
+		tamper: Tamper::None,
+		justifications: HashMap::new(),
+		chain_salt,
+	};
 	push_block(&mut chain, 0, 0xaa, &[]);
 	push_block(&mut chain, 1, 0xaa, &[(0xbb, 10)]);
+	justify(&mut chain, 1);
 	chain.finalized = 1;
 	Arc::new(Mutex::new(chain))
 }
 
-async fn follower(url: &str) -> Result<RpcChain<TrustLocalNodeFinality>, ChainError> {
-	RpcChain::connect(url, None, PalletKeys::default(), TrustLocalNodeFinality, None).await
+fn two_block_chain() -> Shared {
+	chain_with_salt(0)
+}
+
+/// Appends a finalized, justified block.
+fn finalize_next(chain: &Shared, active: u8) {
+	let mut chain = chain.lock().unwrap();
+	let number = chain.blocks.len() as u32;
+	push_block(&mut chain, number as u8, active, &[]);
+	justify(&mut chain, number);
+	chain.finalized = number as usize;
+}
+
+async fn follower(url: &str) -> Result<RpcChain, ChainError> {
+	RpcChain::connect(url, None, PalletKeys::default(), None).await
 }
 
 #[tokio::test]
@@ -151,6 +221,7 @@ async fn honest_answers_are_verified() {
 	let follower = follower(&url).await.unwrap();
 	let view = follower.verified_schedule().await.unwrap();
 	assert_eq!(view.block_number, 1);
+	assert_eq!(view.timestamp_ms, block_time_ms(1));
 	assert_eq!(view.genesis_hash, chain.lock().unwrap().blocks[0].header.hash().0);
 	assert_eq!(view.active.map(|a| a.measurement), Some(m(0xaa)));
 	assert_eq!(view.scheduled, vec![ScheduledEnclave { measurement: m(0xbb), activates_at: 10 }]);
@@ -161,9 +232,10 @@ async fn honest_answers_are_verified() {
 #[tokio::test]
 async fn an_altered_proof_is_refused() {
 	let chain = two_block_chain();
+	let (url, _server) = serve(chain.clone()).await;
+	let follower = follower(&url).await.unwrap();
 	chain.lock().unwrap().tamper = Tamper::AlterProof;
-	let (url, _server) = serve(chain).await;
-	let err = follower(&url).await.unwrap().verified_schedule().await.unwrap_err();
+	let err = follower.verified_schedule().await.unwrap_err();
 	assert!(matches!(err, ChainError::Proof(_)), "{err}");
 }
 
@@ -179,19 +251,17 @@ async fn another_blocks_header_is_refused() {
 #[tokio::test]
 async fn another_chain_is_refused() {
 	let (url, _server) = serve(two_block_chain()).await;
-	let err =
-		RpcChain::connect(&url, Some([7; 32]), PalletKeys::default(), TrustLocalNodeFinality, None)
-			.await
-			.err()
-			.expect("refused");
+	let err = RpcChain::connect(&url, Some([7; 32]), PalletKeys::default(), None)
+		.await
+		.err()
+		.expect("refused");
 	assert!(matches!(err, ChainError::WrongGenesis), "{err}");
 }
 
 #[tokio::test]
 async fn a_rollback_is_refused_also_after_a_restart() {
 	let chain = two_block_chain();
-	push_block(&mut chain.lock().unwrap(), 2, 0xaa, &[]);
-	chain.lock().unwrap().finalized = 2;
+	finalize_next(&chain, 0xaa);
 	let (url, _server) = serve(chain.clone()).await;
 
 	let dir = tempfile::tempdir().unwrap();
@@ -201,9 +271,7 @@ async fn a_rollback_is_refused_also_after_a_restart() {
 		sealing_key: Arc::new(tee.sealing_key().unwrap()),
 		measurement: m(0xaa),
 	};
-	let connect = |sealed| {
-		RpcChain::connect(&url, None, PalletKeys::default(), TrustLocalNodeFinality, Some(sealed))
-	};
+	let connect = |sealed| RpcChain::connect(&url, None, PalletKeys::default(), Some(sealed));
 
 	let follower = connect(sealed()).await.unwrap();
 	assert_eq!(follower.verified_schedule().await.unwrap().block_number, 2);
@@ -222,4 +290,110 @@ async fn a_rollback_is_refused_also_after_a_restart() {
 	// Moving forward again works.
 	chain.lock().unwrap().finalized = 2;
 	assert_eq!(restarted.verified_schedule().await.unwrap().block_number, 2);
+}
+
+/// A worker bound to the chain of `url`, its data directory and its sealed state.
+struct Sealed {
+	dir: tempfile::TempDir,
+	tee: SimTee,
+}
+
+impl Sealed {
+	fn new() -> Self {
+		let dir = tempfile::tempdir().unwrap();
+		let tee = SimTee::in_data_dir(m(0xaa), dir.path());
+		Sealed { dir, tee }
+	}
+
+	fn progress(&self) -> SealedProgress {
+		SealedProgress {
+			store: Store::open(self.dir.path().join("data")).unwrap(),
+			sealing_key: Arc::new(self.tee.sealing_key().unwrap()),
+			measurement: m(0xaa),
+		}
+	}
+
+	async fn connect(&self, url: &str) -> Result<RpcChain, ChainError> {
+		RpcChain::connect(url, None, PalletKeys::default(), Some(self.progress())).await
+	}
+
+	fn data(&self, name: &str) -> std::path::PathBuf {
+		self.dir.path().join("data").join(name)
+	}
+}
+
+#[tokio::test]
+async fn a_forged_block_on_the_real_head_is_not_believed() {
+	let chain = two_block_chain();
+	let (url, _server) = serve(chain.clone()).await;
+	let follower = follower(&url).await.unwrap();
+	assert_eq!(follower.verified_schedule().await.unwrap().block_number, 1);
+
+	// The host builds block 2 on the real head, with storage of its own that schedules its
+	// measurement 0xee now, and reports it finalized.
+	{
+		let mut chain = chain.lock().unwrap();
+		push_block(&mut chain, 2, 0xaa, &[(0xee, 2)]);
+		chain.finalized = 2;
+	}
+	// Without a justification it is not believed: the view stays at the justified block 1.
+	let view = follower.verified_schedule().await.unwrap();
+	assert_eq!(view.block_number, 1);
+	assert!(!view.decide(&m(0xaa), &m(0xee)).is_allowed());
+
+	// Signed by keys of its own, it is refused.
+	let forged = chain.lock().unwrap().blocks[2].header.clone();
+	let attacker = keys(&[0xa1, 0xa2, 0xa3]);
+	chain.lock().unwrap().justifications.insert(2, justification(&forged, 1, 0, &attacker));
+	let err = follower.verified_schedule().await.unwrap_err();
+	assert!(
+		matches!(
+			err,
+			ChainError::Finality(FinalityError::UnknownAuthority { number: 2, set_id: 0 })
+		),
+		"{err}"
+	);
+	assert_eq!(follower.light_client().head().number, 1);
+}
+
+#[tokio::test]
+async fn the_sealed_light_client_binds_the_worker_to_its_chain() {
+	let chain = two_block_chain();
+	let (url, _server) = serve(chain.clone()).await;
+	let worker = Sealed::new();
+	assert_eq!(
+		worker.connect(&url).await.unwrap().verified_schedule().await.unwrap().block_number,
+		1
+	);
+
+	// Another chain's genesis (the host's own chain) is refused.
+	let (other_url, _other) = serve(chain_with_salt(9)).await;
+	let err = worker.connect(&other_url).await.err().expect("refused");
+	assert!(matches!(err, ChainError::WrongGenesis), "{err}");
+
+	// With the light-client file deleted, the chain progress still binds it: refused.
+	let light = std::fs::read(worker.data("chain.grandpa")).unwrap();
+	std::fs::remove_file(worker.data("chain.grandpa")).unwrap();
+	let err = worker.connect(&url).await.err().expect("refused");
+	assert!(matches!(err, ChainError::Progress(_)), "{err}");
+
+	// A light-client file sealed by another enclave (here: of another worker, on the host's
+	// chain) is refused, not ignored.
+	let other = Sealed {
+		dir: tempfile::tempdir().unwrap(),
+		tee: SimTee::in_data_dir(m(0xcc), worker.dir.path()),
+	};
+	let other_progress = SealedProgress { measurement: m(0xcc), ..other.progress() };
+	RpcChain::connect(&other_url, None, PalletKeys::default(), Some(other_progress)).await.unwrap();
+	std::fs::copy(other.data("chain.grandpa"), worker.data("chain.grandpa")).unwrap();
+	let err = worker.connect(&url).await.err().expect("refused");
+	assert!(matches!(err, ChainError::Progress(_)), "{err}");
+
+	// Put back, the worker goes on with its chain.
+	std::fs::write(worker.data("chain.grandpa"), light).unwrap();
+	finalize_next(&chain, 0xaa);
+	assert_eq!(
+		worker.connect(&url).await.unwrap().verified_schedule().await.unwrap().block_number,
+		2
+	);
 }

@@ -80,6 +80,7 @@ fn view(active: u8, scheduled: &[(u8, u32)]) -> VerifiedSchedule {
 			.map(|(b, at)| ScheduledEnclave { measurement: m(*b), activates_at: *at })
 			.collect(),
 		retired: Vec::new(),
+		timestamp_ms: 0,
 	}
 }
 
@@ -406,6 +407,56 @@ async fn handover_from_provider_on<S: ScheduleSource + 'static>(
 	))
 	.await;
 	(requested, within(task).await.unwrap())
+}
+
+/// Test double of a chain whose verified time moves on by `step_ms` at every view, while the
+/// host's own clock (the monotonic clock the nonce book also checks) hardly moves: a host that
+/// stalls or sets back its clock.
+struct AdvancingChain {
+	view: VerifiedSchedule,
+	step_ms: u64,
+	calls: std::sync::atomic::AtomicU64,
+}
+
+impl ScheduleSource for AdvancingChain {
+	async fn verified_schedule(&self) -> Result<VerifiedSchedule, ChainError> {
+		let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+		let mut view = self.view.clone();
+		view.timestamp_ms = 1_700_000_000_000 + n * self.step_ms;
+		Ok(view)
+	}
+}
+
+#[tokio::test]
+async fn evidence_bound_to_a_challenge_stale_by_chain_time_is_refused() {
+	let b = Node::new(B);
+	// Two minutes of chain time pass between the challenge and the key request; the time to
+	// live is a minute.
+	let chain =
+		AdvancingChain { view: view(A, &[(B, 100)]), step_ms: 120_000, calls: Default::default() };
+	let (requested, provided) = handover_from_provider_on(chain, &b).await;
+	assert!(
+		matches!(requested, Err(RequestError::Refused(RefusalReason::NonceExpired))),
+		"{requested:?}"
+	);
+	assert!(
+		matches!(
+			provided,
+			Err(ProvideError::Nonce(NonceError::StaleByChainTime {
+				elapsed_ms: 120_000,
+				ttl_ms: 60_000
+			}))
+		),
+		"{provided:?}"
+	);
+	assert_no_keys(&b);
+
+	// Within the time to live by the chain's clock, the same hand-over goes through.
+	let chain =
+		AdvancingChain { view: view(A, &[(B, 100)]), step_ms: 1_000, calls: Default::default() };
+	let (requested, provided) = handover_from_provider_on(chain, &b).await;
+	assert!(requested.is_ok(), "{requested:?}");
+	assert!(provided.is_ok(), "{provided:?}");
 }
 
 #[tokio::test]

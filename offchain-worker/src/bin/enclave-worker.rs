@@ -12,7 +12,7 @@ use enclave_worker::{
 	chain::{
 		proof::PalletKeys,
 		referenda::{EnclaveCall, Proposal},
-		rpc::{RpcChain, SealedProgress, TrustLocalNodeFinality},
+		rpc::{RpcChain, SealedProgress},
 	},
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{request_keys, Provider, ProviderConfig, RequesterConfig, StoreOutcome},
@@ -362,25 +362,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 /// Connects to the node, with this enclave's sealed chain progress (the rollback guard).
-async fn connect_chain(
-	node: &NodeArgs,
-	store: &Store,
-	tee: &dyn Tee,
-) -> Result<RpcChain<TrustLocalNodeFinality>> {
+async fn connect_chain(node: &NodeArgs, store: &Store, tee: &dyn Tee) -> Result<RpcChain> {
 	let sealed = SealedProgress {
 		store: store.clone(),
 		sealing_key: Arc::new(tee.sealing_key()?),
 		measurement: tee.identity()?.measurement,
 	};
-	let chain = RpcChain::connect(
-		&node.node,
-		None,
-		PalletKeys::new(&node.pallet),
-		TrustLocalNodeFinality,
-		Some(sealed),
-	)
-	.await
-	.with_context(|| format!("connecting to {}", node.node))?;
+	let chain = RpcChain::connect(&node.node, None, PalletKeys::new(&node.pallet), Some(sealed))
+		.await
+		.with_context(|| format!("connecting to {}", node.node))?;
 	Ok(chain.with_inbox_pallet(&node.inbox_pallet))
 }
 
@@ -528,20 +518,10 @@ async fn request_keys_command(args: RequestKeysArgs) -> Result<ExitCode> {
 }
 
 async fn schedule(args: &ScheduleArgs) -> Result<ExitCode> {
-	use enclave_worker::chain::{
-		proof::PalletKeys,
-		rpc::{RpcChain, TrustLocalNodeFinality},
-		ScheduleSource,
-	};
-	let chain = RpcChain::connect(
-		&args.node,
-		None,
-		PalletKeys::new(&args.pallet),
-		TrustLocalNodeFinality,
-		None,
-	)
-	.await
-	.with_context(|| format!("connecting to {}", args.node))?;
+	use enclave_worker::chain::{proof::PalletKeys, rpc::RpcChain, ScheduleSource};
+	let chain = RpcChain::connect(&args.node, None, PalletKeys::new(&args.pallet), None)
+		.await
+		.with_context(|| format!("connecting to {}", args.node))?;
 	let view = chain.verified_schedule().await?;
 	let decision = args.provider.zip(args.requester).map(|(p, r)| (p, r, view.decide(&p, &r)));
 	let referenda = pending_referenda(args, view.block_hash).await?;

@@ -12,6 +12,7 @@ use enclave_update_primitives::{
 };
 use std::future::Future;
 
+pub mod grandpa;
 pub mod proof;
 pub mod referenda;
 pub mod rpc;
@@ -37,6 +38,9 @@ pub struct VerifiedSchedule {
 	pub scheduled: Vec<ScheduledEnclave<BlockNumber>>,
 	/// `EnclaveUpdate::Retired`.
 	pub retired: Vec<Measurement>,
+	/// `Timestamp::Now` at the verified block, in milliseconds: the chain's time, which the
+	/// worker uses instead of the host's clock (collateral validity, challenge freshness).
+	pub timestamp_ms: u64,
 }
 
 impl VerifiedSchedule {
@@ -48,6 +52,12 @@ impl VerifiedSchedule {
 			scheduled: &self.scheduled,
 			retired: &self.retired,
 		}
+	}
+
+	/// The chain's time at this block in unix seconds: the time quotes and collateral are
+	/// verified at.
+	pub fn unix_seconds(&self) -> u64 {
+		self.timestamp_ms / 1000
 	}
 
 	/// May `provider` hand its keys to `requester` at this verified block?
@@ -62,6 +72,9 @@ pub enum ChainError {
 	/// A storage proof did not check out against the accepted header's state root.
 	#[error("storage proof rejected: {0}")]
 	Proof(#[from] proof::ProofError),
+	/// The GRANDPA light client refused a header or a justification.
+	#[error("finality: {0}")]
+	Finality(#[from] grandpa::FinalityError),
 	/// The host offered a view older than one this worker has already verified (a rollback).
 	#[error("chain view at block {offered} is older than the verified block {verified}")]
 	StaleView {

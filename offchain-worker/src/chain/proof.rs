@@ -35,9 +35,14 @@ pub struct PalletKeys {
 	pub history: Vec<u8>,
 	/// `Retired`.
 	pub retired: Vec<u8>,
+	/// pallet-timestamp's `Now`: the chain's time, in milliseconds.
+	pub timestamp: Vec<u8>,
 }
 
-fn storage_value_key(pallet: &str, item: &str) -> Vec<u8> {
+/// The name pallet-timestamp has in `construct_runtime!` of the runtimes this build follows.
+pub const TIMESTAMP_PALLET_NAME: &str = "Timestamp";
+
+pub(crate) fn storage_value_key(pallet: &str, item: &str) -> Vec<u8> {
 	[twox_128(pallet.as_bytes()), twox_128(item.as_bytes())].concat()
 }
 
@@ -50,12 +55,13 @@ impl PalletKeys {
 			schedule: storage_value_key(pallet_name, "Schedule"),
 			history: storage_value_key(pallet_name, "History"),
 			retired: storage_value_key(pallet_name, "Retired"),
+			timestamp: storage_value_key(TIMESTAMP_PALLET_NAME, "Now"),
 		}
 	}
 
 	/// All keys, in the order a read proof is requested.
-	pub fn all(&self) -> [&[u8]; 4] {
-		[&self.active, &self.schedule, &self.history, &self.retired]
+	pub fn all(&self) -> [&[u8]; 5] {
+		[&self.active, &self.schedule, &self.history, &self.retired, &self.timestamp]
 	}
 }
 
@@ -76,6 +82,8 @@ pub struct ProvenStorage {
 	pub scheduled: Vec<ScheduledEnclave<BlockNumber>>,
 	/// `Retired`.
 	pub retired: Vec<Measurement>,
+	/// `Timestamp::Now` in milliseconds (0 at genesis, where it is unset).
+	pub timestamp_ms: u64,
 }
 
 /// Why a read proof was refused.
@@ -129,6 +137,37 @@ pub fn check_inbox_proof(
 	Ok(decode("ShieldedInbox::Calls", value)?.unwrap_or_default())
 }
 
+/// The storage keys of pallet-grandpa's `Authorities` and `CurrentSetId` for the pallet named
+/// `pallet_name` in the runtime (`Grandpa` in the dev runtime).
+pub fn grandpa_keys(pallet_name: &str) -> [Vec<u8>; 2] {
+	[storage_value_key(pallet_name, "Authorities"), storage_value_key(pallet_name, "CurrentSetId")]
+}
+
+/// Checks `proof` of pallet-grandpa's `Authorities` and `CurrentSetId` (keys [`grandpa_keys`])
+/// against `state_root`: the authority set a light client starts from. An absent or empty
+/// authority list is an error (no set could ever finalize anything).
+pub fn check_grandpa_proof(
+	state_root: [u8; 32],
+	proof: Vec<Vec<u8>>,
+	keys: &[Vec<u8>; 2],
+) -> Result<(sp_consensus_grandpa::AuthorityList, sp_consensus_grandpa::SetId), ProofError> {
+	let proof = StorageProof::new(proof);
+	let authorities: sp_consensus_grandpa::AuthorityList = decode(
+		"Grandpa::Authorities",
+		read_proven(state_root, &proof, "Grandpa::Authorities", &keys[0])?,
+	)?
+	.unwrap_or_default();
+	if authorities.is_empty() {
+		return Err(ProofError::Inconsistent { item: "Grandpa::Authorities" });
+	}
+	let set_id = decode(
+		"Grandpa::CurrentSetId",
+		read_proven(state_root, &proof, "Grandpa::CurrentSetId", &keys[1])?,
+	)?
+	.unwrap_or_default();
+	Ok((authorities, set_id))
+}
+
 fn decode<T: Decode>(item: &'static str, bytes: Option<Vec<u8>>) -> Result<Option<T>, ProofError> {
 	bytes
 		.map(|bytes| T::decode_all(&mut &bytes[..]).map_err(|_| ProofError::Undecodable { item }))
@@ -149,6 +188,8 @@ pub fn check_read_proof(
 		scheduled: decode("Schedule", read("Schedule", &keys.schedule)?)?.unwrap_or_default(),
 		superseded: decode("History", read("History", &keys.history)?)?.unwrap_or_default(),
 		retired: decode("Retired", read("Retired", &keys.retired)?)?.unwrap_or_default(),
+		timestamp_ms: decode("Timestamp::Now", read("Timestamp::Now", &keys.timestamp)?)?
+			.unwrap_or_default(),
 	};
 	if !storage.scheduled.windows(2).all(|w| w[0].activates_at < w[1].activates_at) {
 		return Err(ProofError::Inconsistent { item: "Schedule" });
@@ -201,6 +242,7 @@ mod tests {
 			}],
 			scheduled: vec![ScheduledEnclave { measurement: m(2), activates_at: 30 }],
 			retired: vec![m(7), m(9)],
+			timestamp_ms: 0,
 		};
 		let backend = backend_with(vec![
 			(keys.active.clone(), storage.active.unwrap().encode()),
@@ -345,6 +387,8 @@ mod tests {
 			superseded: pallet_enclave_update::History::<Runtime>::get().into_inner(),
 			scheduled: pallet_enclave_update::Schedule::<Runtime>::get().into_inner(),
 			retired: pallet_enclave_update::Retired::<Runtime>::get().into_inner(),
+			// Unset at genesis.
+			timestamp_ms: 0,
 		});
 		assert!(expected.active.is_some() && !expected.scheduled.is_empty());
 

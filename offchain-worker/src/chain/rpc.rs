@@ -1,17 +1,31 @@
 //! [`RpcChain`]: a [`ScheduleSource`] that follows a node over JSON-RPC (subxt's RPC client)
 //! and believes nothing the node says without a check:
 //!
-//! 1. the finalized head's header must hash to the finalized hash, and be accepted by the
-//!    [`HeaderVerifier`] (finality);
+//! 1. finality comes from the GRANDPA light client ([`LightClient`]): the node's finalized
+//!    head is believed only with a justification of the tracked authority set (from
+//!    `chain_getBlock`), or as an ancestor of such a block; every authority-set change on the
+//!    way must be justified by the outgoing set;
 //! 2. the pallet's storage comes from `state_getReadProof` at that block, checked against the
 //!    header's state root ([`check_read_proof`]);
 //! 3. the block must not be older than the highest block this enclave verified before, which
-//!    is kept sealed on disk ([`crate::store::ChainProgress`]): a host replaying an old chain
-//!    view, in which a retired or cancelled requester was still scheduled, is refused.
+//!    is kept sealed on disk ([`crate::store::ChainProgress`]) together with the light client's
+//!    state: a host replaying an old chain view, in which a retired or cancelled requester was
+//!    still scheduled, is refused.
+//!
+//! The light client starts from the chain's genesis: its header (which must hash to the genesis
+//! hash) and pallet-grandpa's authority set proven against its state root. Without sealed
+//! state, the first connection takes the node's genesis (trust on first use, at `init`, when
+//! no keys exist yet); from then on the sealed state binds the enclave to that chain.
+//!
+//! The node must store a justification for the blocks it finalizes (`--justification-period
+//! 1`; GRANDPA always stores them for authority-set changes): a finalized head without one is
+//! not believed until a later head comes with one.
 
 use super::{
+	grandpa::{FinalityError, LightClient},
 	proof::{
-		check_inbox_proof, check_read_proof, inbox_calls_key, PalletKeys, DEFAULT_INBOX_PALLET_NAME,
+		check_grandpa_proof, check_inbox_proof, check_read_proof, grandpa_keys, inbox_calls_key,
+		PalletKeys, DEFAULT_INBOX_PALLET_NAME,
 	},
 	BlockNumber, ChainError, ScheduleSource, VerifiedSchedule,
 };
@@ -22,11 +36,20 @@ use crate::{
 };
 use sp_core::H256;
 use sp_runtime::traits::{BlakeTwo256, Hash as _};
-use std::sync::{Arc, Mutex};
+use std::{
+	collections::BTreeMap,
+	sync::{Arc, Mutex},
+};
 use subxt_rpcs::{methods::LegacyRpcMethods, RpcClient};
 
 /// The header format of the chains this worker follows.
 pub type Header = sp_runtime::generic::Header<BlockNumber, BlakeTwo256>;
+
+/// The name pallet-grandpa has in `construct_runtime!` of the runtimes this build follows.
+pub const GRANDPA_PALLET_NAME: &str = "Grandpa";
+
+/// The consensus engine id of GRANDPA justifications in `chain_getBlock` answers.
+const GRANDPA_ENGINE_ID: [u8; 4] = *b"FRNK";
 
 /// The types subxt's RPC client decodes node answers into.
 pub enum WorkerRpcConfig {}
@@ -35,26 +58,6 @@ impl subxt_rpcs::RpcConfig for WorkerRpcConfig {
 	type Header = Header;
 	type Hash = H256;
 	type AccountId = [u8; 32];
-}
-
-/// Decides whether a header is final: the trust anchor for everything read at that block.
-pub trait HeaderVerifier: Send + Sync {
-	/// Accepts `header`, whose hash is `hash`, as final; or says why not.
-	fn accept(&self, hash: &[u8; 32], header: &Header) -> Result<(), ChainError>;
-}
-
-/// Development mode: the local node's finalized heads are final. The node runs next to the
-/// enclave under the same operator, so this trusts the host for finality (not for storage,
-/// which is still proof-checked). A production verifier checks a GRANDPA justification of the
-/// header against the authority set it tracks (from a trusted checkpoint, following
-/// `ScheduledChange`/`ForcedChange` digests): it plugs in here, through this trait.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct TrustLocalNodeFinality;
-
-impl HeaderVerifier for TrustLocalNodeFinality {
-	fn accept(&self, _hash: &[u8; 32], _header: &Header) -> Result<(), ChainError> {
-		Ok(())
-	}
 }
 
 /// Where the highest verified block is kept between runs.
@@ -93,12 +96,12 @@ impl VerifiedBlock {
 }
 
 /// A [`ScheduleSource`] over a node's JSON-RPC; see the module docs.
-pub struct RpcChain<V> {
+pub struct RpcChain {
 	rpc: std::sync::RwLock<LegacyRpcMethods<WorkerRpcConfig>>,
 	url: Option<String>,
 	keys: PalletKeys,
 	inbox_key: Vec<u8>,
-	headers: V,
+	light: Mutex<LightClient>,
 	genesis_hash: [u8; 32],
 	progress: Mutex<Option<ChainProgress>>,
 	sealed: Option<SealedProgress>,
@@ -108,18 +111,44 @@ fn rpc_error(e: impl std::fmt::Display) -> ChainError {
 	ChainError::Rpc(e.to_string())
 }
 
-impl<V: HeaderVerifier> RpcChain<V> {
+/// The light client's checkpoint: the genesis header (which must hash to `genesis_hash`) and
+/// pallet-grandpa's authority set proven against its state root.
+async fn checkpoint(
+	rpc: &LegacyRpcMethods<WorkerRpcConfig>,
+	genesis_hash: [u8; 32],
+) -> Result<LightClient, ChainError> {
+	let genesis = rpc
+		.chain_get_header(Some(H256(genesis_hash)))
+		.await
+		.map_err(rpc_error)?
+		.ok_or(ChainError::UnknownBlock)?;
+	if BlakeTwo256::hash_of(&genesis).0 != genesis_hash {
+		return Err(ChainError::HeaderHashMismatch);
+	}
+	let keys = grandpa_keys(GRANDPA_PALLET_NAME);
+	let proof = rpc
+		.state_get_read_proof(keys.iter().map(|k| &k[..]), Some(H256(genesis_hash)))
+		.await
+		.map_err(rpc_error)?;
+	if proof.at.0 != genesis_hash {
+		return Err(ChainError::HeaderHashMismatch);
+	}
+	let nodes = proof.proof.into_iter().map(|bytes| bytes.0).collect();
+	let (authorities, set_id) = check_grandpa_proof(genesis.state_root.0, nodes, &keys)?;
+	Ok(LightClient::from_checkpoint(genesis, authorities, set_id)?)
+}
+
+impl RpcChain {
 	/// Connects to the node at `url` (`ws://…`). With `expected_genesis`, a node on another
 	/// chain is refused; the sealed progress, when given, must belong to the same chain.
 	pub async fn connect(
 		url: &str,
 		expected_genesis: Option<[u8; 32]>,
 		keys: PalletKeys,
-		headers: V,
 		sealed: Option<SealedProgress>,
 	) -> Result<Self, ChainError> {
 		let client = RpcClient::from_insecure_url(url).await.map_err(rpc_error)?;
-		let mut chain = Self::with_client(client, expected_genesis, keys, headers, sealed).await?;
+		let mut chain = Self::with_client(client, expected_genesis, keys, sealed).await?;
 		chain.url = Some(url.to_string());
 		Ok(chain)
 	}
@@ -146,7 +175,6 @@ impl<V: HeaderVerifier> RpcChain<V> {
 		client: RpcClient,
 		expected_genesis: Option<[u8; 32]>,
 		keys: PalletKeys,
-		headers: V,
 		sealed: Option<SealedProgress>,
 	) -> Result<Self, ChainError> {
 		let rpc = LegacyRpcMethods::<WorkerRpcConfig>::new(client);
@@ -154,22 +182,58 @@ impl<V: HeaderVerifier> RpcChain<V> {
 		if expected_genesis.is_some_and(|expected| expected != genesis_hash) {
 			return Err(ChainError::WrongGenesis);
 		}
-		let progress = match &sealed {
-			Some(s) => s
-				.store
-				.read_chain_progress(&s.sealing_key, &s.measurement)
-				.map_err(|e| ChainError::Progress(e.to_string()))?,
-			None => None,
+		let progress_error = |e: crate::store::StoreError| ChainError::Progress(e.to_string());
+		let (progress, light) = match &sealed {
+			Some(s) => (
+				s.store
+					.read_chain_progress(&s.sealing_key, &s.measurement)
+					.map_err(progress_error)?,
+				s.store
+					.read_light_client(&s.sealing_key, &s.measurement)
+					.map_err(progress_error)?,
+			),
+			None => (None, None),
 		};
 		if progress.is_some_and(|p| p.genesis_hash != genesis_hash) {
 			return Err(ChainError::WrongGenesis);
 		}
+		let light = match light {
+			Some(bytes) => {
+				let light = LightClient::decode_state(&bytes)?;
+				if light.genesis_hash() != genesis_hash {
+					return Err(ChainError::WrongGenesis);
+				}
+				light
+			},
+			// Progress without the light client's state: the host removed the file that binds
+			// this enclave to its chain. Starting over would let it pick another chain.
+			None if progress.is_some() => {
+				return Err(ChainError::Progress(
+					"the sealed light-client state is missing while chain progress exists".into(),
+				))
+			},
+			None => {
+				let light = checkpoint(&rpc, genesis_hash).await?;
+				tracing::info!(
+					genesis = %hex::encode(genesis_hash),
+					set_id = light.set_id(),
+					authorities = light.authorities().len(),
+					"GRANDPA light client starts from the node's genesis"
+				);
+				if let Some(s) = &sealed {
+					s.store
+						.write_light_client(&s.sealing_key, &s.measurement, &light.encode_state())
+						.map_err(progress_error)?;
+				}
+				light
+			},
+		};
 		Ok(RpcChain {
 			rpc: std::sync::RwLock::new(rpc),
 			url: None,
 			keys,
 			inbox_key: inbox_calls_key(DEFAULT_INBOX_PALLET_NAME),
-			headers,
+			light: Mutex::new(light),
 			genesis_hash,
 			progress: Mutex::new(progress),
 			sealed,
@@ -198,12 +262,70 @@ impl<V: HeaderVerifier> RpcChain<V> {
 		Ok(header)
 	}
 
-	/// The node's finalized head, accepted by the [`HeaderVerifier`].
+	/// The GRANDPA justification the node stores with block `hash`, if any.
+	async fn justification(&self, hash: H256) -> Result<Option<Vec<u8>>, ChainError> {
+		let block = self.rpc().chain_get_block(Some(hash)).await.map_err(rpc_error)?;
+		let Some(block) = block else { return Err(ChainError::UnknownBlock) };
+		if BlakeTwo256::hash_of(&block.block.header) != hash {
+			return Err(ChainError::HeaderHashMismatch);
+		}
+		Ok(block.justifications.and_then(|justifications| {
+			justifications
+				.into_iter()
+				.find(|(engine, _)| *engine == GRANDPA_ENGINE_ID)
+				.map(|(_, justification)| justification)
+		}))
+	}
+
+	/// The light client's state now (a copy).
+	pub fn light_client(&self) -> LightClient {
+		self.light.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+	}
+
+	/// The newest block the light client believes final, after importing what the node offers
+	/// up to its finalized head (see the module docs). A node behind that block is a rollback
+	/// ([`ChainError::StaleView`]); a node on another fork is refused
+	/// ([`FinalityError::NotDescendant`]).
 	pub async fn finalized_block(&self) -> Result<VerifiedBlock, ChainError> {
-		let hash = self.rpc().chain_get_finalized_head().await.map_err(rpc_error)?.0;
-		let header = self.header(hash).await?;
-		self.headers.accept(&hash, &header)?;
-		Ok(VerifiedBlock::from_header(hash, &header))
+		let hash = self.rpc().chain_get_finalized_head().await.map_err(rpc_error)?;
+		let target = self.header(hash.0).await?;
+		let current = self.light_client();
+		let head = current.head();
+		if target.number < head.number {
+			return Err(ChainError::StaleView { offered: target.number, verified: head.number });
+		}
+		if target.number == head.number {
+			return if hash == head.hash() {
+				Ok(VerifiedBlock::from_header(hash.0, head))
+			} else {
+				Err(FinalityError::ConflictingHead { number: head.number }.into())
+			};
+		}
+		// The headers from the light client's head (excluded) to the target, oldest first.
+		let mut headers = vec![target];
+		while headers.last().is_some_and(|h| h.number > head.number + 1) {
+			let parent = headers.last().map(|h| h.parent_hash.0).unwrap_or_default();
+			let header = self.header(parent).await?;
+			headers.push(header);
+		}
+		headers.reverse();
+		let mut justifications = BTreeMap::new();
+		for hash in current.justifications_needed(&headers)? {
+			if let Some(justification) = self.justification(hash).await? {
+				justifications.insert(hash, justification);
+			}
+		}
+		let mut next = current;
+		if next.import(&headers, &justifications)? {
+			if let Some(s) = &self.sealed {
+				s.store
+					.write_light_client(&s.sealing_key, &s.measurement, &next.encode_state())
+					.map_err(|e| ChainError::Progress(e.to_string()))?;
+			}
+			*self.light.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = next.clone();
+		}
+		let head = next.head();
+		Ok(VerifiedBlock::from_header(head.hash().0, head))
 	}
 
 	/// The blocks after `from` (number and hash of a block the worker holds state for) up to
@@ -266,12 +388,11 @@ impl<V: HeaderVerifier> RpcChain<V> {
 		*self.progress.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 	}
 
-	/// The pallet's storage at block `hash`, verified (see the module docs).
-	pub async fn verified_at(&self, hash: [u8; 32]) -> Result<VerifiedSchedule, ChainError> {
-		let header = self.header(hash).await?;
-		self.headers.accept(&hash, &header)?;
-		self.check_not_older(header.number)?;
-
+	/// The pallet's storage at `block` (from [`RpcChain::finalized_block`] or
+	/// [`RpcChain::blocks_after`]), read with a proof checked against its state root.
+	pub async fn verified_at(&self, block: &VerifiedBlock) -> Result<VerifiedSchedule, ChainError> {
+		self.check_not_older(block.number)?;
+		let hash = block.hash;
 		let keys: Vec<Vec<u8>> = self.keys.all().iter().map(|k| k.to_vec()).collect();
 		let proof = self
 			.rpc()
@@ -282,21 +403,22 @@ impl<V: HeaderVerifier> RpcChain<V> {
 			return Err(ChainError::HeaderHashMismatch);
 		}
 		let nodes = proof.proof.into_iter().map(|bytes| bytes.0).collect();
-		let storage = check_read_proof(header.state_root.0, nodes, &self.keys)?;
+		let storage = check_read_proof(block.state_root, nodes, &self.keys)?;
 
 		self.record(ChainProgress {
 			genesis_hash: self.genesis_hash,
-			block_number: header.number,
+			block_number: block.number,
 			block_hash: hash,
 		})?;
 		Ok(VerifiedSchedule {
 			genesis_hash: self.genesis_hash,
-			block_number: header.number,
+			block_number: block.number,
 			block_hash: hash,
 			active: storage.active,
 			superseded: storage.superseded,
 			scheduled: storage.scheduled,
 			retired: storage.retired,
+			timestamp_ms: storage.timestamp_ms,
 		})
 	}
 
@@ -326,9 +448,9 @@ impl<V: HeaderVerifier> RpcChain<V> {
 	}
 }
 
-impl<V: HeaderVerifier> ScheduleSource for RpcChain<V> {
+impl ScheduleSource for RpcChain {
 	async fn verified_schedule(&self) -> Result<VerifiedSchedule, ChainError> {
-		let finalized = self.rpc().chain_get_finalized_head().await.map_err(rpc_error)?;
-		self.verified_at(finalized.0).await
+		let head = self.finalized_block().await?;
+		self.verified_at(&head).await
 	}
 }

@@ -59,9 +59,10 @@ impl WireError {
 /// failing verification is told apart from a node that is merely unreachable.
 fn chain_refusal(error: &ChainError) -> RefusalReason {
 	match error {
-		ChainError::Proof(_) | ChainError::HeaderHashMismatch | ChainError::StaleView { .. } => {
-			RefusalReason::ChainViewRejected
-		},
+		ChainError::Proof(_)
+		| ChainError::Finality(_)
+		| ChainError::HeaderHashMismatch
+		| ChainError::StaleView { .. } => RefusalReason::ChainViewRejected,
 		ChainError::WrongGenesis
 		| ChainError::UnknownBlock
 		| ChainError::NotAncestor
@@ -82,13 +83,22 @@ pub enum NonceError {
 	/// Already used by an earlier key request.
 	#[error("replayed nonce")]
 	Replayed,
+	/// By the verified chain's time, more than the challenge's time to live passed between the
+	/// challenge and the key request: the evidence is bound to a stale challenge.
+	#[error("stale challenge: {elapsed_ms} ms of chain time passed since it was issued (time to live {ttl_ms} ms)")]
+	StaleByChainTime {
+		/// Chain time between the challenge and the key request.
+		elapsed_ms: u64,
+		/// The challenge's time to live.
+		ttl_ms: u64,
+	},
 }
 
 impl From<NonceError> for RefusalReason {
 	fn from(value: NonceError) -> Self {
 		match value {
 			NonceError::Unknown => Self::NonceUnknown,
-			NonceError::Expired => Self::NonceExpired,
+			NonceError::Expired | NonceError::StaleByChainTime { .. } => Self::NonceExpired,
 			NonceError::Replayed => Self::NonceReplayed,
 		}
 	}

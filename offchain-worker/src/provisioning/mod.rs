@@ -73,14 +73,6 @@ where
 	}
 }
 
-/// Unix seconds now, the verification time of quotes and collateral.
-pub(crate) fn now_unix() -> u64 {
-	std::time::SystemTime::now()
-		.duration_since(std::time::UNIX_EPOCH)
-		.map(|d| d.as_secs())
-		.unwrap_or(0)
-}
-
 /// The collateral `evidence` needs: none for a simulated quote (the verifier refuses those
 /// outside dev mode), else from `cache`.
 pub fn collateral_for(
@@ -103,11 +95,11 @@ pub(crate) async fn verify_peer(
 	cache: Option<&CollateralCache>,
 	evidence: Vec<u8>,
 	expected: [u8; 64],
+	now: u64,
 ) -> Result<Result<(PeerIdentity, bool), AttestationError>, String> {
 	let verifier = verifier.clone();
 	let cache = cache.cloned();
 	tokio::task::spawn_blocking(move || {
-		let now = now_unix();
 		let collateral = collateral_for(cache.as_ref(), &evidence, now)?;
 		let identity = verifier.check_evidence(&evidence, collateral.as_ref(), now)?;
 		verifier.policy().evaluate(&identity, None)?;

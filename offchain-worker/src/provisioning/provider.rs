@@ -16,9 +16,8 @@ use tracing::Instrument;
 
 use super::{
 	collateral_for,
-	error::ProvideError,
+	error::{NonceError, ProvideError},
 	nonces::NonceBook,
-	now_unix,
 	protocol::{
 		request_report_data, response_report_data, seal_to, Ack, Challenge, ChallengeRequest,
 		Connection, KeyRequest, KeyResponse, Message, SnapshotRequest, SnapshotResponse,
@@ -217,7 +216,12 @@ where
 
 	/// The peer must speak this protocol version and follow the chain of the latest verified
 	/// view.
-	async fn check_peer(&self, version: u16, genesis_hash: &[u8; 32]) -> Result<(), ProvideError> {
+	/// Returns the verified view the check was made at.
+	async fn check_peer(
+		&self,
+		version: u16,
+		genesis_hash: &[u8; 32],
+	) -> Result<VerifiedSchedule, ProvideError> {
 		if version != PROTOCOL_VERSION {
 			return Err(ProvideError::UnsupportedVersion {
 				requested: version,
@@ -228,7 +232,7 @@ where
 		if *genesis_hash != view.genesis_hash {
 			return Err(ProvideError::WrongGenesis);
 		}
-		Ok(())
+		Ok(view)
 	}
 
 	async fn serve_snapshot<IO>(
@@ -309,6 +313,8 @@ where
 		IO: AsyncRead + AsyncWrite + Unpin,
 	{
 		let own = self.tee.identity()?.measurement;
+		// The verified chain's time when the challenge was issued.
+		let mut challenged_at_ms = 0;
 
 		// Step 1: the challenge.
 		let (request, challenge) = async {
@@ -316,7 +322,8 @@ where
 				Message::ChallengeRequest(request) => request,
 				other => return Err(unexpected("ChallengeRequest", other)),
 			};
-			self.check_peer(request.version, &request.genesis_hash).await?;
+			let view = self.check_peer(request.version, &request.genesis_hash).await?;
+			challenged_at_ms = view.timestamp_ms;
 			self.keys.require().map_err(|_| ProvideError::NoKeys)?;
 			let nonce = self.book().issue(Instant::now())?;
 			*issued = Some(nonce);
@@ -340,8 +347,9 @@ where
 				return Err(self.book().refusal_for_foreign(&key_request.nonce, now).into());
 			}
 			self.book().consume(&key_request.nonce, now)?;
-			let (requester, response) =
-				self.decide_and_seal(&own, &request, &challenge, &key_request).await?;
+			let (requester, response) = self
+				.decide_and_seal(&own, &request, &challenge, &key_request, challenged_at_ms)
+				.await?;
 			conn.send(&Message::KeyResponse(response.clone())).await?;
 			Ok((requester, response))
 		}
@@ -384,6 +392,7 @@ where
 		request: &ChallengeRequest,
 		challenge: &Challenge,
 		key_request: &KeyRequest,
+		challenged_at_ms: u64,
 	) -> Result<(Measurement, KeyResponse), ProvideError> {
 		let expected = request_report_data(
 			&key_request.ephemeral_public,
@@ -395,6 +404,12 @@ where
 		if view.genesis_hash != request.genesis_hash {
 			return Err(ProvideError::WrongGenesis);
 		}
+		// Freshness by the chain's clock, not the host's: the host can stall or rewind its own.
+		let elapsed_ms = view.timestamp_ms.saturating_sub(challenged_at_ms);
+		let ttl_ms = u64::from(challenge.ttl_ms);
+		if elapsed_ms > ttl_ms {
+			return Err(NonceError::StaleByChainTime { elapsed_ms, ttl_ms }.into());
+		}
 		let (identity, reason, view) = {
 			let verifier = self.verifier.clone();
 			let cache = self.config.collateral.clone();
@@ -403,7 +418,8 @@ where
 			// Blocking pool: DCAP verification takes milliseconds, and a PCCS refill starts a
 			// runtime of its own, which must not happen on a runtime thread.
 			tokio::task::spawn_blocking(move || {
-				let now = now_unix();
+				// Collateral validity at the verified chain's time.
+				let now = view.unix_seconds();
 				let collateral = collateral_for(cache.as_ref(), &evidence, now)?;
 				authorize_requester(
 					&verifier,

@@ -239,11 +239,15 @@ where
 		};
 		let transcript = Transcript::new(&request, &challenge, &key_request);
 		let expected = response_report_data(&transcript.response_hash(&response));
+		// Our own latest verified view: its time is the collateral's verification time, and
+		// it must authorize this provider for us (below).
+		let latest = schedule_source.verified_schedule().await?;
 		let identity = match verify_peer(
 			verifier,
 			config.collateral.as_ref(),
 			response.provider_evidence.clone(),
 			expected,
+			latest.unix_seconds(),
 		)
 		.await
 		.map_err(RequestError::Internal)?
@@ -259,7 +263,6 @@ where
 			});
 		}
 		// Mutual: our own latest verified view must authorize this provider for us.
-		let latest = schedule_source.verified_schedule().await?;
 		if latest.genesis_hash != view.genesis_hash {
 			return Err(RequestError::WrongGenesis);
 		}
