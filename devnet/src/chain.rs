@@ -121,6 +121,17 @@ pub fn council_close(proposal_hash: [u8; 32], index: u32) -> Call {
 	)
 }
 
+/// `DevAuthorities::schedule_grandpa_change(None, delay)`: a GRANDPA authority-set change to the
+/// same members (the next set id), enacted `delay` blocks after the block that includes it.
+/// Root only (wrap it in [`sudo`]).
+pub fn grandpa_set_change_call(delay: u32) -> Call {
+	call(
+		"DevAuthorities",
+		"schedule_grandpa_change",
+		[("next", Value::unnamed_variant("None", [])), ("delay", Value::u128(delay.into()))],
+	)
+}
+
 /// `Sudo::sudo(call)`.
 pub fn sudo(inner: Call) -> Call {
 	call("Sudo", "sudo", [("call", inner.into_value())])

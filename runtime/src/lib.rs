@@ -8,7 +8,8 @@
 //! Pallets: System, Timestamp, BlockTime (the slot duration, set at genesis), Aura (block
 //! authoring), Grandpa (finality), Balances, TransactionPayment, Sudo, Council, Preimage and
 //! Whitelist (through which the council dispatches root calls such as a runtime upgrade),
-//! Scheduler, Referenda, ConvictionVoting and Origins (OpenGov), EnclaveUpdate, and ShieldedInbox, where users submit calls encrypted to the TEE worker's
+//! Scheduler, Referenda, ConvictionVoting and Origins (OpenGov), DevAuthorities (root's GRANDPA
+//! set changes on development chains), EnclaveUpdate, and ShieldedInbox, where users submit calls encrypted to the TEE worker's
 //! shielding key.
 //!
 //! The std build also builds the wasm blob with `substrate-wasm-builder` ([`WASM_BINARY`]): that
@@ -43,6 +44,7 @@ mod benchmarks;
 pub mod apis;
 pub mod block_time;
 pub mod configs;
+pub mod dev_authorities;
 pub mod genesis_config_presets;
 pub mod governance;
 #[cfg(test)]
@@ -205,6 +207,10 @@ mod runtime {
 	/// The slot duration, fixed at genesis.
 	#[runtime::pallet_index(8)]
 	pub type BlockTime = block_time;
+
+	/// Root's GRANDPA authority-set changes on development chains.
+	#[runtime::pallet_index(18)]
+	pub type DevAuthorities = dev_authorities;
 
 	/// Block authoring in turns: one authority per slot.
 	#[runtime::pallet_index(6)]

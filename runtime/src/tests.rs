@@ -648,3 +648,63 @@ mod try_runtime_upgrade {
 		});
 	}
 }
+
+/// The GRANDPA `ScheduledChange` the last finalized block signalled, if any.
+fn grandpa_scheduled_change() -> Option<sp_consensus_grandpa::ScheduledChange<BlockNumber>> {
+	System::digest().logs.iter().find_map(|log| {
+		log.consensus_try_to::<sp_consensus_grandpa::ConsensusLog<BlockNumber>>(
+			&sp_consensus_grandpa::GRANDPA_ENGINE_ID,
+		)
+		.and_then(|log| match log {
+			sp_consensus_grandpa::ConsensusLog::ScheduledChange(change) => Some(change),
+			_ => None,
+		})
+	})
+}
+
+#[test]
+fn root_schedules_a_grandpa_set_change_on_a_dev_chain() {
+	use crate::dev_authorities::Call as DevCall;
+	new_ext().execute_with(|| {
+		let current = pallet_grandpa::Authorities::<Runtime>::get().into_inner();
+		let change = |next, delay| {
+			RuntimeCall::DevAuthorities(DevCall::schedule_grandpa_change { next, delay })
+		};
+		// Not for a signed account.
+		let results = next_block(vec![sign(Bob, change(None, 0))]);
+		assert_eq!(results, vec![Ok(Err(DispatchError::BadOrigin))]);
+		assert_eq!(pallet_grandpa::CurrentSetId::<Runtime>::get(), 0);
+
+		// Sudo: the block signals a regular (not forced) change of the same members, enacted
+		// two blocks later, and the set id counts it.
+		let sudo = |call| RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(call) });
+		assert_eq!(next_block(vec![sign(Alice, sudo(change(None, 2)))]), vec![Ok(Ok(()))]);
+		assert_eq!(
+			grandpa_scheduled_change(),
+			Some(sp_consensus_grandpa::ScheduledChange {
+				next_authorities: current.clone(),
+				delay: 2
+			})
+		);
+		assert_eq!(pallet_grandpa::CurrentSetId::<Runtime>::get(), 1);
+
+		// A second change while one is pending, or an empty set, is refused.
+		next_block(vec![sign(Alice, sudo(change(None, 0)))]);
+		assert!(System::events().iter().any(|r| r.event
+			== RuntimeEvent::Sudo(pallet_sudo::Event::Sudid {
+				sudo_result: Err(module_error::<DevAuthorities>(
+					crate::dev_authorities::Error::<Runtime>::ChangePending
+				)),
+			})));
+		next_block(vec![]);
+		assert!(pallet_grandpa::PendingChange::<Runtime>::get().is_none());
+		next_block(vec![sign(Alice, sudo(change(Some(Vec::new()), 0)))]);
+		assert!(System::events().iter().any(|r| r.event
+			== RuntimeEvent::Sudo(pallet_sudo::Event::Sudid {
+				sudo_result: Err(module_error::<DevAuthorities>(
+					crate::dev_authorities::Error::<Runtime>::InvalidSet
+				)),
+			})));
+		assert_eq!(pallet_grandpa::CurrentSetId::<Runtime>::get(), 1);
+	});
+}

@@ -82,6 +82,8 @@ impl pallet_aura::Config for Runtime {
 
 impl crate::block_time::Config for Runtime {}
 
+impl crate::dev_authorities::Config for Runtime {}
+
 impl pallet_grandpa::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type WeightInfo = ();
