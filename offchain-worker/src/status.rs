@@ -1,5 +1,11 @@
 //! The worker's readiness and progress, persisted in `status.json` in the data directory
 //! so that `enclave-worker status` can report it without touching any key.
+//!
+//! The status file is written after the keys are sealed, so a worker killed in between leaves
+//! one that lags the keys (`Provisioning` or no file, with no checksum). The sealed key files
+//! are the truth: [`WorkerStatus::reconcile`] brings a loaded status in line with them
+//! ([`SealedKeys`]), and commands reconcile before they report or save, so a stale file
+//! never downgrades a data directory that holds sealed keys.
 
 use std::{fmt, path::Path};
 
@@ -98,7 +104,71 @@ pub struct WorkerStatus {
 	pub updated_at: u64,
 }
 
+/// What a data directory's sealed key files show, which wins over its status file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SealedKeys {
+	/// No key file, current or previous copy.
+	Absent,
+	/// A key file exists but was not unsealed (no TEE at hand, or another build's keys):
+	/// sealed by the measurement in its header, `None` when no header is readable.
+	Sealed {
+		/// The measurement in the key file's header.
+		sealed_by: Option<Measurement>,
+	},
+	/// This enclave unsealed the keys.
+	Unsealed {
+		/// This enclave's measurement.
+		measurement: Measurement,
+		/// The unsealed keys' checksum.
+		checksum: KeyChecksum,
+		/// Their shielding public key (0x-hex).
+		shielding_public_key: String,
+	},
+}
+
 impl WorkerStatus {
+	/// Brings the status in line with the sealed key files: keys sealed for this worker make
+	/// a `NoKeys` or `Provisioning` status `Standby` (it holds keys; `run` decides from the
+	/// schedule) and unsealed keys set the checksum; no key file at all makes a status that
+	/// claims keys `NoKeys`. Keys sealed by another build than the status names, or a key file
+	/// without a readable header, change nothing. Returns whether anything changed.
+	pub fn reconcile(&mut self, sealed: &SealedKeys) -> bool {
+		let before = self.clone();
+		let lacks_keys = matches!(self.readiness, Readiness::NoKeys | Readiness::Provisioning);
+		match sealed {
+			SealedKeys::Absent => {
+				if !lacks_keys {
+					self.readiness = Readiness::NoKeys;
+				}
+				self.key_checksum = None;
+				self.shielding_public_key = None;
+			},
+			SealedKeys::Sealed { sealed_by } => {
+				let ours = match (self.measurement, sealed_by) {
+					(Some(own), Some(by)) => own == *by,
+					(None, Some(by)) => {
+						self.measurement = Some(*by);
+						true
+					},
+					// No readable header: nothing is known of these keys.
+					(_, None) => false,
+				};
+				if ours && lacks_keys {
+					self.readiness = Readiness::Standby;
+				}
+			},
+			SealedKeys::Unsealed { measurement, checksum, shielding_public_key } => {
+				if lacks_keys {
+					self.readiness = Readiness::Standby;
+				}
+				self.measurement = Some(*measurement);
+				self.key_checksum = Some(*checksum);
+				self.shielding_public_key = Some(shielding_public_key.clone());
+			},
+		}
+		*self != before
+	}
+
 	/// The status of a data directory nobody initialised.
 	pub fn no_keys() -> Self {
 		Self {
@@ -192,5 +262,45 @@ mod tests {
 		assert!(loaded.to_string().contains("active"));
 		std::fs::write(dir.path().join(STATUS_FILE), b"{").unwrap();
 		assert!(matches!(WorkerStatus::load(dir.path()), Err(StatusError::Invalid { .. })));
+	}
+
+	#[test]
+	fn sealed_keys_win_over_a_stale_status() {
+		let own = Measurement::MrEnclave([1; 32]);
+		let other = Measurement::MrEnclave([2; 32]);
+		// Killed after sealing, before saving: `Provisioning`, no checksum.
+		let mut provisioning = WorkerStatus::no_keys();
+		provisioning.readiness = Readiness::Provisioning;
+		provisioning.measurement = Some(own);
+		let unsealed = SealedKeys::Unsealed {
+			measurement: own,
+			checksum: KeyChecksum([3; 32]),
+			shielding_public_key: "0x04".into(),
+		};
+		let mut status = provisioning.clone();
+		assert!(status.reconcile(&unsealed));
+		assert_eq!(status.readiness, Readiness::Standby);
+		assert_eq!(status.key_checksum, Some(KeyChecksum([3; 32])));
+		assert!(!status.reconcile(&unsealed), "reconciling twice changes nothing");
+		// Without a TEE, the header alone shows this worker's keys are sealed.
+		let mut status = provisioning.clone();
+		assert!(status.reconcile(&SealedKeys::Sealed { sealed_by: Some(own) }));
+		assert_eq!((status.readiness, status.key_checksum), (Readiness::Standby, None));
+		// With no status file at all, the header names the measurement.
+		let mut status = WorkerStatus::no_keys();
+		status.reconcile(&SealedKeys::Sealed { sealed_by: Some(own) });
+		assert_eq!((status.readiness, status.measurement), (Readiness::Standby, Some(own)));
+		// Another build's keys are not this worker's.
+		let mut status = provisioning.clone();
+		assert!(!status.reconcile(&SealedKeys::Sealed { sealed_by: Some(other) }));
+		assert_eq!(status.readiness, Readiness::Provisioning);
+		// No key file: a status claiming keys is wrong, a provisioning one is left.
+		let mut active = WorkerStatus::no_keys();
+		active.readiness = Readiness::Active;
+		active.key_checksum = Some(KeyChecksum([3; 32]));
+		assert!(active.reconcile(&SealedKeys::Absent));
+		assert_eq!((active.readiness, active.key_checksum), (Readiness::NoKeys, None));
+		let mut status = provisioning.clone();
+		assert!(!status.reconcile(&SealedKeys::Absent));
 	}
 }

@@ -24,12 +24,18 @@
 //! to authenticate. Nothing
 //! here deletes key material: a key file that cannot be unsealed is moved aside, never
 //! overwritten.
+//!
+//! Temp files are named `.<name>.tmp-<32 random hex digits>` and created with `create_new`, so
+//! no two writers (nor a later process that reuses a pid) ever share one. A writer killed
+//! midway leaves its temp file behind; [`Store::open`] removes those of the store's own files
+//! (and only those), never a live writer's: writers hold a shared `flock` on the directory
+//! while their temp file exists, the clean-up takes it exclusively. Readers that must change
+//! nothing (`enclave-worker status`) use [`Store::open_read_only`].
 
 use std::{
 	fs::{File, OpenOptions},
 	io::{self, Write},
 	path::{Path, PathBuf},
-	sync::atomic::{AtomicU64, Ordering},
 };
 
 use enclave_update_primitives::Measurement;
@@ -171,68 +177,161 @@ pub fn atomic_create(path: &Path, bytes: &[u8]) -> io::Result<()> {
 	PreparedFile::write(path, bytes)?.create()
 }
 
-/// Distinguishes the temp files of concurrent writers in one process (the pid alone does not).
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+/// Marks a temp file's name: `.<destination name>.tmp-<suffix>`.
+const TEMP_MARK: &str = ".tmp-";
+/// Random bytes in a temp file's name (hex-encoded): 128 bits, so names never repeat.
+const TEMP_RANDOM_LEN: usize = 16;
+/// Fresh names tried before giving up when a name is taken (only ever planted names).
+const TEMP_NAME_ATTEMPTS: usize = 4;
+
+/// The files of a data directory written through [`atomic_write`] or [`atomic_create`]: only
+/// their temp files are removed by [`Store::remove_leftovers`].
+const OWN_FILES: [&str; 5] = [
+	KEYS_FILE,
+	SNAPSHOT_FILE,
+	CHAIN_PROGRESS_FILE,
+	crate::status::STATUS_FILE,
+	crate::tee::sim::HOST_SECRET_FILE,
+];
+
+/// A fresh temp-file suffix: random hex from the OS's generator.
+fn random_suffix() -> io::Result<String> {
+	let mut random = [0u8; TEMP_RANDOM_LEN];
+	rand_core::RngCore::try_fill_bytes(&mut rand_core::OsRng, &mut random)
+		.map_err(io::Error::other)?;
+	Ok(hex::encode(random))
+}
+
+fn temp_name(file_name: &std::ffi::OsStr, suffix: &str) -> std::ffi::OsString {
+	let mut name = std::ffi::OsString::from(".");
+	name.push(file_name);
+	name.push(TEMP_MARK);
+	name.push(suffix);
+	name
+}
+
+/// Whether `name` is a temp file of one of [`OWN_FILES`]: `.<file>.tmp-<32 hex digits>`, or the
+/// `.<file>.tmp-<pid>-<counter>` of earlier builds. Nothing else matches.
+fn is_own_temp_name(name: &str) -> bool {
+	let Some(rest) = name.strip_prefix('.') else { return false };
+	OWN_FILES.iter().any(|file| {
+		let Some(suffix) = rest.strip_prefix(file).and_then(|r| r.strip_prefix(TEMP_MARK)) else {
+			return false;
+		};
+		let hex_digits = |s: &str| s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+		let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+		(suffix.len() == 2 * TEMP_RANDOM_LEN && hex_digits(suffix))
+			|| suffix.split_once('-').is_some_and(|(pid, n)| digits(pid) && digits(n))
+	})
+}
+
+/// Takes `lock` (`LOCK_SH` or `LOCK_EX`, maybe with `LOCK_NB`) on the directory `dir`.
+///
+/// Writers hold the shared lock from before their temp file exists until its name is gone;
+/// [`Store::remove_leftovers`] removes temp files only under the exclusive one, so it never
+/// removes the temp file of a live writer, in this process or another.
+fn lock_dir(dir: &File, lock: libc::c_int) -> io::Result<()> {
+	use std::os::fd::AsRawFd as _;
+	loop {
+		// SAFETY: flock on a file descriptor `dir` owns for the duration of the call.
+		if unsafe { libc::flock(dir.as_raw_fd(), lock) } == 0 {
+			return Ok(());
+		}
+		let error = io::Error::last_os_error();
+		if error.kind() != io::ErrorKind::Interrupted {
+			return Err(error);
+		}
+	}
+}
 
 /// A complete, fsynced temp file next to its destination, removed unless it was renamed into
 /// place. Writing it first means that a failed write (disk full, file size limit) changes
 /// nothing at the destination.
+///
+/// The temp file's name carries 128 random bits (not the pid, which a later process reuses)
+/// and is created with `create_new`, so it is never another writer's file; a taken name (only
+/// a planted one) is skipped for a fresh one. Not `O_TMPFILE` + `linkat`: an unnamed file can
+/// be linked into place but not renamed over an existing one (what [`atomic_write`] needs),
+/// and neither is available on every file system or in every enclave runtime (Gramine).
+/// A writer killed midway leaves its temp file; [`Store::remove_leftovers`] removes it.
 struct PreparedFile {
 	tmp: PathBuf,
-	dir: PathBuf,
+	/// The directory, shared-locked while the temp file exists (see [`lock_dir`]).
+	dir: File,
 	path: PathBuf,
 	renamed: bool,
 }
 
 impl PreparedFile {
 	fn write(path: &Path, bytes: &[u8]) -> io::Result<Self> {
-		let dir = match path.parent() {
+		Self::write_named(path, bytes, std::iter::repeat_with(random_suffix))
+	}
+
+	/// [`Self::write`] trying the temp-file suffixes of `suffixes` in turn.
+	fn write_named(
+		path: &Path,
+		bytes: &[u8],
+		suffixes: impl Iterator<Item = io::Result<String>>,
+	) -> io::Result<Self> {
+		let dir_path = match path.parent() {
 			Some(p) if !p.as_os_str().is_empty() => p,
 			_ => Path::new("."),
 		};
 		let file_name = path
 			.file_name()
 			.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-		let mut tmp_name = std::ffi::OsString::from(".");
-		tmp_name.push(file_name);
-		tmp_name.push(format!(
-			".tmp-{}-{}",
-			std::process::id(),
-			TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-		));
-		let prepared = Self {
-			tmp: dir.join(tmp_name),
-			dir: dir.to_path_buf(),
-			path: path.to_path_buf(),
-			renamed: false,
-		};
-		// `create_new`: a leftover of a crashed writer with the same name is never reused.
-		let mut file = OpenOptions::new().write(true).create_new(true).open(&prepared.tmp)?;
-		restrict_permissions(&file)?;
-		file.write_all(bytes)?;
-		file.sync_all()?;
-		Ok(prepared)
+		let dir = File::open(dir_path)?;
+		// A file system without flock still gets atomic writes; only the clean-up of leftovers
+		// is skipped there (it cannot tell a live writer's temp file from a dead one's).
+		if let Err(e) = lock_dir(&dir, libc::LOCK_SH) {
+			tracing::debug!(dir = %dir_path.display(), error = %e, "cannot lock the directory");
+		}
+		let mut taken = None;
+		for suffix in suffixes.take(TEMP_NAME_ATTEMPTS) {
+			let tmp = dir_path.join(temp_name(file_name, &suffix?));
+			// `create_new`: never opens (nor, on failure, removes) a file another writer made.
+			let mut file = match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+				Ok(file) => file,
+				Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+					taken = Some(e);
+					continue;
+				},
+				Err(e) => return Err(e),
+			};
+			let prepared = Self { tmp, dir, path: path.to_path_buf(), renamed: false };
+			// On error, dropping `prepared` removes the temp file and the first error is returned.
+			restrict_permissions(&file)?;
+			file.write_all(bytes)?;
+			file.sync_all()?;
+			return Ok(prepared);
+		}
+		Err(taken.unwrap_or_else(|| {
+			io::Error::new(io::ErrorKind::AlreadyExists, "no temp-file name was free")
+		}))
 	}
 
 	/// Renames the temp file over the destination.
 	fn replace(mut self) -> io::Result<()> {
 		std::fs::rename(&self.tmp, &self.path)?;
 		self.renamed = true;
-		File::open(&self.dir)?.sync_all()
+		self.dir.sync_all()
 	}
 
 	/// Links the temp file to the destination if that does not exist yet.
 	fn create(self) -> io::Result<()> {
 		std::fs::hard_link(&self.tmp, &self.path)?;
-		File::open(&self.dir)?.sync_all()
+		self.dir.sync_all()
 	}
 }
 
 impl Drop for PreparedFile {
 	fn drop(&mut self) {
 		if !self.renamed {
-			// Best effort: a leftover temp file is harmless but untidy.
-			let _ = std::fs::remove_file(&self.tmp);
+			// Best effort, and never in place of the error being returned: a temp file left
+			// here is removed at the next start-up (`Store::remove_leftovers`).
+			if let Err(e) = std::fs::remove_file(&self.tmp) {
+				tracing::debug!(path = %self.tmp.display(), error = %e, "temp file not removed");
+			}
 		}
 	}
 }
@@ -511,11 +610,65 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
 }
 
 impl Store {
-	/// Opens (creating if needed) the data directory `dir`.
+	/// Opens (creating if needed) the data directory `dir` for reading and writing, and
+	/// removes the temp files that killed writers left there ([`Self::remove_leftovers`]).
 	pub fn open(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
 		let dir = dir.into();
 		std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-		Ok(Self { dir })
+		let store = Self { dir };
+		store.remove_leftovers()?;
+		Ok(store)
+	}
+
+	/// The data directory `dir` for reading only: neither creates it nor removes anything, so
+	/// a reader (`enclave-worker status`) leaves the directory exactly as it found it. Reads
+	/// of a missing directory see no files; nothing may be written through this value.
+	pub fn open_read_only(dir: impl Into<PathBuf>) -> Self {
+		Self { dir: dir.into() }
+	}
+
+	/// Removes the temp files of this directory's own files (`.<name>.tmp-<random>`, and the
+	/// `.<name>.tmp-<pid>-<n>` of earlier builds) that writers killed midway left behind; some
+	/// hold complete sealed keys or the sim host secret. No other file is touched. A temp file
+	/// is never a committed copy: the write that made it had not returned, so its caller did
+	/// not report success. Returns how many were removed.
+	///
+	/// Runs under the directory's exclusive lock, so a temp file of a live writer (which holds
+	/// the shared lock while its temp file exists) is never removed. When the lock is busy or
+	/// the file system has no `flock`, nothing is removed now; the next start-up tries again.
+	/// A temp file hard-linked into place by a killed [`atomic_create`] shares its content with
+	/// the destination: only its name is removed, never the content.
+	pub fn remove_leftovers(&self) -> Result<usize, StoreError> {
+		let dir = match File::open(&self.dir) {
+			Ok(dir) => dir,
+			Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+			Err(e) => return Err(io_err(&self.dir)(e)),
+		};
+		if let Err(e) = lock_dir(&dir, libc::LOCK_EX | libc::LOCK_NB) {
+			tracing::debug!(dir = %self.dir.display(), error = %e, "temp-file clean-up skipped");
+			return Ok(0);
+		}
+		let mut removed = 0;
+		for entry in std::fs::read_dir(&self.dir).map_err(io_err(&self.dir))? {
+			let entry = entry.map_err(io_err(&self.dir))?;
+			let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
+			// Regular files only: a directory or link with such a name is not ours.
+			if !is_own_temp_name(&name) || !entry.file_type().map_err(io_err(&self.dir))?.is_file()
+			{
+				continue;
+			}
+			let path = entry.path();
+			match std::fs::remove_file(&path) {
+				Ok(()) => removed += 1,
+				Err(e) if e.kind() == io::ErrorKind::NotFound => {},
+				Err(e) => return Err(io_err(&path)(e)),
+			}
+		}
+		if removed > 0 {
+			dir.sync_all().map_err(io_err(&self.dir))?;
+			tracing::info!(dir = %self.dir.display(), removed, "removed temp files of interrupted writes");
+		}
+		Ok(removed)
 	}
 
 	/// The data directory.
@@ -537,6 +690,18 @@ impl Store {
 	pub fn has_keys(&self) -> bool {
 		let path = self.keys_path();
 		path.exists() || prev_path(&path).exists()
+	}
+
+	/// The measurement named in the header of the key file (the current copy, else the
+	/// previous one), read without unsealing: who sealed the keys this directory holds. `None`
+	/// when there is no key file or no readable header.
+	pub fn keys_sealed_by(&self) -> Option<Measurement> {
+		let current = self.keys_path();
+		let previous = prev_path(&current);
+		[current, previous]
+			.iter()
+			.find_map(|path| read_header(path).ok())
+			.map(|header| header.written_by)
 	}
 
 	/// Seals freshly generated keys for the first enclave of a chain. Refuses if any key
@@ -1150,6 +1315,131 @@ mod tests {
 			&A,
 			&ChainProgress { genesis_hash: [1; 32], block_number: 8, block_hash: [2; 32] }
 		)));
+	}
+
+	#[test]
+	fn leftover_temp_files_of_old_and_new_naming_are_removed_at_open_and_nothing_else() {
+		let dir = tempfile::tempdir().unwrap();
+		let data = dir.path().join("data");
+		std::fs::create_dir(&data).unwrap();
+		let random = "0123456789abcdef0123456789abcdef";
+		let leftovers = [
+			".keys.sealed.tmp-4242-0".to_owned(),
+			format!(".keys.sealed.tmp-{random}"),
+			format!(".sim-host-secret.tmp-{random}"),
+			".status.json.tmp-7-12".to_owned(),
+			format!(".chain.progress.tmp-{random}"),
+			".state.snapshot.tmp-1-1".to_owned(),
+		];
+		for name in &leftovers {
+			std::fs::write(data.join(name), b"a complete sealed copy").unwrap();
+		}
+		let others = [
+			"notes.txt".to_owned(),
+			"keys.sealed.tmp-1-2".to_owned(),
+			".keys.sealed.tmp-".to_owned(),
+			".keys.sealed.tmp-1-".to_owned(),
+			".keys.sealed.tmp-not-ours".to_owned(),
+			format!(".keys.sealed.tmp-{}", &random[1..]),
+			format!(".keys.sealed.tmp-{}", random.to_uppercase()),
+			".other.file.tmp-1-2".to_owned(),
+			".keys.sealed.prev.tmp-1-2".to_owned(),
+		];
+		for name in &others {
+			std::fs::write(data.join(name), b"not the store's").unwrap();
+		}
+		// A directory with a temp file's name is not a temp file.
+		std::fs::create_dir(data.join(".keys.sealed.tmp-9-9")).unwrap();
+		let store = Store::open(&data).unwrap();
+		let mut expected: Vec<_> = others.to_vec();
+		expected.push(".keys.sealed.tmp-9-9".into());
+		expected.sort();
+		assert_eq!(names_in(store.dir()), expected);
+		assert_eq!(store.remove_leftovers().unwrap(), 0);
+	}
+
+	#[test]
+	fn a_live_writers_temp_file_is_kept_and_a_linked_one_keeps_its_content() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join(KEYS_FILE);
+		let prepared = PreparedFile::write(&path, b"being written").unwrap();
+		assert_eq!(Store::open(dir.path()).unwrap().remove_leftovers().unwrap(), 0);
+		assert_eq!(names_in(dir.path()).len(), 1, "the live writer's temp file is kept");
+		prepared.replace().unwrap();
+		assert_eq!(std::fs::read(&path).unwrap(), b"being written");
+		assert_eq!(names_in(dir.path()), [KEYS_FILE]);
+
+		// A creator killed between linking and unlinking leaves two names of one file.
+		let secret = dir.path().join(crate::tee::sim::HOST_SECRET_FILE);
+		atomic_create(&secret, b"host secret").unwrap();
+		let linked = dir.path().join(format!(".{}.tmp-3-0", crate::tee::sim::HOST_SECRET_FILE));
+		std::fs::hard_link(&secret, &linked).unwrap();
+		assert_eq!(Store::open(dir.path()).unwrap().remove_leftovers().unwrap(), 0);
+		assert!(!linked.exists());
+		assert_eq!(std::fs::read(&secret).unwrap(), b"host secret");
+	}
+
+	#[test]
+	fn a_stale_temp_file_named_like_the_next_write_does_not_fail_it() {
+		let (_d, store, ka, _) = setup();
+		// What a killed process with this pid left under the old naming, and a planted name.
+		for n in 0..64 {
+			let name = format!(".{KEYS_FILE}.tmp-{}-{n}", std::process::id());
+			std::fs::write(store.dir().join(name), b"stale").unwrap();
+		}
+		let keys = KeyMaterial::generate();
+		store.init_keys(&ka, &A, &keys).unwrap();
+		assert_eq!(store.read_sealed_keys(&ka, &A).unwrap().0.checksum(), keys.checksum());
+
+		let path = store.dir().join("f");
+		let planted = store.dir().join(temp_name("f".as_ref(), "taken"));
+		std::fs::write(&planted, b"planted").unwrap();
+		let names = ["taken", "free"].map(|n| Ok(n.to_owned()));
+		PreparedFile::write_named(&path, b"new", names.into_iter()).unwrap().replace().unwrap();
+		assert_eq!(std::fs::read(&path).unwrap(), b"new");
+		assert_eq!(std::fs::read(&planted).unwrap(), b"planted", "another's file is untouched");
+	}
+
+	#[test]
+	fn write_errors_are_returned_not_masked_and_leave_no_temp_file() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("f");
+		let planted = dir.path().join(temp_name("f".as_ref(), "taken"));
+		std::fs::write(&planted, b"planted").unwrap();
+		let only_taken = std::iter::repeat_with(|| Ok("taken".to_owned()));
+		let err = PreparedFile::write_named(&path, b"new", only_taken).err().unwrap();
+		assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+		assert_eq!(std::fs::read(&planted).unwrap(), b"planted");
+		std::fs::remove_file(&planted).unwrap();
+
+		// The rename's own error, not one of the clean-up; the temp file is gone.
+		let destination = dir.path().join("a-directory");
+		std::fs::create_dir(&destination).unwrap();
+		let err = atomic_write(&destination, b"x").unwrap_err();
+		assert_eq!(err.raw_os_error(), Some(libc::EISDIR), "{err}");
+		assert_eq!(names_in(dir.path()), ["a-directory"]);
+		// A missing directory is reported as such, with the path, by the store.
+		let store = Store::open_read_only(dir.path().join("missing"));
+		let err = store.write_snapshot(&KeyMaterial::generate().state, &A, 1, &[0; 32], b"s");
+		assert!(
+			matches!(&err, Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound),
+			"{err:?}"
+		);
+	}
+
+	#[test]
+	fn read_only_open_creates_nothing() {
+		let dir = tempfile::tempdir().unwrap();
+		let missing = dir.path().join("data");
+		let store = Store::open_read_only(&missing);
+		assert!(!store.has_keys());
+		assert_eq!(store.keys_sealed_by(), None);
+		let ka = SimTee::in_data_dir(A, dir.path()).sealing_key().unwrap();
+		assert!(matches!(store.read_sealed_keys(&ka, &A), Err(StoreError::NoKeys(_))));
+		assert!(!missing.exists());
+		// On a directory with keys: the header names who sealed them.
+		Store::open(&missing).unwrap().init_keys(&ka, &A, &KeyMaterial::generate()).unwrap();
+		assert_eq!(Store::open_read_only(&missing).keys_sealed_by(), Some(A));
 	}
 
 	#[test]

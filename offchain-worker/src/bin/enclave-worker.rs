@@ -17,8 +17,8 @@ use enclave_worker::{
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{request_keys, Provider, ProviderConfig, RequesterConfig, StoreOutcome},
 	runner::{Runner, RunnerConfig},
-	status::{Readiness, WorkerStatus},
-	store::Store,
+	status::{Readiness, SealedKeys, WorkerStatus},
+	store::{Store, StoreError},
 	tee::{GramineTee, SimTee, Tee},
 	Measurement,
 };
@@ -278,6 +278,15 @@ struct TeeArgs {
 
 impl TeeArgs {
 	fn build(&self, data_dir: &Path) -> Result<Option<Box<dyn Tee>>> {
+		self.build_with(data_dir, true)
+	}
+
+	/// The enclave for a command that only reads: the sim backend never creates its host secret.
+	fn build_read_only(&self, data_dir: &Path) -> Result<Option<Box<dyn Tee>>> {
+		self.build_with(data_dir, false)
+	}
+
+	fn build_with(&self, data_dir: &Path, may_write: bool) -> Result<Option<Box<dyn Tee>>> {
 		let Some(choice) = self.tee else {
 			if self.measurement.is_some() {
 				bail!("--measurement needs --tee sim");
@@ -291,7 +300,8 @@ impl TeeArgs {
 					.host_secret
 					.clone()
 					.unwrap_or_else(|| data_dir.join(enclave_worker::tee::sim::HOST_SECRET_FILE));
-				Box::new(SimTee::new(measurement, host_secret))
+				let tee = SimTee::new(measurement, host_secret);
+				Box::new(if may_write { tee } else { tee.without_creating_host_secret() })
 			},
 			TeeChoice::Gramine => {
 				if self.measurement.is_some() {
@@ -452,7 +462,12 @@ async fn request_keys_command(args: RequestKeysArgs) -> Result<ExitCode> {
 	let store = Store::open(data_dir)?;
 	let chain = connect_chain(&args.worker.node, &store, &*tee).await?;
 	let mut status = WorkerStatus::load(data_dir)?;
-	if status.readiness == Readiness::NoKeys {
+	// Keys an earlier request sealed before it was killed win over the status it left.
+	if status.reconcile(&sealed_keys(&store, &*tee)?) {
+		status.save(data_dir)?;
+	}
+	let provisioning = matches!(status.readiness, Readiness::NoKeys | Readiness::Provisioning);
+	if provisioning {
 		status.readiness = Readiness::Provisioning;
 		status.tee = Some(tee.kind());
 		status.measurement = Some(identity.measurement);
@@ -468,9 +483,11 @@ async fn request_keys_command(args: RequestKeysArgs) -> Result<ExitCode> {
 		match request_keys(args.from.as_str(), &*tee, &verifier, &chain, &store, &config).await {
 			Ok(handover) => handover,
 			Err(e) => {
-				if status.readiness == Readiness::Provisioning {
-					status.readiness = Readiness::NoKeys;
-					status.save(data_dir)?;
+				if provisioning {
+					// Never in place of the refusal: a status that cannot be saved is logged.
+					if let Err(save) = status_after_failed_request(&mut status, &store, &*tee) {
+						tracing::warn!(error = %format!("{save:#}"), "status file not updated");
+					}
 				}
 				if args.json {
 					let value = serde_json::json!({ "ok": false, "error": e.to_string() });
@@ -515,6 +532,32 @@ async fn request_keys_command(args: RequestKeysArgs) -> Result<ExitCode> {
 		println!("sealed keys:     {stored}");
 	}
 	Ok(ExitCode::SUCCESS)
+}
+
+/// What the data directory's key files show for this enclave, read by unsealing them.
+fn sealed_keys(store: &Store, tee: &dyn Tee) -> Result<SealedKeys> {
+	let measurement = tee.identity()?.measurement;
+	Ok(match store.read_sealed_keys(&tee.sealing_key()?, &measurement) {
+		Ok((keys, _)) => SealedKeys::Unsealed {
+			measurement,
+			checksum: keys.checksum(),
+			shielding_public_key: format!("0x{}", hex::encode(keys.shielding.public_key())),
+		},
+		Err(StoreError::NoKeys(_)) => SealedKeys::Absent,
+		Err(_) => SealedKeys::Sealed { sealed_by: store.keys_sealed_by() },
+	})
+}
+
+/// Ends a failed provisioning: `NoKeys`, unless keys are sealed after all.
+fn status_after_failed_request(
+	status: &mut WorkerStatus,
+	store: &Store,
+	tee: &dyn Tee,
+) -> Result<()> {
+	status.readiness = Readiness::NoKeys;
+	status.reconcile(&sealed_keys(store, tee)?);
+	status.save(store.dir())?;
+	Ok(())
 }
 
 async fn schedule(args: &ScheduleArgs) -> Result<ExitCode> {
@@ -666,22 +709,33 @@ fn init(data_dir: &Path, tee_args: &TeeArgs) -> Result<ExitCode> {
 	Ok(ExitCode::SUCCESS)
 }
 
+/// Strictly read-only: creates no directory, host secret or file (the store is opened with
+/// [`Store::open_read_only`], the sim backend never creates its host secret). What the sealed
+/// key files show wins over a stale status file.
 fn status(data_dir: &Path, tee_args: &TeeArgs, json: bool) -> Result<ExitCode> {
+	let store = Store::open_read_only(data_dir);
 	let mut status = WorkerStatus::load(data_dir)?;
-	if let Some(tee) = tee_args.build(data_dir)? {
+	let sealed = if let Some(tee) = tee_args.build_read_only(data_dir)? {
 		let identity = tee.identity()?;
-		let store = Store::open(data_dir)?;
+		if !store.has_keys() {
+			return Err(StoreError::NoKeys(data_dir.to_path_buf()).into());
+		}
 		let (keys, from) = store.read_sealed_keys(&tee.sealing_key()?, &identity.measurement)?;
 		if let Some(reported) = status.key_checksum.filter(|c| *c != keys.checksum()) {
-			bail!(
-				"status file reports key checksum {reported} but the sealed keys have {}",
-				keys.checksum()
-			);
+			tracing::warn!(%reported, sealed = %keys.checksum(), "the status file is stale; showing the sealed keys");
 		}
 		tracing::info!(?from, "this enclave can unseal the keys");
-		status.key_checksum = Some(keys.checksum());
-		status.measurement = Some(identity.measurement);
-	}
+		SealedKeys::Unsealed {
+			measurement: identity.measurement,
+			checksum: keys.checksum(),
+			shielding_public_key: format!("0x{}", hex::encode(keys.shielding.public_key())),
+		}
+	} else if store.has_keys() {
+		SealedKeys::Sealed { sealed_by: store.keys_sealed_by() }
+	} else {
+		SealedKeys::Absent
+	};
+	status.reconcile(&sealed);
 	if json {
 		println!("{}", serde_json::to_string_pretty(&status)?);
 	} else {

@@ -27,6 +27,7 @@ pub struct SimTee {
 	identity: EnclaveIdentity,
 	debug: bool,
 	host_secret_path: PathBuf,
+	create_host_secret: bool,
 }
 
 impl SimTee {
@@ -37,6 +38,7 @@ impl SimTee {
 			identity: EnclaveIdentity { measurement, signer: [0u8; 32], product_id: 0, svn: 0 },
 			debug: false,
 			host_secret_path: host_secret_path.into(),
+			create_host_secret: true,
 		}
 	}
 
@@ -53,6 +55,13 @@ impl SimTee {
 		self
 	}
 
+	/// Never creates the per-host secret: a missing one is an error (I/O, not found), for
+	/// readers that must leave the disk as they found it (`enclave-worker status`).
+	pub fn without_creating_host_secret(mut self) -> Self {
+		self.create_host_secret = false;
+		self
+	}
+
 	/// Marks quotes as coming from a debug enclave (to exercise the debug refusal).
 	pub fn with_debug(mut self, debug: bool) -> Self {
 		self.debug = debug;
@@ -64,7 +73,9 @@ impl SimTee {
 	fn host_secret(&self) -> Result<Zeroizing<[u8; 32]>, TeeError> {
 		let path = &self.host_secret_path;
 		match read_host_secret(path) {
-			Err(TeeError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+			Err(TeeError::Io { source, .. })
+				if self.create_host_secret && source.kind() == std::io::ErrorKind::NotFound =>
+			{
 				let mut secret = Zeroizing::new([0u8; 32]);
 				rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut secret[..]);
 				if let Some(parent) = path.parent() {
