@@ -7,7 +7,8 @@
 //! Each justification carries the supermajority GRANDPA needs (`n - (n - 1) / 3` of `n`
 //! equal-weight authorities), as a node sends it.
 
-#[path = "../../offchain-worker/tests/support/mod.rs"]
+#[path = "../../offchain-worker/tests/support/grandpa.rs"]
+#[allow(dead_code)]
 mod support;
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};

@@ -50,7 +50,12 @@ async fn the_light_client_follows_an_authority_set_change_on_the_running_chain()
 		assert!(after.block_number >= head, "{} < {head}", after.block_number);
 		assert_eq!(after.active, before.active);
 		// The chain's time, proven with the schedule: the worker's clock.
-		assert!(after.timestamp_ms > before.timestamp_ms, "{} <= {}", after.timestamp_ms, before.timestamp_ms);
+		assert!(
+			after.timestamp_ms > before.timestamp_ms,
+			"{} <= {}",
+			after.timestamp_ms,
+			before.timestamp_ms
+		);
 
 		// A second change: the set id counts on.
 		chain.sudo_ok(grandpa_set_change_call(0)).await.unwrap();

@@ -186,10 +186,11 @@ const TEMP_NAME_ATTEMPTS: usize = 4;
 
 /// The files of a data directory written through [`atomic_write`] or [`atomic_create`]: only
 /// their temp files are removed by [`Store::remove_leftovers`].
-const OWN_FILES: [&str; 5] = [
+const OWN_FILES: [&str; 6] = [
 	KEYS_FILE,
 	SNAPSHOT_FILE,
 	CHAIN_PROGRESS_FILE,
+	LIGHT_CLIENT_FILE,
 	crate::status::STATUS_FILE,
 	crate::tee::sim::HOST_SECRET_FILE,
 ];

@@ -12,31 +12,21 @@ use std::{
 	collections::BTreeMap,
 	path::{Path, PathBuf},
 	process::{Child, Command, Stdio},
-	sync::{Arc, Mutex},
+	sync::Arc,
 	time::{Duration, Instant},
 };
 
-use codec::Encode;
-use enclave_update_primitives::{ActiveEnclave, Measurement, ScheduledEnclave};
+mod support;
+
+use enclave_update_primitives::Measurement;
 use enclave_worker::{
 	attestation::{AttestationPolicy, Verifier},
-	chain::{
-		proof::PalletKeys,
-		rpc::{Header, RpcChain, TrustLocalNodeFinality},
-	},
+	chain::{proof::PalletKeys, rpc::RpcChain},
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{Provider, ProviderConfig},
 	store::Store,
 	tee::{SimTee, Tee},
 };
-use jsonrpsee::{
-	server::{Server, ServerHandle},
-	types::ErrorObjectOwned,
-	RpcModule,
-};
-use sp_core::{Blake2Hasher, Bytes, H256};
-use sp_runtime::{traits::Header as _, Digest};
-use sp_state_machine::{prove_read, Backend, InMemoryBackend};
 
 const A: u8 = 0xaa;
 const B: u8 = 0xbb;
@@ -294,77 +284,6 @@ fn init_killed_at_random_moments_leaves_no_keys_or_complete_ones() {
 	eprintln!("init: {tally:?}");
 }
 
-/// Appends a block whose EnclaveUpdate storage has `active` and `scheduled`.
-fn push_block(blocks: &mut Vec<(Header, InMemoryBackend<Blake2Hasher>)>, scheduled: &[(u8, u32)]) {
-	let keys = PalletKeys::default();
-	let scheduled: Vec<_> = scheduled
-		.iter()
-		.map(|(b, at)| ScheduledEnclave { measurement: m(*b), activates_at: *at })
-		.collect();
-	let entries = vec![
-		(keys.active.clone(), Some(ActiveEnclave { measurement: m(A), since: 0u32 }.encode())),
-		(keys.schedule.clone(), Some(scheduled.encode())),
-	];
-	let mut backend = InMemoryBackend::<Blake2Hasher>::default();
-	backend.insert(vec![(None, entries)], Default::default());
-	let state_root = backend.storage_root(std::iter::empty(), Default::default()).0;
-	let parent = blocks.last().map(|(h, _)| h.hash()).unwrap_or_default();
-	let header =
-		Header::new(blocks.len() as u32, H256::zero(), state_root, parent, Digest::default());
-	blocks.push((header, backend));
-}
-
-type Blocks = Arc<Mutex<Vec<(Header, InMemoryBackend<Blake2Hasher>)>>>;
-
-fn rpc_err(msg: &str) -> ErrorObjectOwned {
-	ErrorObjectOwned::owned(-32000, msg.to_string(), None::<()>)
-}
-
-/// A scripted node on loopback: real headers and storage proofs, the last block finalized.
-async fn serve(blocks: Blocks) -> (String, ServerHandle) {
-	let mut module = RpcModule::new(blocks);
-	module
-		.register_method("chain_getBlockHash", |params, blocks, _| {
-			let number: Option<u32> = params.one().ok();
-			let blocks = blocks.lock().unwrap();
-			Ok::<_, ErrorObjectOwned>(blocks.get(number.unwrap_or(0) as usize).map(|b| b.0.hash()))
-		})
-		.unwrap();
-	module
-		.register_method("chain_getFinalizedHead", |_, blocks, _| {
-			let blocks = blocks.lock().unwrap();
-			Ok::<_, ErrorObjectOwned>(blocks.last().map(|b| b.0.hash()))
-		})
-		.unwrap();
-	module
-		.register_method("chain_getHeader", |params, blocks, _| {
-			let hash: H256 = params.one().map_err(|_| rpc_err("bad params"))?;
-			let blocks = blocks.lock().unwrap();
-			Ok::<_, ErrorObjectOwned>(
-				blocks.iter().find(|b| b.0.hash() == hash).map(|b| b.0.clone()),
-			)
-		})
-		.unwrap();
-	module
-		.register_method("state_getReadProof", |params, blocks, _| {
-			let (keys, hash): (Vec<Bytes>, H256) =
-				params.parse().map_err(|_| rpc_err("bad params"))?;
-			let blocks = blocks.lock().unwrap();
-			let block = blocks
-				.iter()
-				.find(|b| b.0.hash() == hash)
-				.ok_or_else(|| rpc_err("unknown block"))?;
-			let proof = prove_read(block.1.clone(), keys.iter().map(|k| &k.0[..]))
-				.map_err(|e| rpc_err(&e.to_string()))?;
-			let nodes: Vec<Bytes> = proof.into_iter_nodes().map(Bytes).collect();
-			Ok::<_, ErrorObjectOwned>(serde_json::json!({ "at": hash, "proof": nodes }))
-		})
-		.unwrap();
-	let server = Server::builder().build("127.0.0.1:0").await.unwrap();
-	let url = format!("ws://{}", server.local_addr().unwrap());
-	(url, server.start(module))
-}
-
 /// A loopback port nothing listens on (bound, then released).
 fn closed_port() -> String {
 	let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -375,20 +294,17 @@ fn closed_port() -> String {
 fn request_keys_killed_at_random_moments_then_failing_never_reports_no_keys() {
 	let runtime =
 		tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-	let mut blocks = Vec::new();
-	push_block(&mut blocks, &[]);
-	push_block(&mut blocks, &[(B, 100)]);
-	let (node, _server) = runtime.block_on(serve(Arc::new(Mutex::new(blocks))));
+	// Block 1 schedules B; justified by the chain's GRANDPA authorities.
+	let (node, _server) = runtime.block_on(support::node::serve(support::node::two_block_chain()));
 
 	// The provider A, in this process, following the same node.
 	let provider_dir = tempfile::tempdir().unwrap();
 	let material = KeyMaterial::generate();
 	let provider_checksum = material.checksum().to_string();
 	let provider_addr = runtime.block_on(async {
-		let chain =
-			RpcChain::connect(&node, None, PalletKeys::default(), TrustLocalNodeFinality, None)
-				.await
-				.expect("provider follows the node");
+		let chain = RpcChain::connect(&node, None, PalletKeys::default(), None)
+			.await
+			.expect("provider follows the node");
 		let config = ProviderConfig {
 			// Killed requesters leave their challenges outstanding.
 			max_outstanding_challenges: 4 * REQUEST_KILLS + 16,
