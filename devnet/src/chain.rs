@@ -40,7 +40,9 @@ pub fn measurement_value(measurement: &Measurement) -> Value {
 		Measurement::MrEnclave(bytes) => {
 			Value::unnamed_variant("MrEnclave", [Value::from_bytes(bytes)])
 		},
-		Measurement::MrTd(bytes) => Value::unnamed_variant("MrTd", [Value::from_bytes(bytes)]),
+		Measurement::TdIdentity(bytes) => {
+			Value::unnamed_variant("TdIdentity", [Value::from_bytes(bytes)])
+		},
 	}
 }
 

@@ -27,9 +27,9 @@ pub struct Cli {
 /// Options of the enclave-update node beyond the standard ones.
 #[derive(Debug, Clone, clap::Args)]
 pub struct NodeParams {
-	/// The enclave measurement (hex: 32 bytes for an SGX MRENCLAVE, 48 for a TDX MRTD) active at
-	/// genesis of the built-in `dev` and `local` chains. Ignored for a chain spec file, whose
-	/// genesis is already fixed.
+	/// The enclave measurement (hex: 32 bytes for an SGX MRENCLAVE, 48 for a TDX identity digest)
+	/// active at genesis of the built-in `dev` and `local` chains. Ignored for a chain spec file,
+	/// whose genesis is already fixed.
 	#[arg(long, value_name = "HEX", global = true, default_value_t = DEV_GENESIS_ENCLAVE)]
 	pub genesis_enclave: Measurement,
 
@@ -146,6 +146,6 @@ mod tests {
 		let hex = format!("0x{}", "bb".repeat(48));
 		let cli =
 			Cli::try_from_iter(["node", "build-spec", "--dev", "--genesis-enclave", &hex]).unwrap();
-		assert_eq!(cli.node.genesis_enclave, Measurement::MrTd([0xbb; 48]));
+		assert_eq!(cli.node.genesis_enclave, Measurement::TdIdentity([0xbb; 48]));
 	}
 }

@@ -75,7 +75,7 @@ fn event<T: Decode>(events: &[(String, String, Vec<u8>)], pallet: &str, name: &s
 #[tokio::test(flavor = "multi_thread")]
 async fn metadata_genesis_enclave_and_runtime_api() {
 	bounded(async {
-		let genesis_enclave = Measurement::MrTd([0x5a; 48]);
+		let genesis_enclave = Measurement::TdIdentity([0x5a; 48]);
 		let mut node = Node::start_with(
 			Database::Tmp,
 			&["--dev"],

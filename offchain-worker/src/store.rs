@@ -7,7 +7,7 @@
 //! | 4  | magic `EUWS` |
 //! | 2  | format version ([`FORMAT_VERSION`]) |
 //! | 1  | file kind ([`FileKind`]) |
-//! | 1  | measurement kind (1 = MRENCLAVE, 2 = MRTD) of the enclave that wrote the file |
+//! | 1  | measurement kind (1 = MRENCLAVE, 2 = TDX identity digest) of the enclave that wrote the file |
 //! | 48 | that measurement, zero-padded |
 //! | 8  | payload length (ciphertext + 16-byte tag) |
 //! | 24 | XChaCha20-Poly1305 nonce |

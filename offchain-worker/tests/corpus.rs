@@ -13,16 +13,22 @@
 //!   root, which dcap-qvl alone accepts, is refused;
 //! - Azure's TD (no SEPT_VE_DISABLE) and Alibaba's TD 1.5 (bound to a service TD) verify
 //!   under a policy that allows them and are refused, naming the attribute, otherwise;
-//! - the refusals operators read name their cause (item 4 of issue 14).
+//! - the refusals operators read name their cause (item 4 of issue 14);
+//! - every verified TD's measurement is its identity digest, computed here from the quote's
+//!   bytes, and TDs that share a firmware (MRTD) but not their RTMRs are different
+//!   measurements (item 7 of issue 13).
 
 use std::{
 	collections::BTreeMap,
 	path::{Path, PathBuf},
 };
 
-use enclave_worker::attestation::{
-	decode_evidence, AttestationError, AttestationPolicy, Collateral, Evidence, EvidenceKind,
-	NonCanonicalEncoding, TcbStatus, Verifier,
+use enclave_worker::{
+	attestation::{
+		decode_evidence, AttestationError, AttestationPolicy, Collateral, Evidence, EvidenceKind,
+		NonCanonicalEncoding, TcbStatus, Verifier,
+	},
+	Measurement,
 };
 use serde_json::Value;
 
@@ -657,6 +663,73 @@ fn alibaba_td_bound_to_a_service_td_verifies_only_under_a_policy_that_allows_it(
 		let bare = dcap_qvl::verify::verify(&entry.quote, collateral.as_dcap(), *at);
 		assert!(bare.is_err_and(|e| e.to_string().contains("MR service TD")), "{what}");
 	}
+}
+
+/// A TD report's fields, as `(offset in the TD 1.0 report body, length)` (Intel's
+/// `TDREPORT_STRUCT`; a TD 1.5 body starts with the same fields).
+const MRTD: (usize, usize) = (136, 48);
+const RTMRS: (usize, usize) = (328, 192);
+/// MRTD, RTMR0-3, MRCONFIGID, MROWNER, MROWNERCONFIG and TDATTRIBUTES, in the identity's order.
+const TD_IDENTITY_FIELDS: [(usize, usize); 9] =
+	[MRTD, (328, 48), (376, 48), (424, 48), (472, 48), (184, 48), (232, 48), (280, 48), (120, 8)];
+
+fn td_report_field(entry: &Entry, (at, len): (usize, usize)) -> &[u8] {
+	let (body, _) = entry.offset("body").unwrap();
+	&entry.quote[body + at..body + at + len]
+}
+
+/// The TD identity computed from the quote's bytes, not through the worker's parser.
+fn td_identity_from_bytes(entry: &Entry) -> Measurement {
+	use sha2::{Digest, Sha384};
+	let mut hasher = Sha384::new();
+	hasher.update(b"enclave-update/tdx-identity/v1");
+	for field in TD_IDENTITY_FIELDS {
+		hasher.update(td_report_field(entry, field));
+	}
+	Measurement::TdIdentity(hasher.finalize().into())
+}
+
+#[test]
+fn every_verified_td_is_measured_by_its_identity_digest_not_its_mrtd() {
+	let verifier = Verifier::new(permissive());
+	// MRTD -> the TD identities verified with it, each with the raw fields it covers.
+	let mut by_mrtd = BTreeMap::<Vec<u8>, BTreeMap<Measurement, (Vec<u8>, String)>>::new();
+	let mut verified = BTreeMap::<&str, Measurement>::new();
+	for entry in corpus().iter().filter(|e| e.is_tdx() && !is_edited_copy(e)) {
+		for (collateral, at, _) in &entry.collaterals {
+			let Ok(identity) = verifier.verify(&entry.quote, Some(collateral), *at, None) else {
+				continue;
+			};
+			let expected = td_identity_from_bytes(entry);
+			assert_eq!(identity.measurement, expected, "{}", entry.name);
+			let covered: Vec<u8> = TD_IDENTITY_FIELDS
+				.iter()
+				.flat_map(|field| td_report_field(entry, *field).to_vec())
+				.collect();
+			let mrtd = td_report_field(entry, MRTD).to_vec();
+			let previous = by_mrtd
+				.entry(mrtd)
+				.or_default()
+				.insert(expected, (covered.clone(), entry.name.clone()));
+			// The same identity only from the same fields.
+			if let Some((other, name)) = previous {
+				assert_eq!(other, covered, "{} and {name}", entry.name);
+			}
+			verified.insert(&entry.name, expected);
+		}
+	}
+	// The TD 1.0 and TD 1.5 (v5, Alibaba's and the TD15Ex sample) quotes are all in.
+	assert_eq!(verified.len(), 39, "the TDs with collateral at which they verify");
+	assert!(verified.keys().any(|name| name.starts_with("65-")));
+	assert!(verified.keys().any(|name| name.starts_with("66-")));
+	// Flashbots' TDs 39 and 47: the same firmware, another RTMR2 (kernel command line and
+	// initrd), so another build to schedule.
+	let (a, b) = (entry("39-"), entry("47-"));
+	assert_eq!(td_report_field(a, MRTD), td_report_field(b, MRTD));
+	assert_ne!(td_report_field(a, RTMRS), td_report_field(b, RTMRS));
+	assert_ne!(verified[a.name.as_str()], verified[b.name.as_str()]);
+	let shared_firmware = by_mrtd.values().filter(|identities| identities.len() > 1).count();
+	assert!(shared_firmware >= 1, "some MRTD is shared by TDs of different identities");
 }
 
 fn collateral_json(entry: &Entry, index: usize) -> Value {

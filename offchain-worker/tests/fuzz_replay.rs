@@ -84,7 +84,8 @@ fn store_parser_survives_random_and_mutated_inputs() {
 	let mut rng = Rng(0x5eed_0002);
 	let keys = KeyMaterial::generate();
 	let snapshot =
-		encode_snapshot(&keys.state, &Measurement::MrTd([9; 48]), 5, &[1; 32], b"state").unwrap();
+		encode_snapshot(&keys.state, &Measurement::TdIdentity([9; 48]), 5, &[1; 32], b"state")
+			.unwrap();
 	let plaintext = keys.to_plaintext().to_vec();
 	for _ in 0..2_000 {
 		let len = rng.below(300);

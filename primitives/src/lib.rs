@@ -27,6 +27,12 @@
 //!   before the cut-over block still gets the keys, so they are never lost).
 //!
 //! Everything else is denied with a specific [`Denied`] reason.
+//!
+//! ## Measurements
+//!
+//! An SGX build is measured by its MRENCLAVE. A TDX build is measured by its TD identity, one
+//! versioned digest over MRTD, RTMR0–3, MRCONFIGID, MROWNER, MROWNERCONFIG and the TD
+//! attributes, defined in [`tdx`] alone so that the chain, the worker and tools agree on it.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -37,15 +43,18 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use core::{fmt, str::FromStr};
 use scale_info::TypeInfo;
 
+pub mod tdx;
+
+pub use tdx::{TdIdentityFields, TD_IDENTITY_LEN};
+
 /// Length of an SGX MRENCLAVE in bytes.
 pub const MRENCLAVE_LEN: usize = 32;
-/// Length of a TDX MRTD in bytes.
-pub const MRTD_LEN: usize = 48;
 
 /// The measurement of a TEE build: what a sealing key and a remote attestation are bound to.
 ///
 /// Written and parsed as `0x`-prefixed hex; the length tells the kind (32 bytes: SGX MRENCLAVE,
-/// 48 bytes: TDX MRTD).
+/// 48 bytes: TDX identity digest). The SCALE encoding is a one-byte variant index (0: SGX, 1:
+/// TDX) followed by the bytes.
 #[derive(
 	Clone,
 	Copy,
@@ -63,8 +72,10 @@ pub const MRTD_LEN: usize = 48;
 pub enum Measurement {
 	/// An SGX enclave's MRENCLAVE.
 	MrEnclave([u8; MRENCLAVE_LEN]),
-	/// A TDX trust domain's MRTD.
-	MrTd([u8; MRTD_LEN]),
+	/// A TDX trust domain's identity: the digest of [`tdx`] over MRTD, RTMR0–3, MRCONFIGID,
+	/// MROWNER, MROWNERCONFIG and the TD attributes ([`TdIdentityFields::measurement`]). Not
+	/// MRTD: that names only the firmware, which every TD booted with it shares.
+	TdIdentity([u8; TD_IDENTITY_LEN]),
 }
 
 impl Measurement {
@@ -72,7 +83,7 @@ impl Measurement {
 	pub fn as_bytes(&self) -> &[u8] {
 		match self {
 			Measurement::MrEnclave(m) => m,
-			Measurement::MrTd(m) => m,
+			Measurement::TdIdentity(m) => m,
 		}
 	}
 
@@ -84,10 +95,10 @@ impl Measurement {
 				m.copy_from_slice(bytes);
 				Ok(Measurement::MrEnclave(m))
 			},
-			MRTD_LEN => {
-				let mut m = [0u8; MRTD_LEN];
+			TD_IDENTITY_LEN => {
+				let mut m = [0u8; TD_IDENTITY_LEN];
 				m.copy_from_slice(bytes);
-				Ok(Measurement::MrTd(m))
+				Ok(Measurement::TdIdentity(m))
 			},
 			len => Err(ParseMeasurementError::BadLength(len)),
 		}
@@ -97,7 +108,7 @@ impl Measurement {
 	pub fn kind(&self) -> &'static str {
 		match self {
 			Measurement::MrEnclave(_) => "sgx-mrenclave",
-			Measurement::MrTd(_) => "tdx-mrtd",
+			Measurement::TdIdentity(_) => "tdx-identity",
 		}
 	}
 }
@@ -123,7 +134,7 @@ impl fmt::Debug for Measurement {
 pub enum ParseMeasurementError {
 	/// The string is not hex (an optional `0x` prefix followed by hex digits).
 	NotHex,
-	/// The decoded length is neither 32 (SGX MRENCLAVE) nor 48 (TDX MRTD) bytes.
+	/// The decoded length is neither 32 (SGX MRENCLAVE) nor 48 (TDX identity digest) bytes.
 	BadLength(usize),
 }
 
@@ -133,7 +144,7 @@ impl fmt::Display for ParseMeasurementError {
 			ParseMeasurementError::NotHex => f.write_str("measurement is not hex"),
 			ParseMeasurementError::BadLength(len) => write!(
 				f,
-				"measurement has {len} bytes; expected {MRENCLAVE_LEN} (SGX MRENCLAVE) or {MRTD_LEN} (TDX MRTD)"
+				"measurement has {len} bytes; expected {MRENCLAVE_LEN} (SGX MRENCLAVE) or {TD_IDENTITY_LEN} (TDX identity digest)"
 			),
 		}
 	}
@@ -147,9 +158,9 @@ impl FromStr for Measurement {
 
 	fn from_str(s: &str) -> Result<Self, Self::Err> {
 		let digits = s.strip_prefix("0x").unwrap_or(s);
-		let mut bytes = [0u8; MRTD_LEN];
+		let mut bytes = [0u8; TD_IDENTITY_LEN];
 		let len = digits.len() / 2;
-		if digits.len() % 2 != 0 || len > MRTD_LEN {
+		if digits.len() % 2 != 0 || len > TD_IDENTITY_LEN {
 			return Err(if digits.bytes().all(|b| b.is_ascii_hexdigit()) {
 				ParseMeasurementError::BadLength(digits.len().div_ceil(2))
 			} else {

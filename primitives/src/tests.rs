@@ -195,7 +195,7 @@ fn measurement_at_covers_history_present_and_schedule() {
 
 #[test]
 fn measurements_of_different_kinds_never_match() {
-	let td = Measurement::MrTd([A; MRTD_LEN]);
+	let td = Measurement::TdIdentity([A; TD_IDENTITY_LEN]);
 	let f = Fixture::new();
 	assert_eq!(
 		provisioning_decision(&f.view(), &sgx(A), &td, 50),
@@ -210,9 +210,9 @@ fn measurement_hex_round_trips_and_rejects_bad_input() {
 	assert_eq!(text, format!("0x{}", "ab".repeat(32)));
 	assert_eq!(text.parse::<Measurement>(), Ok(m));
 	assert_eq!(text.trim_start_matches("0x").parse::<Measurement>(), Ok(m));
-	let td = Measurement::MrTd([0x12; MRTD_LEN]);
+	let td = Measurement::TdIdentity([0x12; TD_IDENTITY_LEN]);
 	assert_eq!(td.to_string().parse::<Measurement>(), Ok(td));
-	assert_eq!(format!("{td:?}"), format!("tdx-mrtd(0x{})", "12".repeat(48)));
+	assert_eq!(format!("{td:?}"), format!("tdx-identity(0x{})", "12".repeat(48)));
 
 	assert_eq!("0x1234".parse::<Measurement>(), Err(ParseMeasurementError::BadLength(2)));
 	assert_eq!("0x123".parse::<Measurement>(), Err(ParseMeasurementError::BadLength(2)));
@@ -228,8 +228,14 @@ fn measurement_scale_encoding_is_tagged_and_bounded() {
 	assert_eq!(encoded.len(), 33);
 	assert_eq!(encoded[0], 0);
 	assert_eq!(Measurement::decode(&mut &encoded[..]), Ok(m));
-	assert_eq!(Measurement::max_encoded_len(), 1 + MRTD_LEN);
+	assert_eq!(Measurement::max_encoded_len(), 1 + TD_IDENTITY_LEN);
 	assert!(Measurement::decode(&mut &encoded[..20]).is_err());
+	// The TDX variant keeps index 1 and 48 bytes: encodings made when it held MRTD decode.
+	let td = Measurement::TdIdentity([0x34; TD_IDENTITY_LEN]);
+	let encoded = td.encode();
+	assert_eq!(encoded.len(), 49);
+	assert_eq!(encoded[0], 1);
+	assert_eq!(Measurement::decode(&mut &encoded[..]), Ok(td));
 }
 
 #[cfg(feature = "serde")]

@@ -108,12 +108,15 @@ pub struct AttestationPolicy {
 	/// Accept a TD without the SEPT_VE_DISABLE attribute. Default `false`: with the attribute
 	/// clear, the host can make the TD take #VE exceptions on pending pages, a known attack
 	/// path that Intel's guidance and Linux's TDX guest both refuse; and the TDs that run so —
-	/// Azure's TDX CVMs, behind a paravisor — measure the paravisor, not the workload, in
-	/// MRTD. Enable it only for a deployment that trusts that platform.
+	/// Azure's TDX CVMs, behind a paravisor — measure the paravisor, not the workload: their
+	/// TD identity (the measurement scheduled on chain) names the paravisor build, and the
+	/// workload is measured into a vTPM the quote does not cover. Enable it only for a
+	/// deployment that trusts that platform.
 	pub allow_td_without_sept_ve_disable: bool,
 	/// Accept a TD bound to a service TD (TD 1.5: a non-zero MR_SERVICETD, or SERVTD_EXT).
 	/// Default `false`: a bound service TD (e.g. a migration TD or a vTPM TD) can act on the
-	/// TD's state, and its identity is not pinned here. Alibaba Cloud's TD 1.5 guests run so.
+	/// TD's state, and its identity is pinned neither here nor in the TD identity (the
+	/// measurement). Alibaba Cloud's TD 1.5 guests run so.
 	pub allow_service_td: bool,
 	/// Accept simulated quotes (dev mode).
 	pub dev_mode: bool,

@@ -7,7 +7,7 @@
 //! | 8  | magic `EUSIMQTE` |
 //! | 2  | format version (1) |
 //! | 1  | flags (bit 0: debug enclave) |
-//! | 1  | measurement kind (1 = MRENCLAVE, 2 = MRTD) |
+//! | 1  | measurement kind (1 = MRENCLAVE, 2 = TDX identity digest) |
 //! | 48 | measurement, zero-padded |
 //! | 32 | MRSIGNER |
 //! | 2  | product id |

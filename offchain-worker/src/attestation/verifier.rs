@@ -3,8 +3,8 @@
 
 use std::str::FromStr;
 
-use dcap_qvl::quote::{Quote, Report};
-use enclave_update_primitives::Measurement;
+use dcap_qvl::quote::{Quote, Report, TDReport10};
+use enclave_update_primitives::{Measurement, TdIdentityFields};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -35,7 +35,8 @@ pub enum EvidenceKind {
 pub struct PeerIdentity {
 	/// What produced the evidence.
 	pub kind: EvidenceKind,
-	/// MRENCLAVE (SGX, simulated) or MRTD (TDX).
+	/// MRENCLAVE (SGX, simulated) or the TD identity digest (TDX, see
+	/// [`enclave_update_primitives::tdx`]).
 	pub measurement: Measurement,
 	/// MRSIGNER (SGX, simulated); TDX has none.
 	#[serde(with = "opt_hex")]
@@ -365,6 +366,23 @@ fn pck_platform(
 	Platform::from_pck_leaf(leaf)
 }
 
+/// A TD's measurement: the identity digest over its report's MRTD, RTMRs, owner and
+/// configuration ids and attributes ([`enclave_update_primitives::tdx`]). A TD 1.5 report
+/// (dcap-qvl's `TD15`, `TD15Ex`) extends the TD 1.0 body, and its identity is that body's: the
+/// fields it adds are the TDX module's TCB, which the collateral appraises, and the service
+/// TD binding, which the policy judges.
+fn td_identity(report: &TDReport10) -> Measurement {
+	TdIdentityFields {
+		mr_td: report.mr_td,
+		rt_mr: [report.rt_mr0, report.rt_mr1, report.rt_mr2, report.rt_mr3],
+		mr_config_id: report.mr_config_id,
+		mr_owner: report.mr_owner,
+		mr_owner_config: report.mr_owner_config,
+		td_attributes: report.td_attributes,
+	}
+	.measurement()
+}
+
 /// The identity a verified report proves.
 fn identity_from_report(
 	report: &Report,
@@ -400,7 +418,7 @@ fn identity_from_report(
 	if let Some(report) = report.as_td10() {
 		return Ok(common(
 			EvidenceKind::Tdx,
-			Measurement::MrTd(report.mr_td),
+			td_identity(report),
 			None,
 			None,
 			None,
@@ -503,5 +521,113 @@ mod tests {
 			AttestationPolicy::default().evaluate(&identity, None),
 			Err(AttestationError::DebugEnclave)
 		);
+	}
+
+	/// The TD report fields of the real TDX sample (a TD 1.0 report body right after the
+	/// 48-byte header), as `(name, offset in the quote, length, in the identity)`.
+	const TD_REPORT_FIELDS: [(&str, usize, usize, bool); 15] = {
+		const B: usize = DCAP_HEADER_LEN;
+		[
+			("TEE_TCB_SVN", B, 16, false),
+			("MRSEAM", B + 16, 48, false),
+			("MRSIGNERSEAM", B + 64, 48, false),
+			("SEAMATTRIBUTES", B + 112, 8, false),
+			("TDATTRIBUTES", B + 120, 8, true),
+			("XFAM", B + 128, 8, false),
+			("MRTD", B + 136, 48, true),
+			("MRCONFIGID", B + 184, 48, true),
+			("MROWNER", B + 232, 48, true),
+			("MROWNERCONFIG", B + 280, 48, true),
+			("RTMR0", B + 328, 48, true),
+			("RTMR1", B + 376, 48, true),
+			("RTMR2", B + 424, 48, true),
+			("RTMR3", B + 472, 48, true),
+			("REPORTDATA", B + 520, 64, false),
+		]
+	};
+
+	fn field<'a>(quote: &'a [u8], name: &str) -> &'a [u8] {
+		let (_, at, len, _) = TD_REPORT_FIELDS.iter().find(|f| f.0 == name).unwrap();
+		&quote[*at..at + len]
+	}
+
+	fn measurement_of(report: &Report) -> Measurement {
+		identity_from_report(report, TcbStatus::UpToDate, Vec::new(), u64::MAX).unwrap().measurement
+	}
+
+	#[test]
+	fn the_td_report_offsets_are_where_dcap_qvl_reads_the_fields() {
+		let report = Quote::parse(TDX_QUOTE).unwrap().report;
+		let td = report.as_td10().unwrap();
+		let parsed: [(&str, &[u8]); 15] = [
+			("TEE_TCB_SVN", &td.tee_tcb_svn),
+			("MRSEAM", &td.mr_seam),
+			("MRSIGNERSEAM", &td.mr_signer_seam),
+			("SEAMATTRIBUTES", &td.seam_attributes),
+			("TDATTRIBUTES", &td.td_attributes),
+			("XFAM", &td.xfam),
+			("MRTD", &td.mr_td),
+			("MRCONFIGID", &td.mr_config_id),
+			("MROWNER", &td.mr_owner),
+			("MROWNERCONFIG", &td.mr_owner_config),
+			("RTMR0", &td.rt_mr0),
+			("RTMR1", &td.rt_mr1),
+			("RTMR2", &td.rt_mr2),
+			("RTMR3", &td.rt_mr3),
+			("REPORTDATA", &td.report_data),
+		];
+		for (name, bytes) in parsed {
+			assert_eq!(bytes, field(TDX_QUOTE, name), "{name}");
+		}
+		// The fields tile the 584-byte TD 1.0 report body.
+		let end = TD_REPORT_FIELDS.iter().fold(DCAP_HEADER_LEN, |at, (name, start, len, _)| {
+			assert_eq!(at, *start, "{name}");
+			start + len
+		});
+		assert_eq!(end, DCAP_HEADER_LEN + 584);
+	}
+
+	#[test]
+	fn the_td_measurement_is_the_identity_digest_of_the_raw_report() {
+		use sha2::{Digest, Sha384};
+		// Computed from the quote's bytes, in the order `enclave_update_primitives::tdx`
+		// documents, not through dcap-qvl's types.
+		let mut hasher = Sha384::new();
+		hasher.update(b"enclave-update/tdx-identity/v1");
+		for name in [
+			"MRTD",
+			"RTMR0",
+			"RTMR1",
+			"RTMR2",
+			"RTMR3",
+			"MRCONFIGID",
+			"MROWNER",
+			"MROWNERCONFIG",
+			"TDATTRIBUTES",
+		] {
+			hasher.update(field(TDX_QUOTE, name));
+		}
+		let expected = Measurement::TdIdentity(hasher.finalize().into());
+		let report = Quote::parse(TDX_QUOTE).unwrap().report;
+		assert_eq!(measurement_of(&report), expected);
+		// Not MRTD: that names only the firmware.
+		assert_ne!(expected.as_bytes(), field(TDX_QUOTE, "MRTD"));
+	}
+
+	#[test]
+	fn every_identity_field_and_no_other_changes_the_td_measurement() {
+		let original = measurement_of(&Quote::parse(TDX_QUOTE).unwrap().report);
+		for (name, at, len, in_identity) in TD_REPORT_FIELDS {
+			for offset in [at, at + len - 1] {
+				let mut quote = TDX_QUOTE.to_vec();
+				quote[offset] ^= 0x80;
+				let changed = measurement_of(&Quote::parse(&quote).unwrap().report);
+				if in_identity {
+					assert_ne!(changed, original, "{name} at {offset}");
+				} else {
+					assert_eq!(changed, original, "{name} at {offset}");
+				}
+			}
+		}
 	}
 }

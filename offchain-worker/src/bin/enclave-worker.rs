@@ -263,8 +263,9 @@ struct TeeArgs {
 	/// TEE backend.
 	#[arg(long, value_enum)]
 	tee: Option<TeeChoice>,
-	/// Measurement of the simulated enclave (0x-hex: 32 bytes MRENCLAVE or 48 bytes MRTD).
-	/// Run two sim workers with different values to play "old" and "new" builds.
+	/// Measurement of the simulated enclave (0x-hex: 32 bytes MRENCLAVE or 48 bytes TDX
+	/// identity digest). Run two sim workers with different values to play "old" and "new"
+	/// builds.
 	#[arg(long, value_name = "HEX")]
 	measurement: Option<Measurement>,
 	/// Per-host secret of the sim backend (default: `<data-dir>/sim-host-secret`, created

@@ -61,7 +61,7 @@ pub enum TeeKind {
 /// The identity an enclave reports about itself, as a verifier would see it in a quote.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnclaveIdentity {
-	/// MRENCLAVE (SGX) or MRTD (TDX): what the chain schedules.
+	/// MRENCLAVE (SGX) or the TD identity digest (TDX): what the chain schedules.
 	pub measurement: Measurement,
 	/// MRSIGNER: hash of the key that signed the enclave.
 	#[serde(with = "hex_32")]

@@ -142,7 +142,7 @@ impl Tee for SimTee {
 pub(crate) fn measurement_tag(measurement: &Measurement) -> u8 {
 	match measurement {
 		Measurement::MrEnclave(_) => 1,
-		Measurement::MrTd(_) => 2,
+		Measurement::TdIdentity(_) => 2,
 	}
 }
 
@@ -208,11 +208,11 @@ mod tests {
 	#[test]
 	fn quote_carries_identity_and_report_data() {
 		let dir = tempfile::tempdir().unwrap();
-		let tee =
-			SimTee::in_data_dir(Measurement::MrTd([7; 48]), dir.path()).with_signer([9; 32], 3, 4);
+		let tee = SimTee::in_data_dir(Measurement::TdIdentity([7; 48]), dir.path())
+			.with_signer([9; 32], 3, 4);
 		let quote = tee.quote(&[5; 64]).unwrap();
 		let parsed = SimQuote::decode(&quote).unwrap();
-		assert_eq!(parsed.quote.measurement, Measurement::MrTd([7; 48]));
+		assert_eq!(parsed.quote.measurement, Measurement::TdIdentity([7; 48]));
 		assert_eq!(parsed.quote.signer, [9; 32]);
 		assert_eq!((parsed.quote.product_id, parsed.quote.svn), (3, 4));
 		assert_eq!(parsed.quote.report_data, [5; 64]);

@@ -2,7 +2,7 @@
 //! full in every benchmark (every call searches it) and the schedule has `s` entries.
 
 use super::*;
-use enclave_update_primitives::MRTD_LEN;
+use enclave_update_primitives::TD_IDENTITY_LEN;
 use frame_benchmarking::v2::*;
 use frame_support::{
 	traits::{EnsureOrigin, Get, Hooks},
@@ -13,10 +13,10 @@ use sp_runtime::traits::{One, Saturating};
 
 /// A distinct TDX measurement (the largest encoding) for each `seed`.
 fn measurement(seed: u32) -> Measurement {
-	let mut bytes = [0u8; MRTD_LEN];
+	let mut bytes = [0u8; TD_IDENTITY_LEN];
 	bytes[..4].copy_from_slice(&seed.to_le_bytes());
 	bytes[4] = 0xbe;
-	Measurement::MrTd(bytes)
+	Measurement::TdIdentity(bytes)
 }
 
 /// Seeds above this one are reserved for retired measurements.

@@ -1,6 +1,6 @@
 //! # EnclaveUpdate Pallet
 //!
-//! A governed, block-scheduled list of the TEE enclave measurements (SGX MRENCLAVE, TDX MRTD)
+//! A governed, block-scheduled list of the TEE enclave measurements (SGX MRENCLAVE, TDX identity digest)
 //! that may hold a chain's confidential keys.
 //!
 //! ## Pallet API
