@@ -111,6 +111,20 @@ fn rpc_error(e: impl std::fmt::Display) -> ChainError {
 	ChainError::Rpc(e.to_string())
 }
 
+/// The trie nodes of the node's `state_getReadProof` answer for `keys` at block `at`, which the
+/// answer must name.
+async fn read_proof<'a>(
+	rpc: &LegacyRpcMethods<WorkerRpcConfig>,
+	keys: impl IntoIterator<Item = &'a [u8]>,
+	at: [u8; 32],
+) -> Result<Vec<Vec<u8>>, ChainError> {
+	let proof = rpc.state_get_read_proof(keys, Some(H256(at))).await.map_err(rpc_error)?;
+	if proof.at.0 != at {
+		return Err(ChainError::HeaderHashMismatch);
+	}
+	Ok(proof.proof.into_iter().map(|bytes| bytes.0).collect())
+}
+
 /// The light client's checkpoint: the genesis header (which must hash to `genesis_hash`) and
 /// pallet-grandpa's authority set proven against its state root.
 async fn checkpoint(
@@ -126,14 +140,7 @@ async fn checkpoint(
 		return Err(ChainError::HeaderHashMismatch);
 	}
 	let keys = grandpa_keys(GRANDPA_PALLET_NAME);
-	let proof = rpc
-		.state_get_read_proof(keys.iter().map(|k| &k[..]), Some(H256(genesis_hash)))
-		.await
-		.map_err(rpc_error)?;
-	if proof.at.0 != genesis_hash {
-		return Err(ChainError::HeaderHashMismatch);
-	}
-	let nodes = proof.proof.into_iter().map(|bytes| bytes.0).collect();
+	let nodes = read_proof(rpc, keys.iter().map(|k| &k[..]), genesis_hash).await?;
 	let (authorities, set_id) = check_grandpa_proof(genesis.state_root.0, nodes, &keys)?;
 	Ok(LightClient::from_checkpoint(genesis, authorities, set_id)?)
 }
@@ -366,15 +373,7 @@ impl RpcChain {
 	/// The shielded calls submitted in `block` (the inbox pallet's `Calls` at that block),
 	/// read with a storage proof checked against the block's state root.
 	pub async fn inbox_at(&self, block: &VerifiedBlock) -> Result<Vec<Vec<u8>>, ChainError> {
-		let proof = self
-			.rpc()
-			.state_get_read_proof([&self.inbox_key[..]], Some(H256(block.hash)))
-			.await
-			.map_err(rpc_error)?;
-		if proof.at.0 != block.hash {
-			return Err(ChainError::HeaderHashMismatch);
-		}
-		let nodes = proof.proof.into_iter().map(|bytes| bytes.0).collect();
+		let nodes = read_proof(&self.rpc(), [&self.inbox_key[..]], block.hash).await?;
 		Ok(check_inbox_proof(block.state_root, nodes, &self.inbox_key)?)
 	}
 
@@ -393,16 +392,7 @@ impl RpcChain {
 	pub async fn verified_at(&self, block: &VerifiedBlock) -> Result<VerifiedSchedule, ChainError> {
 		self.check_not_older(block.number)?;
 		let hash = block.hash;
-		let keys: Vec<Vec<u8>> = self.keys.all().iter().map(|k| k.to_vec()).collect();
-		let proof = self
-			.rpc()
-			.state_get_read_proof(keys.iter().map(|k| &k[..]), Some(H256(hash)))
-			.await
-			.map_err(rpc_error)?;
-		if proof.at.0 != hash {
-			return Err(ChainError::HeaderHashMismatch);
-		}
-		let nodes = proof.proof.into_iter().map(|bytes| bytes.0).collect();
+		let nodes = read_proof(&self.rpc(), self.keys.all(), hash).await?;
 		let storage = check_read_proof(block.state_root, nodes, &self.keys)?;
 
 		self.record(ChainProgress {
