@@ -111,6 +111,23 @@ fn rpc_error(e: impl std::fmt::Display) -> ChainError {
 	ChainError::Rpc(e.to_string())
 }
 
+/// The node's header of block `hash`, checked to hash to `hash` (not yet to be final).
+async fn checked_header(
+	rpc: &LegacyRpcMethods<WorkerRpcConfig>,
+	hash: [u8; 32],
+) -> Result<Header, ChainError> {
+	let header = rpc
+		.chain_get_header(Some(H256(hash)))
+		.await
+		.map_err(rpc_error)?
+		.ok_or(ChainError::UnknownBlock)?;
+	// The header must be the block asked for, not any header the host likes.
+	if BlakeTwo256::hash_of(&header).0 != hash {
+		return Err(ChainError::HeaderHashMismatch);
+	}
+	Ok(header)
+}
+
 /// The trie nodes of the node's `state_getReadProof` answer for `keys` at block `at`, which the
 /// answer must name.
 async fn read_proof<'a>(
@@ -131,14 +148,7 @@ async fn checkpoint(
 	rpc: &LegacyRpcMethods<WorkerRpcConfig>,
 	genesis_hash: [u8; 32],
 ) -> Result<LightClient, ChainError> {
-	let genesis = rpc
-		.chain_get_header(Some(H256(genesis_hash)))
-		.await
-		.map_err(rpc_error)?
-		.ok_or(ChainError::UnknownBlock)?;
-	if BlakeTwo256::hash_of(&genesis).0 != genesis_hash {
-		return Err(ChainError::HeaderHashMismatch);
-	}
+	let genesis = checked_header(rpc, genesis_hash).await?;
 	let keys = grandpa_keys(GRANDPA_PALLET_NAME);
 	let nodes = read_proof(rpc, keys.iter().map(|k| &k[..]), genesis_hash).await?;
 	let (authorities, set_id) = check_grandpa_proof(genesis.state_root.0, nodes, &keys)?;
@@ -256,17 +266,7 @@ impl RpcChain {
 
 	/// The header of block `hash`, checked to hash to `hash` (not yet to be final).
 	async fn header(&self, hash: [u8; 32]) -> Result<Header, ChainError> {
-		let header = self
-			.rpc()
-			.chain_get_header(Some(H256(hash)))
-			.await
-			.map_err(rpc_error)?
-			.ok_or(ChainError::UnknownBlock)?;
-		// The header must be the block asked for, not any header the host likes.
-		if BlakeTwo256::hash_of(&header).0 != hash {
-			return Err(ChainError::HeaderHashMismatch);
-		}
-		Ok(header)
+		checked_header(&self.rpc(), hash).await
 	}
 
 	/// The GRANDPA justification the node stores with block `hash`, if any.
