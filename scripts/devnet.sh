@@ -30,7 +30,9 @@ done
 
 if $build; then
 	printf '\n[devnet] building enclave-update-node, enclave-worker and enclave-update-devnet\n'
-	cargo build --locked -p enclave-update-node -p enclave-worker -p enclave-update-devnet
+	# The devnet's workers run the simulated TEE: the worker's `dev-tee` feature.
+	cargo build --locked -p enclave-update-node -p enclave-worker -p enclave-update-devnet \
+		--features enclave-worker/dev-tee
 fi
 # Wherever CARGO_TARGET_DIR or a cargo config puts the build; JSON read with grep, so that
 # nothing beyond what the build needs has to be installed.

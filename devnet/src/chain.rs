@@ -684,7 +684,7 @@ impl Chain {
 		let key = format!(
 			"0x{}",
 			hex::encode(enclave_worker::chain::proof::inbox_calls_key(
-				enclave_worker::chain::proof::DEFAULT_INBOX_PALLET_NAME
+				enclave_worker::chain::proof::INBOX_PALLET_NAME
 			))
 		);
 		let value: Option<String> =

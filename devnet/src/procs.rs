@@ -367,10 +367,13 @@ impl Worker {
 		run_worker_command(command, &format!("worker {}", self.name))
 	}
 
-	/// `enclave-worker init`: fresh keys (the chain's first enclave only).
+	/// `enclave-worker init --node <node>`: fresh keys (the chain's first enclave only), bound
+	/// to the node's chain.
 	pub fn init(&self) -> Result<CommandResult> {
 		std::fs::create_dir_all(&self.data_dir)?;
-		self.output(self.command("init")?)
+		let mut command = self.command("init")?;
+		command.args(["--node", &self.node_url]);
+		self.output(command)
 	}
 
 	/// `enclave-worker status --json` with this enclave's TEE (checks it can unseal the keys).
@@ -387,11 +390,11 @@ impl Worker {
 	fn request_keys_command(&self, provider: &str) -> Result<Command> {
 		std::fs::create_dir_all(&self.data_dir)?;
 		let mut command = self.command("request-keys")?;
-		command.args(["--from", provider, "--node", &self.node_url, "--dev", "--json"]);
+		command.args(["--from", provider, "--node", &self.node_url, "--json"]);
 		Ok(command)
 	}
 
-	/// `enclave-worker request-keys --from <provider> --dev --json`.
+	/// `enclave-worker request-keys --from <provider> --json`.
 	pub fn request_keys(&self, provider: &str) -> Result<CommandResult> {
 		self.output(self.request_keys_command(provider)?)
 	}
@@ -408,7 +411,7 @@ impl Worker {
 	fn run_command(&self, predecessor: Option<&str>) -> Result<Command> {
 		let mut command = self.command("run")?;
 		command
-			.args(["--node", &self.node_url, "--dev", "--provide-on", &self.provide_addr()])
+			.args(["--node", &self.node_url, "--provide-on", &self.provide_addr()])
 			.args(["--poll-ms", "100"])
 			.env("RUST_LOG", "info,enclave_worker=debug");
 		if let Some(predecessor) = predecessor {
@@ -421,7 +424,7 @@ impl Worker {
 		self.data_dir.join(format!("run-{}.log", unique_suffix()))
 	}
 
-	/// Starts `enclave-worker run --dev --provide-on <port>`, continuing from `predecessor`'s
+	/// Starts `enclave-worker run --provide-on <port>`, continuing from `predecessor`'s
 	/// snapshot when its own stretch of blocks starts after the predecessor's.
 	pub fn run(&self, predecessor: Option<&str>) -> Result<Process> {
 		let mut command = self.run_command(predecessor)?;

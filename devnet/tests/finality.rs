@@ -7,7 +7,7 @@ use enclave_update_devnet::{
 	chain::{grandpa_set_change_call, Chain},
 	procs::Node,
 };
-use enclave_worker::chain::{proof::PalletKeys, rpc::RpcChain, ScheduleSource};
+use enclave_worker::chain::{rpc::RpcChain, ScheduleSource};
 use std::time::{Duration, Instant};
 
 const TEST_TIMEOUT: Duration = Duration::from_secs(240);
@@ -38,8 +38,7 @@ async fn the_light_client_follows_an_authority_set_change_on_the_running_chain()
 		let root = tempfile::tempdir().unwrap();
 		let node = Node::start(&root.path().join("node"), None).unwrap();
 		let chain = Chain::connect(&node.url(), WAIT).await.unwrap();
-		let follower =
-			RpcChain::connect(&node.url(), None, PalletKeys::default(), None).await.unwrap();
+		let follower = RpcChain::connect(&node.url(), None, None).await.unwrap();
 		let before = follower.verified_schedule().await.unwrap();
 		assert_eq!(follower.light_client().set_id(), 0);
 		assert_eq!(before.genesis_hash, chain.genesis_hash().await.unwrap());
@@ -62,7 +61,7 @@ async fn the_light_client_follows_an_authority_set_change_on_the_running_chain()
 		follow_until(&follower, 2, 2).await;
 
 		// A follower that starts now, from genesis, walks across both changes.
-		let late = RpcChain::connect(&node.url(), None, PalletKeys::default(), None).await.unwrap();
+		let late = RpcChain::connect(&node.url(), None, None).await.unwrap();
 		let view = late.verified_schedule().await.unwrap();
 		assert_eq!(late.light_client().set_id(), 2);
 		assert!(view.block_number >= head);

@@ -17,7 +17,7 @@ use enclave_update_devnet::{
 use enclave_update_primitives::{ActiveEnclave, Denied, Measurement, ScheduledEnclave};
 use enclave_worker::{
 	attestation::{AttestationPolicy, Verifier},
-	chain::{proof::PalletKeys, rpc::RpcChain, ChainError, ScheduleSource, VerifiedSchedule},
+	chain::{rpc::RpcChain, ChainError, ScheduleSource, VerifiedSchedule},
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{
 		protocol::{
@@ -189,14 +189,8 @@ async fn refusal_from(
 	std::fs::create_dir_all(&data_dir).unwrap();
 	let tee = SimTee::in_data_dir(measurement, &data_dir);
 	let store = Store::open(&data_dir).unwrap();
-	let node = RpcChain::connect(
-		&devnet.node.url(),
-		Some(devnet.genesis_hash),
-		PalletKeys::default(),
-		None,
-	)
-	.await
-	.unwrap();
+	let node =
+		RpcChain::connect(&devnet.node.url(), Some(devnet.genesis_hash), None).await.unwrap();
 	let mut view = node.verified_schedule().await.unwrap();
 	host_edit(&mut view);
 	let verifier = Verifier::new(AttestationPolicy::dev());

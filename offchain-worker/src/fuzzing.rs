@@ -11,7 +11,7 @@
 use std::sync::OnceLock;
 
 use crate::{
-	attestation::{decode_evidence, AttestationPolicy, Collateral, Verifier},
+	attestation::{decode_evidence, Collateral, Verifier},
 	keys::{KeyMaterial, StateKey},
 	store::{decode_snapshot, parse_file},
 };
@@ -31,10 +31,11 @@ fn state_key() -> &'static StateKey {
 }
 
 /// The evidence decoder and the whole verification path (DCAP against the TDX fixture's
-/// collateral, simulated quotes in dev mode).
+/// collateral; simulated quotes as this build's measured policy judges them: verified in a
+/// `dev-tee` build, refused in a production one).
 pub fn evidence(data: &[u8]) {
 	let decoded = decode_evidence(data);
-	let verifier = Verifier::new(AttestationPolicy::dev());
+	let verifier = Verifier::new(crate::measured::policy());
 	let verified = verifier.check_evidence(data, collateral(), TDX_AT);
 	// Whatever the verifier accepts, the decoder must have accepted.
 	assert!(verified.is_err() || decoded.is_ok());

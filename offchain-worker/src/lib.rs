@@ -6,8 +6,10 @@
 //! ## Overview
 //! - [`tee`]: the boundary to the hardware. A [`tee::Tee`] reports its own measurement,
 //!   produces quotes over 64 bytes of report data and derives a sealing key bound to its
-//!   measurement. Backends: [`tee::sim`] (software, development only) and
-//!   [`tee::gramine`] (SGX DCAP through Gramine's `/dev/attestation`).
+//!   measurement. Backends: `tee::sim` (software; only in builds with the `dev-tee` feature)
+//!   and [`tee::gramine`] (SGX DCAP through Gramine's `/dev/attestation`).
+//! - [`measured`]: what the measurement covers besides code: the attestation policy the worker
+//!   hands keys by and the names of the pallets it reads, compiled in, never host input.
 //! - [`attestation`]: verifies a peer's evidence (a DCAP quote, or a simulated quote in
 //!   dev mode) against collateral and an [`attestation::AttestationPolicy`], returning a
 //!   typed [`attestation::PeerIdentity`] or a specific [`attestation::AttestationError`].
@@ -35,6 +37,7 @@ pub mod demo;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod keys;
+pub mod measured;
 pub mod provisioning;
 pub mod runner;
 mod secret;

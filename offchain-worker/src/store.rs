@@ -43,7 +43,7 @@ use zeroize::Zeroizing;
 
 use crate::{
 	keys::{aead_open_in_place, aead_seal_in_place, KeyMaterial, StateKey, NONCE_LEN, TAG_LEN},
-	tee::{sim::measurement_tag, SealingKey},
+	tee::{measurement_tag, SealingKey},
 };
 
 /// File magic.
@@ -60,7 +60,10 @@ pub const SNAPSHOT_FILE: &str = "state.snapshot";
 pub const CHAIN_PROGRESS_FILE: &str = "chain.progress";
 /// Name of the sealed GRANDPA light-client state in the data directory.
 pub const LIGHT_CLIENT_FILE: &str = "chain.grandpa";
+/// Name of the sealed chain identity (the chain the keys belong to) in the data directory.
+pub const CHAIN_IDENTITY_FILE: &str = "chain.identity";
 const CHAIN_PROGRESS_LEN: usize = 4 + 32 + 32;
+const CHAIN_IDENTITY_LEN: usize = 32 + 32;
 const SNAPSHOT_PREFIX_LEN: usize = 8 + 32;
 
 /// What a file holds; part of the authenticated header.
@@ -76,6 +79,9 @@ pub enum FileKind {
 	/// The GRANDPA light client's state (tracked authority set and verified head), sealed
 	/// with the TEE sealing key.
 	LightClient = 4,
+	/// The chain the keys belong to (its genesis hash, bound to the keys' checksum), sealed
+	/// with the TEE sealing key.
+	ChainIdentity = 5,
 }
 
 impl FileKind {
@@ -85,6 +91,7 @@ impl FileKind {
 			2 => Some(Self::StateSnapshot),
 			3 => Some(Self::ChainProgress),
 			4 => Some(Self::LightClient),
+			5 => Some(Self::ChainIdentity),
 			_ => None,
 		}
 	}
@@ -186,12 +193,14 @@ const TEMP_NAME_ATTEMPTS: usize = 4;
 
 /// The files of a data directory written through [`atomic_write`] or [`atomic_create`]: only
 /// their temp files are removed by [`Store::remove_leftovers`].
-const OWN_FILES: [&str; 6] = [
+const OWN_FILES: &[&str] = &[
 	KEYS_FILE,
 	SNAPSHOT_FILE,
 	CHAIN_PROGRESS_FILE,
 	LIGHT_CLIENT_FILE,
+	CHAIN_IDENTITY_FILE,
 	crate::status::STATUS_FILE,
+	#[cfg(feature = "dev-tee")]
 	crate::tee::sim::HOST_SECRET_FILE,
 ];
 
@@ -516,6 +525,20 @@ fn decode_file(
 	bytes.drain(..HEADER_LEN);
 	bytes.truncate(body_len);
 	Ok(written_by)
+}
+
+/// The chain a key set belongs to: fixed when the keys are made (`init`, from the genesis the
+/// operator names or the node reports, when there are no keys to steal yet) or received (the
+/// provider's chain, which the attested hand-over binds: the requester's report data carries its
+/// genesis hash and the provider refuses any other). Sealed with the keys' checksum, so that a
+/// host cannot pair keys with an identity made for other keys (a fresh `init` on its own chain):
+/// [`crate::chain::rpc::RpcChain`] then follows only that chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainIdentity {
+	/// The chain's genesis hash (the light client's checkpoint is proven against its header).
+	pub genesis_hash: [u8; 32],
+	/// [`crate::keys::KeyMaterial::checksum`] of the keys it belongs to.
+	pub key_checksum: [u8; 32],
 }
 
 /// The highest block an enclave has verified on its chain: it refuses any older view, so a host
@@ -860,7 +883,8 @@ impl Store {
 	}
 
 	/// The sealed chain progress, `None` before the first verified block. A file sealed by
-	/// another build is `None` too: each build keeps its own progress.
+	/// another build is an error ([`StoreError::SealedByOtherEnclave`]), not "no progress": a
+	/// host must not make an enclave forget how far it verified by swapping the file.
 	pub fn read_chain_progress(
 		&self,
 		sealing_key: &SealingKey,
@@ -868,8 +892,9 @@ impl Store {
 	) -> Result<Option<ChainProgress>, StoreError> {
 		let path = self.dir.join(CHAIN_PROGRESS_FILE);
 		let Some(mut bytes) = read_optional(&path)? else { return Ok(None) };
-		if parse_file(&bytes)?.written_by != *measurement {
-			return Ok(None);
+		let sealed_by = parse_file(&bytes)?.written_by;
+		if sealed_by != *measurement {
+			return Err(StoreError::SealedByOtherEnclave { sealed_by, current: *measurement });
 		}
 		decode_file(sealing_key.expose_secret(), &mut bytes, FileKind::ChainProgress)?;
 		if bytes.len() != CHAIN_PROGRESS_LEN {
@@ -886,6 +911,50 @@ impl Store {
 			block_number: u32::from_le_bytes(number),
 			block_hash,
 		}))
+	}
+
+	/// Seals `identity` with this enclave's sealing key (atomically). Written before the keys
+	/// it names (`init`, a received hand-over), so that sealed keys never exist without it.
+	pub fn write_chain_identity(
+		&self,
+		sealing_key: &SealingKey,
+		measurement: &Measurement,
+		identity: &ChainIdentity,
+	) -> Result<(), StoreError> {
+		let path = self.dir.join(CHAIN_IDENTITY_FILE);
+		let mut plaintext = Vec::with_capacity(CHAIN_IDENTITY_LEN);
+		plaintext.extend_from_slice(&identity.genesis_hash);
+		plaintext.extend_from_slice(&identity.key_checksum);
+		let file = encode_file(
+			sealing_key.expose_secret(),
+			FileKind::ChainIdentity,
+			measurement,
+			&plaintext,
+		)?;
+		atomic_write(&path, &file).map_err(io_err(&path))
+	}
+
+	/// The sealed chain identity, `None` when there is none. A file sealed by another build is
+	/// an error ([`StoreError::SealedByOtherEnclave`]), as for the light client's state.
+	pub fn read_chain_identity(
+		&self,
+		sealing_key: &SealingKey,
+		measurement: &Measurement,
+	) -> Result<Option<ChainIdentity>, StoreError> {
+		let path = self.dir.join(CHAIN_IDENTITY_FILE);
+		let Some(mut bytes) = read_optional(&path)? else { return Ok(None) };
+		let sealed_by = parse_file(&bytes)?.written_by;
+		if sealed_by != *measurement {
+			return Err(StoreError::SealedByOtherEnclave { sealed_by, current: *measurement });
+		}
+		decode_file(sealing_key.expose_secret(), &mut bytes, FileKind::ChainIdentity)?;
+		if bytes.len() != CHAIN_IDENTITY_LEN {
+			return Err(StoreError::InvalidPayload("chain identity has the wrong length".into()));
+		}
+		let mut identity = ChainIdentity { genesis_hash: [0; 32], key_checksum: [0; 32] };
+		identity.genesis_hash.copy_from_slice(&bytes[..32]);
+		identity.key_checksum.copy_from_slice(&bytes[32..]);
+		Ok(Some(identity))
 	}
 
 	/// Seals the light client's encoded state with this enclave's sealing key (atomically).
@@ -988,7 +1057,7 @@ pub fn decode_snapshot(state_key: &StateKey, mut bytes: Vec<u8>) -> Result<Snaps
 	Ok(Snapshot { block_number: u64::from_le_bytes(number), state_hash, state: bytes, written_by })
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "dev-tee"))]
 mod tests {
 	use super::*;
 	use crate::tee::{SimTee, Tee};
@@ -1012,8 +1081,11 @@ mod tests {
 			ChainProgress { genesis_hash: [1; 32], block_number: 42, block_hash: [2; 32] };
 		store.write_chain_progress(&ka, &A, &progress).unwrap();
 		assert_eq!(store.read_chain_progress(&ka, &A).unwrap(), Some(progress));
-		// Another build keeps its own progress and cannot read A's.
-		assert_eq!(store.read_chain_progress(&kb, &B).unwrap(), None);
+		// Another build cannot read A's, and is told so rather than starting without progress.
+		assert!(matches!(
+			store.read_chain_progress(&kb, &B),
+			Err(StoreError::SealedByOtherEnclave { sealed_by, .. }) if sealed_by == A
+		));
 		// A tampered file does not authenticate.
 		let path = store.dir().join(CHAIN_PROGRESS_FILE);
 		let mut bytes = std::fs::read(&path).unwrap();

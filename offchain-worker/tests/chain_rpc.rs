@@ -14,17 +14,18 @@ mod support;
 use enclave_update_primitives::ScheduledEnclave;
 use enclave_worker::{
 	chain::{
-		grandpa::FinalityError, proof::PalletKeys, rpc::RpcChain, rpc::SealedProgress, ChainError,
+		grandpa::FinalityError, proof::ProofError, rpc::RpcChain, rpc::SealedProgress, ChainError,
 		ScheduleSource,
 	},
-	store::Store,
+	keys::KeyMaterial,
+	store::{ChainIdentity, Store},
 	tee::{SimTee, Tee},
 };
 use std::sync::Arc;
 use support::{justification, keys, node::*};
 
 async fn follower(url: &str) -> Result<RpcChain, ChainError> {
-	RpcChain::connect(url, None, PalletKeys::default(), None).await
+	RpcChain::connect(url, None, None).await
 }
 
 #[tokio::test]
@@ -40,6 +41,36 @@ async fn honest_answers_are_verified() {
 	assert_eq!(view.scheduled, vec![ScheduledEnclave { measurement: m(0xbb), activates_at: 10 }]);
 	assert!(view.decide(&m(0xaa), &m(0xbb)).is_allowed());
 	assert!(!view.decide(&m(0xaa), &m(0xcc)).is_allowed());
+}
+
+/// A runtime upgrade that renames the inbox pallet: the calls are on chain, under a name this
+/// build does not read. Reading them as "none" would drop every user's call in silence.
+#[tokio::test]
+async fn a_renamed_inbox_pallet_is_refused() {
+	let chain = two_block_chain();
+	{
+		let mut chain = chain.lock().unwrap();
+		chain.inbox_pallet = "Inbox";
+		push_block(&mut chain, 2, 0xaa, &[]);
+		justify(&mut chain, 2);
+		chain.finalized = 2;
+	}
+	let (url, _server) = serve(chain).await;
+	let follower = follower(&url).await.unwrap();
+	let head = follower.finalized_block().await.unwrap();
+	assert_eq!(head.number, 2);
+	let err = follower.inbox_at(&head).await.unwrap_err();
+	assert!(
+		matches!(
+			err,
+			ChainError::Proof(ProofError::PalletMissing { item: "ShieldedInbox::StorageVersion" })
+		),
+		"{err}"
+	);
+	// Block 1, before the rename, is read as it was.
+	let blocks = follower.blocks_after((0, follower.genesis_hash()), &head).await.unwrap();
+	assert_eq!(blocks.iter().map(|b| b.number).collect::<Vec<_>>(), [1, 2]);
+	assert_eq!(follower.inbox_at(&blocks[0]).await.unwrap(), vec![vec![1u8]]);
 }
 
 #[tokio::test]
@@ -64,10 +95,7 @@ async fn another_blocks_header_is_refused() {
 #[tokio::test]
 async fn another_chain_is_refused() {
 	let (url, _server) = serve(two_block_chain()).await;
-	let err = RpcChain::connect(&url, Some([7; 32]), PalletKeys::default(), None)
-		.await
-		.err()
-		.expect("refused");
+	let err = RpcChain::connect(&url, Some([7; 32]), None).await.err().expect("refused");
 	assert!(matches!(err, ChainError::WrongGenesis), "{err}");
 }
 
@@ -84,7 +112,7 @@ async fn a_rollback_is_refused_also_after_a_restart() {
 		sealing_key: Arc::new(tee.sealing_key().unwrap()),
 		measurement: m(0xaa),
 	};
-	let connect = |sealed| RpcChain::connect(&url, None, PalletKeys::default(), Some(sealed));
+	let connect = |sealed| RpcChain::connect(&url, None, Some(sealed));
 
 	let follower = connect(sealed()).await.unwrap();
 	assert_eq!(follower.verified_schedule().await.unwrap().block_number, 2);
@@ -127,7 +155,7 @@ impl Sealed {
 	}
 
 	async fn connect(&self, url: &str) -> Result<RpcChain, ChainError> {
-		RpcChain::connect(url, None, PalletKeys::default(), Some(self.progress())).await
+		RpcChain::connect(url, None, Some(self.progress())).await
 	}
 
 	fn data(&self, name: &str) -> std::path::PathBuf {
@@ -197,7 +225,7 @@ async fn the_sealed_light_client_binds_the_worker_to_its_chain() {
 		tee: SimTee::in_data_dir(m(0xcc), worker.dir.path()),
 	};
 	let other_progress = SealedProgress { measurement: m(0xcc), ..other.progress() };
-	RpcChain::connect(&other_url, None, PalletKeys::default(), Some(other_progress)).await.unwrap();
+	RpcChain::connect(&other_url, None, Some(other_progress)).await.unwrap();
 	std::fs::copy(other.data("chain.grandpa"), worker.data("chain.grandpa")).unwrap();
 	let err = worker.connect(&url).await.err().expect("refused");
 	assert!(matches!(err, ChainError::Progress(_)), "{err}");
@@ -208,5 +236,81 @@ async fn the_sealed_light_client_binds_the_worker_to_its_chain() {
 	assert_eq!(
 		worker.connect(&url).await.unwrap().verified_schedule().await.unwrap().block_number,
 		2
+	);
+}
+
+/// Keys are bound to their chain by the sealed chain identity, not by files a host can delete:
+/// with every chain file gone, the node of another chain is still refused; keys without their
+/// identity are refused; and an identity the same enclave build made for other keys (a fresh
+/// `init` on the host's own chain, on the same CPU) does not fit these keys.
+#[tokio::test]
+async fn the_keys_bind_the_worker_to_their_chain_whatever_files_are_deleted() {
+	let chain = two_block_chain();
+	let (url, _server) = serve(chain.clone()).await;
+	let genesis = chain.lock().unwrap().blocks[0].header.hash().0;
+	let (other_url, _other) = serve(chain_with_salt(9)).await;
+	let other_genesis = RpcChain::connect(&other_url, None, None).await.unwrap().genesis_hash();
+
+	let worker = Sealed::new();
+	let sealed = worker.progress();
+	let keys = KeyMaterial::generate();
+	let identity = ChainIdentity { genesis_hash: genesis, key_checksum: keys.checksum().0 };
+	sealed.store.write_chain_identity(&sealed.sealing_key, &m(0xaa), &identity).unwrap();
+	sealed.store.init_keys(&sealed.sealing_key, &m(0xaa), &keys).unwrap();
+	assert_eq!(
+		worker.connect(&url).await.unwrap().verified_schedule().await.unwrap().block_number,
+		1
+	);
+
+	// The host deletes the light client's state and the progress, and offers its own chain.
+	for file in ["chain.grandpa", "chain.progress"] {
+		std::fs::remove_file(worker.data(file)).unwrap();
+	}
+	let err = worker.connect(&other_url).await.err().expect("refused");
+	assert!(matches!(err, ChainError::WrongGenesis), "{err}");
+	assert!(!worker.data("chain.grandpa").exists(), "nothing written for the other chain");
+	// Its own chain it follows again, from the checkpoint of the genesis its keys name.
+	assert_eq!(
+		worker.connect(&url).await.unwrap().verified_schedule().await.unwrap().block_number,
+		1
+	);
+
+	// An identity the same build sealed for other keys (the host's own `init` on its chain).
+	let host_init = Sealed { dir: tempfile::tempdir().unwrap(), tee: worker.tee.clone() };
+	let host_sealed = host_init.progress();
+	let host_keys = KeyMaterial::generate();
+	host_sealed
+		.store
+		.write_chain_identity(
+			&host_sealed.sealing_key,
+			&m(0xaa),
+			&ChainIdentity { genesis_hash: other_genesis, key_checksum: host_keys.checksum().0 },
+		)
+		.unwrap();
+	let own_identity = std::fs::read(worker.data("chain.identity")).unwrap();
+	std::fs::copy(host_init.data("chain.identity"), worker.data("chain.identity")).unwrap();
+	for file in ["chain.grandpa", "chain.progress"] {
+		std::fs::remove_file(worker.data(file)).unwrap();
+	}
+	let err = worker.connect(&other_url).await.err().expect("refused");
+	assert!(
+		matches!(err, ChainError::ChainIdentityOfOtherKeys { identity_of, held }
+			if identity_of == host_keys.checksum() && held == keys.checksum()),
+		"{err}"
+	);
+
+	// No identity at all: refused, not learned again from the node.
+	std::fs::remove_file(worker.data("chain.identity")).unwrap();
+	for url in [&url, &other_url] {
+		let err = worker.connect(url).await.err().expect("refused");
+		assert!(matches!(err, ChainError::MissingChainIdentity), "{err}");
+	}
+	assert!(!worker.data("chain.grandpa").exists());
+
+	// Restored from backup, the worker goes on.
+	std::fs::write(worker.data("chain.identity"), own_identity).unwrap();
+	assert_eq!(
+		worker.connect(&url).await.unwrap().verified_schedule().await.unwrap().block_number,
+		1
 	);
 }

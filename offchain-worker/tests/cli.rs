@@ -28,8 +28,21 @@ fn fixture(name: &str) -> String {
 	Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name).display().to_string()
 }
 
+/// The genesis hash the keys of these tests are made for (no node runs here).
+const GENESIS: &str = "0x1111111111111111111111111111111111111111111111111111111111111111";
+
 fn init(dir: &str, measurement: &str) -> Output {
-	worker(&["init", "--data-dir", dir, "--tee", "sim", "--measurement", measurement])
+	worker(&[
+		"init",
+		"--data-dir",
+		dir,
+		"--tee",
+		"sim",
+		"--measurement",
+		measurement,
+		"--genesis",
+		GENESIS,
+	])
 }
 
 #[test]
@@ -145,7 +158,7 @@ fn verify_quote_names_the_td_attribute_it_refuses_and_accepts_it_when_allowed() 
 }
 
 #[test]
-fn pccs_url_is_a_policy_flag() {
+fn pccs_url_is_a_collateral_flag() {
 	let tmp = tempfile::tempdir().unwrap();
 	let cache = tmp.path().join("collateral").display().to_string();
 	// Connection refused on loopback: no network, and nothing is cached.
@@ -185,9 +198,43 @@ fn help_explains_every_subcommand() {
 		assert!(help.stdout.contains(word), "{word}: {}", help.stdout);
 	}
 	let verify_help = worker(&["verify-quote", "--help"]);
-	for flag in ["--collateral", "--at", "--dev", "--allow-status", "--reject-advisory"] {
+	for flag in ["--collateral", "--at", "--allow-status", "--reject-advisory"] {
 		assert!(verify_help.stdout.contains(flag), "{flag}: {}", verify_help.stdout);
 	}
+}
+
+/// The commands that hand or receive keys take no policy and no pallet names from the host:
+/// a flag for any of them is an error, not a setting.
+#[test]
+fn the_host_cannot_choose_the_policy_or_the_pallets() {
+	for command in ["run", "request-keys"] {
+		for flag in [
+			"--dev",
+			"--allow-debug",
+			"--allow-status",
+			"--reject-advisory",
+			"--mrsigner",
+			"--min-svn",
+			"--product-id",
+			"--allow-td-without-sept-ve-disable",
+			"--allow-service-td",
+			"--pallet",
+			"--inbox-pallet",
+			"--gramine-root",
+		] {
+			let out = worker(&[command, flag, "x", "--data-dir", "/nonexistent"]);
+			assert!(!out.ok, "{command} {flag}");
+			assert!(out.stderr.contains("unexpected argument"), "{command} {flag}: {}", out.stderr);
+		}
+	}
+	let policy = worker(&["policy", "--json"]);
+	assert!(policy.ok, "{}", policy.stderr);
+	let shown: serde_json::Value = serde_json::from_str(&policy.stdout).unwrap();
+	assert_eq!(shown["policy"]["allow_debug"], false);
+	assert_eq!(shown["policy"]["accepted_tcb_statuses"], serde_json::json!(["UpToDate"]));
+	assert_eq!(shown["pallets"]["inbox"], "ShieldedInbox");
+	// This test runs on the dev-tee build (tests/production.rs checks the other one).
+	assert_eq!(shown["accepts_simulated_evidence"], true);
 }
 
 #[test]

@@ -21,7 +21,7 @@ mod support;
 use enclave_update_primitives::Measurement;
 use enclave_worker::{
 	attestation::{AttestationPolicy, Verifier},
-	chain::{proof::PalletKeys, rpc::RpcChain},
+	chain::rpc::RpcChain,
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{Provider, ProviderConfig},
 	store::Store,
@@ -34,6 +34,9 @@ const B: u8 = 0xbb;
 const PROCESS_TIMEOUT: Duration = Duration::from_secs(30);
 const INIT_KILLS: usize = 60;
 const REQUEST_KILLS: usize = 30;
+
+/// The genesis hash `init` binds the keys of these tests to (no node runs for `init`).
+const GENESIS: &str = "0x1111111111111111111111111111111111111111111111111111111111111111";
 
 fn m(byte: u8) -> Measurement {
 	Measurement::MrEnclave([byte; 32])
@@ -231,7 +234,17 @@ fn status_creates_nothing_and_changes_nothing() {
 	}
 	assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 
-	let out = worker.run(&["init", "--data-dir", &dir_arg, "--tee", "sim", "--measurement", &a]);
+	let out = worker.run(&[
+		"init",
+		"--data-dir",
+		&dir_arg,
+		"--tee",
+		"sim",
+		"--measurement",
+		&a,
+		"--genesis",
+		GENESIS,
+	]);
 	assert!(out.ok, "{}", out.stderr);
 	// A leftover of a killed write stays until a command that writes starts.
 	std::fs::write(dir.join(".keys.sealed.tmp-1-0"), b"leftover").unwrap();
@@ -254,7 +267,9 @@ fn init_killed_at_random_moments_leaves_no_keys_or_complete_ones() {
 	let tmp = tempfile::tempdir().unwrap();
 	let a = hex_measurement(A);
 	let init_args = |dir: &str| -> Vec<String> {
-		["init", "--data-dir", dir, "--tee", "sim", "--measurement", &a].map(str::to_owned).to_vec()
+		["init", "--data-dir", dir, "--tee", "sim", "--measurement", &a, "--genesis", GENESIS]
+			.map(str::to_owned)
+			.to_vec()
 	};
 	let calibration = tmp.path().join("calibration").display().to_string();
 	let full = worker.duration_of(&as_strs(&init_args(&calibration)));
@@ -302,9 +317,7 @@ fn request_keys_killed_at_random_moments_then_failing_never_reports_no_keys() {
 	let material = KeyMaterial::generate();
 	let provider_checksum = material.checksum().to_string();
 	let provider_addr = runtime.block_on(async {
-		let chain = RpcChain::connect(&node, None, PalletKeys::default(), None)
-			.await
-			.expect("provider follows the node");
+		let chain = RpcChain::connect(&node, None, None).await.expect("provider follows the node");
 		let config = ProviderConfig {
 			// Killed requesters leave their challenges outstanding.
 			max_outstanding_challenges: 4 * REQUEST_KILLS + 16,
@@ -339,7 +352,6 @@ fn request_keys_killed_at_random_moments_then_failing_never_reports_no_keys() {
 			&node,
 			"--from",
 			from,
-			"--dev",
 		]
 		.map(str::to_owned)
 		.to_vec()

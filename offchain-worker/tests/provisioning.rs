@@ -24,7 +24,7 @@ use enclave_worker::{
 		request_keys, HandoverRecord, NonceError, ProvideError, Provider, ProviderConfig,
 		RequestError, RequesterConfig, StoreOutcome, WireError,
 	},
-	store::{Store, StoreError},
+	store::{ChainIdentity, Store, StoreError},
 	tee::{SimTee, Tee},
 };
 use tempfile::TempDir;
@@ -215,6 +215,13 @@ async fn scheduled_successor_gets_the_keys_sealed_to_its_measurement() {
 	let (held, _) =
 		store.read_sealed_keys(&b.tee.sealing_key().unwrap(), &m(B)).expect("B reads its keys");
 	assert_eq!(held.checksum(), running.checksum);
+	// With the chain the hand-over was attested on (the provider's: it refuses any other),
+	// sealed with them: the keys follow no other chain from now on.
+	let identity = store.read_chain_identity(&b.tee.sealing_key().unwrap(), &m(B)).unwrap();
+	assert_eq!(
+		identity,
+		Some(ChainIdentity { genesis_hash: GENESIS, key_checksum: running.checksum.0 })
+	);
 	let a_on_b_host = b.tee_as(A);
 	assert!(matches!(
 		store.read_sealed_keys(&a_on_b_host.sealing_key().unwrap(), &m(A)),

@@ -25,7 +25,7 @@ pub enum AttestationError {
 	#[error("unsupported quote: {0}")]
 	UnsupportedQuote(String),
 	/// A simulated quote was presented to a verifier that is not in dev mode.
-	#[error("simulated (non-hardware) quote refused: the verifier is not in dev mode")]
+	#[error("simulated (non-hardware) quote refused: only a build with the dev-tee feature, in dev mode, accepts one")]
 	SimulatedQuoteRefused,
 	/// A simulated quote whose signature is not the dev attestation key's.
 	#[error("simulated quote signature is invalid")]

@@ -93,8 +93,9 @@ impl From<dcap_qvl::TcbStatus> for TcbStatus {
 
 /// A verification policy. The default accepts only `UpToDate`, no debug enclaves, no TD
 /// without SEPT_VE_DISABLE, no TD bound to a service TD, and no simulated quotes. Every field
-/// has a documented default so that the policy can be compiled into the enclave's
-/// measurement.
+/// has a documented default. The policy the worker hands keys by is not built at run time from
+/// host input: it is [`crate::measured::policy`], compiled into the binary and so covered by
+/// the enclave's measurement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AttestationPolicy {
@@ -118,7 +119,9 @@ pub struct AttestationPolicy {
 	/// TD's state, and its identity is pinned neither here nor in the TD identity (the
 	/// measurement). Alibaba Cloud's TD 1.5 guests run so.
 	pub allow_service_td: bool,
-	/// Accept simulated quotes (dev mode).
+	/// Accept simulated quotes (dev mode). The field exists only in builds with the `dev-tee`
+	/// feature: a production build has no policy that accepts simulated evidence.
+	#[cfg(feature = "dev-tee")]
 	pub dev_mode: bool,
 	/// Required MRSIGNER, if pinned.
 	#[serde(with = "opt_hex")]
@@ -137,6 +140,7 @@ impl Default for AttestationPolicy {
 			allow_debug: false,
 			allow_td_without_sept_ve_disable: false,
 			allow_service_td: false,
+			#[cfg(feature = "dev-tee")]
 			dev_mode: false,
 			mrsigner: None,
 			product_id: None,
@@ -146,9 +150,18 @@ impl Default for AttestationPolicy {
 }
 
 impl AttestationPolicy {
-	/// The default policy plus simulated quotes (for development).
+	/// The default policy plus simulated quotes (for development; `dev-tee` builds only).
+	#[cfg(feature = "dev-tee")]
 	pub fn dev() -> Self {
 		Self { dev_mode: true, ..Self::default() }
+	}
+
+	/// Whether simulated quotes pass: only in dev mode, which only `dev-tee` builds have.
+	pub fn accepts_simulated(&self) -> bool {
+		#[cfg(feature = "dev-tee")]
+		return self.dev_mode;
+		#[cfg(not(feature = "dev-tee"))]
+		false
 	}
 
 	/// Also accepts `status`.
@@ -169,7 +182,7 @@ impl AttestationPolicy {
 		identity: &PeerIdentity,
 		expected_report_data: Option<&[u8; 64]>,
 	) -> Result<(), AttestationError> {
-		if identity.kind == EvidenceKind::Simulated && !self.dev_mode {
+		if identity.kind == EvidenceKind::Simulated && !self.accepts_simulated() {
 			return Err(AttestationError::SimulatedQuoteRefused);
 		}
 		if identity.debug && !self.allow_debug {

@@ -25,7 +25,7 @@ use enclave_update_primitives::Measurement;
 use sha2::{Digest, Sha256};
 
 use super::AttestationError;
-use crate::tee::sim::measurement_tag;
+use crate::tee::measurement_tag;
 
 /// Magic of a simulated quote. No DCAP quote starts with it (DCAP quotes start with a
 /// small little-endian version number).

@@ -10,7 +10,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use enclave_worker::{
 	attestation::{AttestationPolicy, Collateral, CollateralCache, TcbStatus, Verifier},
 	chain::{
-		proof::PalletKeys,
 		referenda::{EnclaveCall, Proposal},
 		rpc::{RpcChain, SealedProgress},
 	},
@@ -18,8 +17,8 @@ use enclave_worker::{
 	provisioning::{request_keys, Provider, ProviderConfig, RequesterConfig, StoreOutcome},
 	runner::{Runner, RunnerConfig},
 	status::{Readiness, SealedKeys, WorkerStatus},
-	store::{Store, StoreError},
-	tee::{GramineTee, SimTee, Tee},
+	store::{ChainIdentity, Store, StoreError},
+	tee::{GramineTee, Tee},
 	Measurement,
 };
 use std::sync::Arc;
@@ -37,13 +36,17 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
 	/// Generate fresh keys for the FIRST enclave of a chain and seal them to this
-	/// enclave's measurement. Refuses if the data directory already holds key material:
-	/// a successor or replica must use `request-keys` instead, never `init`.
+	/// enclave's measurement, bound to the chain they serve (`--node` reads its genesis and
+	/// checks the light client's checkpoint; `--genesis` names it). Refuses if the data
+	/// directory already holds key material: a successor or replica must use `request-keys`
+	/// instead, never `init`. The chain is fixed here, once: no later host input changes it.
 	Init {
 		#[command(flatten)]
 		data: DataDirArg,
 		#[command(flatten)]
 		tee: TeeArgs,
+		#[command(flatten)]
+		chain: InitChainArgs,
 	},
 	/// Show the worker's readiness (no keys / provisioning / standby / active / retired),
 	/// measurement, key checksum and last processed block. With `--tee`, also check that
@@ -57,9 +60,19 @@ enum Command {
 		#[arg(long)]
 		json: bool,
 	},
-	/// Verify a quote (DCAP, or simulated with `--dev`) against collateral and a policy.
-	/// Prints the proven identity and the verdict; exits non-zero if the quote is refused.
+	/// Verify a quote against collateral and a policy: by default this build's measured policy
+	/// (`policy`), which the flags can relax to try a platform against a candidate policy.
+	/// Prints the proven identity and the verdict; exits non-zero if the quote is refused. An
+	/// operator's diagnostic: `run` and `request-keys` take no policy flags.
 	VerifyQuote(VerifyQuoteArgs),
+	/// Print what this build's measurement covers besides code: the attestation policy `run`
+	/// and `request-keys` judge peers by, and the names of the pallets the worker reads. They
+	/// are compiled in; another policy is another build, which governance must schedule.
+	Policy {
+		/// Print JSON instead of text.
+		#[arg(long)]
+		json: bool,
+	},
 	/// Run the worker: follow the node's finalized chain, execute the blocks the on-chain
 	/// schedule gives to this enclave (standby before its activation block, retired after its
 	/// successor's), and with `--provide-on` hand the keys and the state snapshot to enclaves
@@ -85,9 +98,6 @@ struct ScheduleArgs {
 	/// The node's WebSocket RPC endpoint.
 	#[arg(long, value_name = "URL", default_value = "ws://127.0.0.1:9944")]
 	node: String,
-	/// The pallet's name in the runtime's `construct_runtime!`.
-	#[arg(long, value_name = "NAME", default_value = enclave_worker::chain::proof::DEFAULT_PALLET_NAME)]
-	pallet: String,
 	/// The providing enclave's measurement, for a decision.
 	#[arg(long, value_name = "HEX", requires = "requester")]
 	provider: Option<Measurement>,
@@ -110,12 +120,11 @@ struct ScheduleArgs {
 	json: bool,
 }
 
-/// How peers' evidence is judged (`run`, `request-keys`, `verify-quote`).
+/// Where peers' DCAP collateral comes from (`run`, `request-keys`). Collateral is host input
+/// that needs no trust: it is verified against Intel's root compiled into the build, at the
+/// verified chain's time.
 #[derive(Args, Debug, Clone)]
-struct PolicyArgs {
-	/// Dev mode: accept simulated quotes from `--tee sim` workers (never in production).
-	#[arg(long)]
-	dev: bool,
+struct CollateralArgs {
 	/// Directory of cached DCAP collateral for peers' quotes (`<fmspc>-<ca>.json` files).
 	#[arg(long, value_name = "DIR")]
 	collateral_dir: Option<PathBuf>,
@@ -123,50 +132,9 @@ struct PolicyArgs {
 	/// https://pccs.example:8081/sgx/certification/v4/ (needs a build with the `pccs` feature).
 	#[arg(long, value_name = "URL", requires = "collateral_dir")]
 	pccs_url: Option<String>,
-	/// Also accept this TCB status (repeatable), e.g. SWHardeningNeeded. Default: UpToDate only.
-	#[arg(long, value_name = "STATUS")]
-	allow_status: Vec<TcbStatus>,
-	/// Refuse quotes carrying this advisory id (repeatable), e.g. INTEL-SA-00615.
-	#[arg(long, value_name = "ID")]
-	reject_advisory: Vec<String>,
-	/// Accept debug enclaves (never in production).
-	#[arg(long)]
-	allow_debug: bool,
-	/// Accept TDs without the SEPT_VE_DISABLE attribute (e.g. Azure's TDX CVMs).
-	#[arg(long)]
-	allow_td_without_sept_ve_disable: bool,
-	/// Accept TDs bound to a service TD (e.g. Alibaba Cloud's TD 1.5 guests).
-	#[arg(long)]
-	allow_service_td: bool,
-	/// Require this MRSIGNER (0x-hex) of peers.
-	#[arg(long, value_name = "HEX")]
-	mrsigner: Option<String>,
-	/// Require this ISV product id of peers.
-	#[arg(long, value_name = "ID")]
-	product_id: Option<u16>,
-	/// Require at least this ISV SVN of peers.
-	#[arg(long, value_name = "SVN")]
-	min_svn: Option<u16>,
 }
 
-impl PolicyArgs {
-	fn verifier(&self) -> Result<Verifier> {
-		let mut policy = AttestationPolicy {
-			dev_mode: self.dev,
-			allow_debug: self.allow_debug,
-			allow_td_without_sept_ve_disable: self.allow_td_without_sept_ve_disable,
-			allow_service_td: self.allow_service_td,
-			product_id: self.product_id,
-			min_svn: self.min_svn,
-			..AttestationPolicy::default()
-		};
-		policy.accepted_tcb_statuses.extend(self.allow_status.iter().copied());
-		policy.rejected_advisories.extend(self.reject_advisory.iter().cloned());
-		policy.mrsigner =
-			self.mrsigner.as_deref().map(|m| parse_hex(m, "--mrsigner")).transpose()?;
-		Ok(Verifier::new(policy))
-	}
-
+impl CollateralArgs {
 	fn collateral(&self) -> Result<Option<CollateralCache>> {
 		let Some(dir) = &self.collateral_dir else { return Ok(None) };
 		let cache = CollateralCache::new(dir);
@@ -184,18 +152,74 @@ impl PolicyArgs {
 	}
 }
 
-/// The node and the pallets the worker reads.
+/// `verify-quote`'s relaxations of the measured policy, to try a platform against a candidate
+/// policy. Diagnostic only: no command that hands or receives keys takes them.
+#[derive(Args, Debug, Clone)]
+struct CandidatePolicyArgs {
+	/// Also accept this TCB status (repeatable), e.g. SWHardeningNeeded.
+	#[arg(long, value_name = "STATUS")]
+	allow_status: Vec<TcbStatus>,
+	/// Refuse quotes carrying this advisory id (repeatable), e.g. INTEL-SA-00615.
+	#[arg(long, value_name = "ID")]
+	reject_advisory: Vec<String>,
+	/// Accept debug enclaves.
+	#[arg(long)]
+	allow_debug: bool,
+	/// Accept TDs without the SEPT_VE_DISABLE attribute (e.g. Azure's TDX CVMs).
+	#[arg(long)]
+	allow_td_without_sept_ve_disable: bool,
+	/// Accept TDs bound to a service TD (e.g. Alibaba Cloud's TD 1.5 guests).
+	#[arg(long)]
+	allow_service_td: bool,
+	/// Require this MRSIGNER (0x-hex).
+	#[arg(long, value_name = "HEX")]
+	mrsigner: Option<String>,
+	/// Require this ISV product id.
+	#[arg(long, value_name = "ID")]
+	product_id: Option<u16>,
+	/// Require at least this ISV SVN.
+	#[arg(long, value_name = "SVN")]
+	min_svn: Option<u16>,
+}
+
+impl CandidatePolicyArgs {
+	fn policy(&self) -> Result<AttestationPolicy> {
+		let mut policy = enclave_worker::measured::policy();
+		policy.allow_debug |= self.allow_debug;
+		policy.allow_td_without_sept_ve_disable |= self.allow_td_without_sept_ve_disable;
+		policy.allow_service_td |= self.allow_service_td;
+		policy.product_id = self.product_id.or(policy.product_id);
+		policy.min_svn = self.min_svn.or(policy.min_svn);
+		policy.accepted_tcb_statuses.extend(self.allow_status.iter().copied());
+		policy.rejected_advisories.extend(self.reject_advisory.iter().cloned());
+		if let Some(signer) = &self.mrsigner {
+			policy.mrsigner = Some(parse_hex(signer, "--mrsigner")?);
+		}
+		Ok(policy)
+	}
+}
+
+/// The chain a fresh key set is made for: exactly one of the two.
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+struct InitChainArgs {
+	/// The node (ws://…) of the chain: its genesis, with the GRANDPA checkpoint proven against
+	/// the genesis header.
+	#[arg(long, value_name = "URL")]
+	node: Option<String>,
+	/// The chain's genesis hash (0x-hex), without contacting a node; the first `run` checks
+	/// the node against it.
+	#[arg(long, value_name = "HEX")]
+	genesis: Option<String>,
+}
+
+/// The node the worker reads the chain from (believing nothing it says without a proof; the
+/// pallets read are named by the build, see `policy`).
 #[derive(Args, Debug, Clone)]
 struct NodeArgs {
 	/// The node's WebSocket RPC endpoint.
 	#[arg(long, value_name = "URL", default_value = "ws://127.0.0.1:9944")]
 	node: String,
-	/// The EnclaveUpdate pallet's name in the runtime's `construct_runtime!`.
-	#[arg(long, value_name = "NAME", default_value = enclave_worker::chain::proof::DEFAULT_PALLET_NAME)]
-	pallet: String,
-	/// The shielded-call inbox pallet's name in the runtime's `construct_runtime!`.
-	#[arg(long, value_name = "NAME", default_value = enclave_worker::chain::proof::DEFAULT_INBOX_PALLET_NAME)]
-	inbox_pallet: String,
 }
 
 /// What `run` and `request-keys` both need: the enclave, its data, its node, its policy.
@@ -208,7 +232,7 @@ struct WorkerArgs {
 	#[command(flatten)]
 	node: NodeArgs,
 	#[command(flatten)]
-	policy: PolicyArgs,
+	collateral: CollateralArgs,
 }
 
 #[derive(Args, Debug)]
@@ -252,7 +276,8 @@ struct DataDirArg {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum TeeChoice {
-	/// Software simulation (development only: its quotes are refused outside dev mode).
+	/// Software simulation (only in builds with the `dev-tee` feature).
+	#[cfg(feature = "dev-tee")]
 	Sim,
 	/// SGX through Gramine's /dev/attestation.
 	Gramine,
@@ -266,15 +291,14 @@ struct TeeArgs {
 	/// Measurement of the simulated enclave (0x-hex: 32 bytes MRENCLAVE or 48 bytes TDX
 	/// identity digest). Run two sim workers with different values to play "old" and "new"
 	/// builds.
+	#[cfg(feature = "dev-tee")]
 	#[arg(long, value_name = "HEX")]
 	measurement: Option<Measurement>,
 	/// Per-host secret of the sim backend (default: `<data-dir>/sim-host-secret`, created
 	/// once). Workers on one host that share it behave like enclaves on one CPU.
+	#[cfg(feature = "dev-tee")]
 	#[arg(long, value_name = "FILE")]
 	host_secret: Option<PathBuf>,
-	/// Root of Gramine's attestation pseudo-filesystem.
-	#[arg(long, value_name = "DIR", default_value = enclave_worker::tee::gramine::DEFAULT_ROOT)]
-	gramine_root: PathBuf,
 }
 
 impl TeeArgs {
@@ -288,27 +312,35 @@ impl TeeArgs {
 	}
 
 	fn build_with(&self, data_dir: &Path, may_write: bool) -> Result<Option<Box<dyn Tee>>> {
+		#[cfg(feature = "dev-tee")]
+		let measurement = self.measurement;
+		#[cfg(not(feature = "dev-tee"))]
+		let measurement: Option<Measurement> = None;
+		let _ = (data_dir, may_write);
 		let Some(choice) = self.tee else {
-			if self.measurement.is_some() {
+			if measurement.is_some() {
 				bail!("--measurement needs --tee sim");
 			}
 			return Ok(None);
 		};
 		Ok(Some(match choice {
+			#[cfg(feature = "dev-tee")]
 			TeeChoice::Sim => {
-				let measurement = self.measurement.context("--tee sim needs --measurement")?;
+				let measurement = measurement.context("--tee sim needs --measurement")?;
 				let host_secret = self
 					.host_secret
 					.clone()
 					.unwrap_or_else(|| data_dir.join(enclave_worker::tee::sim::HOST_SECRET_FILE));
-				let tee = SimTee::new(measurement, host_secret);
+				let tee = enclave_worker::tee::SimTee::new(measurement, host_secret);
 				Box::new(if may_write { tee } else { tee.without_creating_host_secret() })
 			},
 			TeeChoice::Gramine => {
-				if self.measurement.is_some() {
+				if measurement.is_some() {
 					bail!("--measurement is only for --tee sim: Gramine reports its own");
 				}
-				Box::new(GramineTee::new(&self.gramine_root))
+				// Gramine's attestation pseudo-filesystem is at a fixed path inside the
+				// enclave: not a host choice.
+				Box::new(GramineTee::new(enclave_worker::tee::gramine::DEFAULT_ROOT))
 			},
 		}))
 	}
@@ -325,7 +357,9 @@ struct VerifyQuoteArgs {
 	#[arg(long, value_name = "UNIX")]
 	at: Option<u64>,
 	#[command(flatten)]
-	policy: PolicyArgs,
+	cache: CollateralArgs,
+	#[command(flatten)]
+	policy: CandidatePolicyArgs,
 	/// Require this report data (0x-hex, 64 bytes).
 	#[arg(long, value_name = "HEX")]
 	report_data: Option<String>,
@@ -354,9 +388,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
 	match cli.command {
 		Command::Shield(args) => shield(&args),
-		Command::Init { data, tee } => init(&data.data_dir, &tee),
+		Command::Init { data, tee, chain } => init(&data.data_dir, &tee, &chain),
 		Command::Status { data, tee, json } => status(&data.data_dir, &tee, json),
 		Command::VerifyQuote(args) => verify_quote(&args),
+		Command::Policy { json } => print_policy(json),
 		Command::Schedule(args) => tokio::runtime::Builder::new_current_thread()
 			.enable_all()
 			.build()?
@@ -379,10 +414,9 @@ async fn connect_chain(node: &NodeArgs, store: &Store, tee: &dyn Tee) -> Result<
 		sealing_key: Arc::new(tee.sealing_key()?),
 		measurement: tee.identity()?.measurement,
 	};
-	let chain = RpcChain::connect(&node.node, None, PalletKeys::new(&node.pallet), Some(sealed))
+	RpcChain::connect(&node.node, None, Some(sealed))
 		.await
-		.with_context(|| format!("connecting to {}", node.node))?;
-	Ok(chain.with_inbox_pallet(&node.inbox_pallet))
+		.with_context(|| format!("connecting to {}", node.node))
 }
 
 async fn run_worker(args: RunArgs) -> Result<ExitCode> {
@@ -413,14 +447,14 @@ async fn run_worker(args: RunArgs) -> Result<ExitCode> {
 			.await
 			.with_context(|| format!("binding the provisioning port {addr}"))?;
 		let config = ProviderConfig {
-			collateral: args.worker.policy.collateral()?,
+			collateral: args.worker.collateral.collateral()?,
 			snapshot_store: Some(store.clone()),
 			..ProviderConfig::default()
 		};
 		let provider = Provider::new(
 			tee.clone(),
 			keys.clone(),
-			args.worker.policy.verifier()?,
+			Verifier::new(enclave_worker::measured::policy()),
 			chain.clone(),
 			config,
 		);
@@ -475,11 +509,11 @@ async fn request_keys_command(args: RequestKeysArgs) -> Result<ExitCode> {
 		status.save(data_dir)?;
 	}
 	let config = RequesterConfig {
-		collateral: args.worker.policy.collateral()?,
+		collateral: args.worker.collateral.collateral()?,
 		replace_existing_keys: args.replace_existing_keys,
 		..RequesterConfig::default()
 	};
-	let verifier = args.worker.policy.verifier()?;
+	let verifier = Verifier::new(enclave_worker::measured::policy());
 	let handover =
 		match request_keys(args.from.as_str(), &*tee, &verifier, &chain, &store, &config).await {
 			Ok(handover) => handover,
@@ -562,8 +596,8 @@ fn status_after_failed_request(
 }
 
 async fn schedule(args: &ScheduleArgs) -> Result<ExitCode> {
-	use enclave_worker::chain::{proof::PalletKeys, rpc::RpcChain, ScheduleSource};
-	let chain = RpcChain::connect(&args.node, None, PalletKeys::new(&args.pallet), None)
+	use enclave_worker::chain::{rpc::RpcChain, ScheduleSource};
+	let chain = RpcChain::connect(&args.node, None, None)
 		.await
 		.with_context(|| format!("connecting to {}", args.node))?;
 	let view = chain.verified_schedule().await?;
@@ -684,12 +718,32 @@ async fn pending_referenda(
 	Ok(pending)
 }
 
-fn init(data_dir: &Path, tee_args: &TeeArgs) -> Result<ExitCode> {
+fn init(data_dir: &Path, tee_args: &TeeArgs, chain: &InitChainArgs) -> Result<ExitCode> {
 	let tee = tee_args.build(data_dir)?.context("init needs --tee sim|gramine")?;
 	let store = Store::open(data_dir)?;
+	if store.has_keys() {
+		bail!(StoreError::KeysAlreadyExist(store.keys_path()));
+	}
 	let identity = tee.identity()?;
 	let sealing_key = tee.sealing_key()?;
+	let genesis_hash = match (&chain.node, &chain.genesis) {
+		(_, Some(text)) => <[u8; 32]>::try_from(parse_hex(text, "--genesis")?.as_slice())
+			.ok()
+			.context("--genesis: need 32 bytes")?,
+		(Some(node), None) => tokio::runtime::Builder::new_current_thread()
+			.enable_all()
+			.build()?
+			.block_on(connect_chain(&NodeArgs { node: node.clone() }, &store, &*tee))?
+			.genesis_hash(),
+		(None, None) => bail!("init needs --node or --genesis"),
+	};
 	let keys = KeyMaterial::generate();
+	// The identity first: sealed keys never exist without it.
+	store.write_chain_identity(
+		&sealing_key,
+		&identity.measurement,
+		&ChainIdentity { genesis_hash, key_checksum: keys.checksum().0 },
+	)?;
 	store.init_keys(&sealing_key, &identity.measurement, &keys)?;
 	let mut status = WorkerStatus {
 		// The first enclave of a chain holds fresh keys and may process from genesis.
@@ -704,7 +758,12 @@ fn init(data_dir: &Path, tee_args: &TeeArgs) -> Result<ExitCode> {
 		updated_at: 0,
 	};
 	status.save(data_dir)?;
-	tracing::info!(measurement = %identity.measurement, checksum = %keys.checksum(), "initialised fresh keys");
+	tracing::info!(
+		measurement = %identity.measurement,
+		checksum = %keys.checksum(),
+		genesis = %hex::encode(genesis_hash),
+		"initialised fresh keys for the chain"
+	);
 	println!("initialised {}", data_dir.display());
 	println!("{status}");
 	Ok(ExitCode::SUCCESS)
@@ -745,6 +804,58 @@ fn status(data_dir: &Path, tee_args: &TeeArgs, json: bool) -> Result<ExitCode> {
 	Ok(ExitCode::SUCCESS)
 }
 
+fn print_policy(json: bool) -> Result<ExitCode> {
+	let configuration = enclave_worker::measured::configuration();
+	if json {
+		println!("{}", serde_json::to_string_pretty(&configuration)?);
+		return Ok(ExitCode::SUCCESS);
+	}
+	let policy = &configuration.policy;
+	let list = |items: Vec<String>| if items.is_empty() { "none".into() } else { items.join(", ") };
+	let pin = |value: Option<String>| value.unwrap_or_else(|| "not pinned".into());
+	println!("measured configuration of this build (compiled in, covered by its measurement)");
+	println!(
+		"  simulated evidence:     {}",
+		if configuration.accepts_simulated_evidence {
+			"accepted (a dev-tee build: never run it in production)"
+		} else {
+			"refused"
+		}
+	);
+	println!(
+		"  accepted TCB statuses:  {}",
+		list(policy.accepted_tcb_statuses.iter().map(|s| s.to_string()).collect())
+	);
+	println!(
+		"  rejected advisories:    {}",
+		list(policy.rejected_advisories.iter().cloned().collect())
+	);
+	println!(
+		"  debug enclaves:         {}",
+		if policy.allow_debug { "accepted" } else { "refused" }
+	);
+	println!(
+		"  TD without SEPT_VE_DISABLE: {}",
+		if policy.allow_td_without_sept_ve_disable { "accepted" } else { "refused" }
+	);
+	println!(
+		"  TD bound to a service TD:   {}",
+		if policy.allow_service_td { "accepted" } else { "refused" }
+	);
+	println!(
+		"  MRSIGNER:               {}",
+		pin(policy.mrsigner.as_ref().map(|m| format!("0x{}", hex::encode(m))))
+	);
+	println!("  ISV product id:         {}", pin(policy.product_id.map(|p| p.to_string())));
+	println!("  minimum ISV SVN:        {}", pin(policy.min_svn.map(|s| s.to_string())));
+	let pallets = &configuration.pallets;
+	println!(
+		"  pallets read:           {} (schedule), {} (shielded calls), {} (finality), {} (chain time)",
+		pallets.enclave_update, pallets.inbox, pallets.grandpa, pallets.timestamp
+	);
+	Ok(ExitCode::SUCCESS)
+}
+
 fn parse_hex(text: &str, what: &str) -> Result<Vec<u8>> {
 	hex::decode(text.strip_prefix("0x").unwrap_or(text)).with_context(|| format!("{what}: bad hex"))
 }
@@ -756,7 +867,7 @@ fn verify_quote(args: &VerifyQuoteArgs) -> Result<ExitCode> {
 		Some(at) => at,
 		None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs(),
 	};
-	let collateral = match (&args.collateral, args.policy.collateral()?) {
+	let collateral = match (&args.collateral, args.cache.collateral()?) {
 		(Some(file), _) => Some(Collateral::from_file(file)?),
 		(None, Some(cache)) => {
 			enclave_worker::provisioning::collateral_for(Some(&cache), &quote, now)
@@ -775,7 +886,7 @@ fn verify_quote(args: &VerifyQuoteArgs) -> Result<ExitCode> {
 		},
 		None => None,
 	};
-	let verifier = args.policy.verifier()?;
+	let verifier = Verifier::new(args.policy.policy()?);
 	let identity = match verifier.check_evidence(&quote, collateral.as_ref(), now) {
 		Ok(identity) => identity,
 		Err(e) => {

@@ -96,6 +96,19 @@ pub enum ChainError {
 	/// state was built on another fork or another chain, and must not be continued.
 	#[error("the worker's last block is not an ancestor of the finalized head")]
 	NotAncestor,
+	/// This enclave holds sealed keys but not the sealed chain identity that binds them to their
+	/// chain (`chain.identity`). It is never learned again from a node: that would let the host
+	/// point the keys at a chain of its choosing.
+	#[error("the sealed keys' chain identity (chain.identity) is missing: restore it from the backup of this data directory; it is never taken from the node again")]
+	MissingChainIdentity,
+	/// The sealed chain identity belongs to other keys than the ones this enclave holds.
+	#[error("the sealed chain identity belongs to other keys (checksum {identity_of}) than the ones held ({held})")]
+	ChainIdentityOfOtherKeys {
+		/// The key checksum the identity names.
+		identity_of: crate::keys::KeyChecksum,
+		/// The checksum of the keys held.
+		held: crate::keys::KeyChecksum,
+	},
 	/// The sealed chain progress could not be read or written.
 	#[error("sealed chain progress: {0}")]
 	Progress(String),

@@ -12,17 +12,55 @@ use sp_state_machine::{read_proof_check, StorageProof};
 
 use super::BlockNumber;
 
-/// The name the pallet has in `construct_runtime!` of the dev runtime.
-pub const DEFAULT_PALLET_NAME: &str = "EnclaveUpdate";
+/// The name the EnclaveUpdate pallet has in `construct_runtime!` of the runtimes this build
+/// follows. A constant of the build (see [`crate::measured`]): no host input names the pallet.
+pub const PALLET_NAME: &str = "EnclaveUpdate";
 
-/// The name the shielded-call inbox pallet has in `construct_runtime!` of the dev runtime.
-pub const DEFAULT_INBOX_PALLET_NAME: &str = "ShieldedInbox";
+/// The name the shielded-call inbox pallet has in `construct_runtime!` of the runtimes this
+/// build follows (a constant of the build, see [`crate::measured`]).
+pub const INBOX_PALLET_NAME: &str = "ShieldedInbox";
 
 /// The storage key of the inbox pallet's `Calls` value (the ciphertexts submitted in a block)
 /// for the pallet named `pallet_name` in the runtime.
 pub fn inbox_calls_key(pallet_name: &str) -> Vec<u8> {
 	storage_value_key(pallet_name, "Calls")
 }
+
+/// The storage keys of the inbox pallet that a block's calls are read with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboxKeys {
+	/// `Calls`: the block's ciphertexts.
+	pub calls: Vec<u8>,
+	/// The pallet's `:__STORAGE_VERSION__:`, which FRAME writes for every pallet of a runtime
+	/// at genesis. Proving it present proves that the pallet exists under this name: an absent
+	/// `Calls` value then means "no calls in this block", not "another runtime layout".
+	pub version: Vec<u8>,
+}
+
+impl InboxKeys {
+	/// The keys for the inbox pallet named `pallet_name` in the runtime.
+	pub fn new(pallet_name: &str) -> Self {
+		InboxKeys {
+			calls: inbox_calls_key(pallet_name),
+			version: storage_value_key(pallet_name, STORAGE_VERSION_ITEM),
+		}
+	}
+
+	/// Both keys, in the order a read proof is requested.
+	pub fn all(&self) -> [&[u8]; 2] {
+		[&self.calls, &self.version]
+	}
+}
+
+impl Default for InboxKeys {
+	fn default() -> Self {
+		InboxKeys::new(INBOX_PALLET_NAME)
+	}
+}
+
+/// The item name under which FRAME keeps a pallet's storage version
+/// (`frame_support::traits::STORAGE_VERSION_STORAGE_KEY_POSTFIX`).
+pub const STORAGE_VERSION_ITEM: &str = ":__STORAGE_VERSION__:";
 
 /// The storage keys of the pallet's items that the provisioning decision reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,7 +86,7 @@ pub(crate) fn storage_value_key(pallet: &str, item: &str) -> Vec<u8> {
 
 impl PalletKeys {
 	/// The keys for the pallet named `pallet_name` in the runtime (its `construct_runtime!`
-	/// name, e.g. [`DEFAULT_PALLET_NAME`]).
+	/// name, e.g. [`PALLET_NAME`]).
 	pub fn new(pallet_name: &str) -> Self {
 		PalletKeys {
 			active: storage_value_key(pallet_name, "Active"),
@@ -67,7 +105,7 @@ impl PalletKeys {
 
 impl Default for PalletKeys {
 	fn default() -> Self {
-		PalletKeys::new(DEFAULT_PALLET_NAME)
+		PalletKeys::new(PALLET_NAME)
 	}
 }
 
@@ -104,6 +142,13 @@ pub enum ProofError {
 		/// The storage item.
 		item: &'static str,
 	},
+	/// The proof shows the item absent whose presence proves the pallet exists under the name
+	/// this build reads: the runtime renamed or removed it, and this build cannot follow it.
+	#[error("the proof shows no {item}: the runtime has no such pallet under the name this build reads (renamed or removed)")]
+	PalletMissing {
+		/// The storage item.
+		item: &'static str,
+	},
 	/// The proven schedule breaks the pallet's invariants (sorted, retired set sorted).
 	#[error("the proven {item} breaks the pallet's invariants")]
 	Inconsistent {
@@ -124,16 +169,21 @@ fn read_proven(
 	Ok(values.remove(key).flatten())
 }
 
-/// Checks `proof` of the inbox's `Calls` value (key [`inbox_calls_key`]) against `state_root`
-/// and returns the block's ciphertexts in inclusion order (none when the value is absent, which
-/// the proof must show too).
+/// Checks `proof` of the inbox's `Calls` value and storage version ([`InboxKeys`]) against
+/// `state_root` and returns the block's ciphertexts in inclusion order (none when the value is
+/// absent, which the proof must show too). A state without the pallet's storage version has no
+/// inbox pallet under the name this build reads ([`ProofError::PalletMissing`]): reading its
+/// absent `Calls` as "no calls" would silently drop every user's call.
 pub fn check_inbox_proof(
 	state_root: [u8; 32],
 	proof: Vec<Vec<u8>>,
-	key: &[u8],
+	keys: &InboxKeys,
 ) -> Result<Vec<Vec<u8>>, ProofError> {
 	let proof = StorageProof::new(proof);
-	let value = read_proven(state_root, &proof, "ShieldedInbox::Calls", key)?;
+	if read_proven(state_root, &proof, "ShieldedInbox::StorageVersion", &keys.version)?.is_none() {
+		return Err(ProofError::PalletMissing { item: "ShieldedInbox::StorageVersion" });
+	}
+	let value = read_proven(state_root, &proof, "ShieldedInbox::Calls", &keys.calls)?;
 	Ok(decode("ShieldedInbox::Calls", value)?.unwrap_or_default())
 }
 
@@ -263,38 +313,54 @@ mod tests {
 
 	#[test]
 	fn inbox_calls_are_proven_and_tampering_is_refused() {
-		let key = inbox_calls_key(DEFAULT_INBOX_PALLET_NAME);
-		assert_eq!(key, [twox_128(b"ShieldedInbox"), twox_128(b"Calls")].concat());
+		let keys = InboxKeys::default();
+		assert_eq!(keys.calls, [twox_128(b"ShieldedInbox"), twox_128(b"Calls")].concat());
+		let version = (keys.version.clone(), 0u16.encode());
+		let prove_inbox = |backend: &InMemoryBackend<Blake2Hasher>| -> ([u8; 32], Vec<Vec<u8>>) {
+			let root = backend.storage_root(std::iter::empty(), Default::default()).0.into();
+			(root, prove_read(backend.clone(), keys.all()).unwrap().into_iter_nodes().collect())
+		};
 		let calls = vec![vec![1u8, 2, 3], vec![], vec![9; 40]];
-		let backend =
-			backend_with(vec![(key.clone(), calls.encode()), (b"unrelated".to_vec(), vec![1])]);
-		let root: [u8; 32] = backend.storage_root(std::iter::empty(), Default::default()).0.into();
-		let nodes: Vec<Vec<u8>> =
-			prove_read(backend.clone(), [&key[..]]).unwrap().into_iter_nodes().collect();
-		assert_eq!(check_inbox_proof(root, nodes.clone(), &key), Ok(calls.clone()));
+		let backend = backend_with(vec![
+			(keys.calls.clone(), calls.encode()),
+			version.clone(),
+			(b"unrelated".to_vec(), vec![1]),
+		]);
+		let (root, nodes) = prove_inbox(&backend);
+		assert_eq!(check_inbox_proof(root, nodes.clone(), &keys), Ok(calls.clone()));
 
 		// Another state root (a host lying about the block) is refused.
 		let mut other_root = root;
 		other_root[0] ^= 1;
 		assert!(matches!(
-			check_inbox_proof(other_root, nodes.clone(), &key),
+			check_inbox_proof(other_root, nodes.clone(), &keys),
 			Err(ProofError::NotProven { .. })
 		));
 		// A proof of another value (a host altering the calls) is refused.
-		let forged = backend_with(vec![(key.clone(), vec![vec![7u8]].encode())]);
-		let forged_nodes: Vec<Vec<u8>> =
-			prove_read(forged, [&key[..]]).unwrap().into_iter_nodes().collect();
+		let forged =
+			backend_with(vec![(keys.calls.clone(), vec![vec![7u8]].encode()), version.clone()]);
+		let (_, forged_nodes) = prove_inbox(&forged);
 		assert!(matches!(
-			check_inbox_proof(root, forged_nodes, &key),
+			check_inbox_proof(root, forged_nodes, &keys),
 			Err(ProofError::NotProven { .. })
 		));
 		// An empty inbox is proven empty.
-		let empty = backend_with(vec![(b"unrelated".to_vec(), vec![1])]);
-		let empty_root: [u8; 32] =
-			empty.storage_root(std::iter::empty(), Default::default()).0.into();
-		let empty_nodes: Vec<Vec<u8>> =
-			prove_read(empty, [&key[..]]).unwrap().into_iter_nodes().collect();
-		assert_eq!(check_inbox_proof(empty_root, empty_nodes, &key), Ok(vec![]));
+		let empty = backend_with(vec![version.clone(), (b"unrelated".to_vec(), vec![1])]);
+		let (empty_root, empty_nodes) = prove_inbox(&empty);
+		assert_eq!(check_inbox_proof(empty_root, empty_nodes, &keys), Ok(vec![]));
+
+		// The inbox pallet under another name: the calls are there, but not where this build
+		// reads. An empty inbox would drop them silently; the missing pallet is refused.
+		let renamed = InboxKeys::new("Inbox");
+		let elsewhere = backend_with(vec![
+			(renamed.calls.clone(), calls.encode()),
+			(renamed.version.clone(), 0u16.encode()),
+		]);
+		let (renamed_root, renamed_nodes) = prove_inbox(&elsewhere);
+		assert_eq!(
+			check_inbox_proof(renamed_root, renamed_nodes, &keys),
+			Err(ProofError::PalletMissing { item: "ShieldedInbox::StorageVersion" })
+		);
 	}
 
 	#[test]

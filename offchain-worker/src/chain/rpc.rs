@@ -13,9 +13,14 @@
 //!    still scheduled, is refused.
 //!
 //! The light client starts from the chain's genesis: its header (which must hash to the genesis
-//! hash) and pallet-grandpa's authority set proven against its state root. Without sealed
-//! state, the first connection takes the node's genesis (trust on first use, at `init`, when
-//! no keys exist yet); from then on the sealed state binds the enclave to that chain.
+//! hash) and pallet-grandpa's authority set proven against its state root. Which genesis is not
+//! the node's choice once keys exist: the keys are sealed with their chain identity
+//! ([`crate::store::ChainIdentity`]), fixed by `init` for the first enclave of a chain (when
+//! there are no keys to steal) and, for every successor and replica, by the attested hand-over
+//! (the provider refuses a requester on another chain). Keys without their identity, or with an
+//! identity of other keys, are refused ([`ChainError::MissingChainIdentity`],
+//! [`ChainError::ChainIdentityOfOtherKeys`]); a node on another chain is
+//! [`ChainError::WrongGenesis`], even with the light client's state deleted.
 //!
 //! The node must store a justification for the blocks it finalizes (`--justification-period
 //! 1`; GRANDPA always stores them for authority-set changes): a finalized head without one is
@@ -24,13 +29,14 @@
 use super::{
 	grandpa::{FinalityError, LightClient},
 	proof::{
-		check_grandpa_proof, check_inbox_proof, check_read_proof, grandpa_keys, inbox_calls_key,
-		PalletKeys, DEFAULT_INBOX_PALLET_NAME,
+		check_grandpa_proof, check_inbox_proof, check_read_proof, grandpa_keys, InboxKeys,
+		PalletKeys,
 	},
 	BlockNumber, ChainError, ScheduleSource, VerifiedSchedule,
 };
 use crate::{
-	store::{ChainProgress, Store},
+	keys::KeyChecksum,
+	store::{ChainProgress, Store, StoreError},
 	tee::SealingKey,
 	Measurement,
 };
@@ -100,7 +106,7 @@ pub struct RpcChain {
 	rpc: std::sync::RwLock<LegacyRpcMethods<WorkerRpcConfig>>,
 	url: Option<String>,
 	keys: PalletKeys,
-	inbox_key: Vec<u8>,
+	inbox_keys: InboxKeys,
 	light: Mutex<LightClient>,
 	genesis_hash: [u8; 32],
 	progress: Mutex<Option<ChainProgress>>,
@@ -142,6 +148,28 @@ async fn read_proof<'a>(
 	Ok(proof.proof.into_iter().map(|bytes| bytes.0).collect())
 }
 
+/// The genesis hash the enclave's sealed keys are bound to
+/// ([`ChainIdentity`](crate::store::ChainIdentity)), `None` while it
+/// holds no keys of its own (a fresh enclave before `request-keys`: what it learns then is
+/// checked by the provider, which refuses a requester on another chain).
+fn bound_genesis(sealed: &SealedProgress) -> Result<Option<[u8; 32]>, ChainError> {
+	let (store, key, measurement) = (&sealed.store, &*sealed.sealing_key, &sealed.measurement);
+	let held = match store.read_sealed_keys(key, measurement) {
+		Ok((keys, _)) => keys.checksum(),
+		Err(StoreError::NoKeys(_) | StoreError::SealedByOtherEnclave { .. }) => return Ok(None),
+		Err(e) => return Err(ChainError::Progress(e.to_string())),
+	};
+	match store.read_chain_identity(key, measurement) {
+		Ok(Some(identity)) if identity.key_checksum == held.0 => Ok(Some(identity.genesis_hash)),
+		Ok(Some(identity)) => Err(ChainError::ChainIdentityOfOtherKeys {
+			identity_of: KeyChecksum(identity.key_checksum),
+			held,
+		}),
+		Ok(None) => Err(ChainError::MissingChainIdentity),
+		Err(e) => Err(ChainError::Progress(e.to_string())),
+	}
+}
+
 /// The light client's checkpoint: the genesis header (which must hash to `genesis_hash`) and
 /// pallet-grandpa's authority set proven against its state root.
 async fn checkpoint(
@@ -161,11 +189,10 @@ impl RpcChain {
 	pub async fn connect(
 		url: &str,
 		expected_genesis: Option<[u8; 32]>,
-		keys: PalletKeys,
 		sealed: Option<SealedProgress>,
 	) -> Result<Self, ChainError> {
 		let client = RpcClient::from_insecure_url(url).await.map_err(rpc_error)?;
-		let mut chain = Self::with_client(client, expected_genesis, keys, sealed).await?;
+		let mut chain = Self::with_client(client, expected_genesis, sealed).await?;
 		chain.url = Some(url.to_string());
 		Ok(chain)
 	}
@@ -191,15 +218,18 @@ impl RpcChain {
 	pub async fn with_client(
 		client: RpcClient,
 		expected_genesis: Option<[u8; 32]>,
-		keys: PalletKeys,
 		sealed: Option<SealedProgress>,
 	) -> Result<Self, ChainError> {
 		let rpc = LegacyRpcMethods::<WorkerRpcConfig>::new(client);
 		let genesis_hash = rpc.genesis_hash().await.map_err(rpc_error)?.0;
-		if expected_genesis.is_some_and(|expected| expected != genesis_hash) {
+		let progress_error = |e: crate::store::StoreError| ChainError::Progress(e.to_string());
+		let bound = match &sealed {
+			Some(s) => bound_genesis(s)?,
+			None => None,
+		};
+		if [expected_genesis, bound].iter().flatten().any(|expected| *expected != genesis_hash) {
 			return Err(ChainError::WrongGenesis);
 		}
-		let progress_error = |e: crate::store::StoreError| ChainError::Progress(e.to_string());
 		let (progress, light) = match &sealed {
 			Some(s) => (
 				s.store
@@ -248,20 +278,13 @@ impl RpcChain {
 		Ok(RpcChain {
 			rpc: std::sync::RwLock::new(rpc),
 			url: None,
-			keys,
-			inbox_key: inbox_calls_key(DEFAULT_INBOX_PALLET_NAME),
+			keys: PalletKeys::default(),
+			inbox_keys: InboxKeys::default(),
 			light: Mutex::new(light),
 			genesis_hash,
 			progress: Mutex::new(progress),
 			sealed,
 		})
-	}
-
-	/// Reads the shielded calls from the inbox pallet named `pallet_name` (default
-	/// [`DEFAULT_INBOX_PALLET_NAME`]).
-	pub fn with_inbox_pallet(mut self, pallet_name: &str) -> Self {
-		self.inbox_key = inbox_calls_key(pallet_name);
-		self
 	}
 
 	/// The header of block `hash`, checked to hash to `hash` (not yet to be final).
@@ -373,8 +396,8 @@ impl RpcChain {
 	/// The shielded calls submitted in `block` (the inbox pallet's `Calls` at that block),
 	/// read with a storage proof checked against the block's state root.
 	pub async fn inbox_at(&self, block: &VerifiedBlock) -> Result<Vec<Vec<u8>>, ChainError> {
-		let nodes = read_proof(&self.rpc(), [&self.inbox_key[..]], block.hash).await?;
-		Ok(check_inbox_proof(block.state_root, nodes, &self.inbox_key)?)
+		let nodes = read_proof(&self.rpc(), self.inbox_keys.all(), block.hash).await?;
+		Ok(check_inbox_proof(block.state_root, nodes, &self.inbox_keys)?)
 	}
 
 	/// The genesis hash of the followed chain.

@@ -67,6 +67,8 @@ fn chain_refusal(error: &ChainError) -> RefusalReason {
 		| ChainError::UnknownBlock
 		| ChainError::NotAncestor
 		| ChainError::Progress(_)
+		| ChainError::MissingChainIdentity
+		| ChainError::ChainIdentityOfOtherKeys { .. }
 		| ChainError::Rpc(_) => RefusalReason::ChainUnavailable,
 	}
 }

@@ -21,7 +21,7 @@ use crate::{
 	attestation::{CollateralCache, Verifier},
 	chain::{BlockNumber, ScheduleSource, VerifiedSchedule},
 	keys::{KeyChecksum, KeyMaterial},
-	store::{Store, StoreError},
+	store::{ChainIdentity, Store, StoreError},
 	tee::Tee,
 };
 
@@ -290,7 +290,8 @@ where
 			});
 		}
 
-		let stored = store_keys(tee, store, &own, &keys, config.replace_existing_keys)?;
+		let stored =
+			store_keys(tee, store, &own, &keys, config.replace_existing_keys, &view.genesis_hash)?;
 		conn.send(&Message::Ack(Ack { key_checksum: key_checksum.0 })).await?;
 		Ok(Handover {
 			keys,
@@ -307,13 +308,17 @@ where
 	.await
 }
 
-/// Seals `keys` to `own` in `store`, following the rules in the module docs.
+/// Seals `keys` to `own` in `store`, following the rules in the module docs, with their chain
+/// identity: the chain of `genesis_hash`, which the provider's attested answer confirmed (the
+/// request's report data binds it and the provider refuses any other). The identity is written
+/// first, so that keys are never sealed without it.
 fn store_keys<T: Tee + ?Sized>(
 	tee: &T,
 	store: &Store,
 	own: &Measurement,
 	keys: &KeyMaterial,
 	replace: bool,
+	genesis_hash: &[u8; 32],
 ) -> Result<StoreOutcome, RequestError> {
 	let sealing_key = tee.sealing_key()?;
 	let outcome = match store.read_sealed_keys(&sealing_key, own) {
@@ -335,6 +340,8 @@ fn store_keys<T: Tee + ?Sized>(
 		Err(e) if !replace => return Err(RequestError::Store(e)),
 		Err(_) => StoreOutcome::Written,
 	};
+	let identity = ChainIdentity { genesis_hash: *genesis_hash, key_checksum: keys.checksum().0 };
+	store.write_chain_identity(&sealing_key, own, &identity)?;
 	store.write_sealed_keys(&sealing_key, own, keys)?;
 	Ok(outcome)
 }

@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 use crate::secret::Secret32;
 
 pub mod gramine;
+#[cfg(feature = "dev-tee")]
 pub mod sim;
 
 pub use gramine::GramineTee;
+#[cfg(feature = "dev-tee")]
 pub use sim::SimTee;
 
 /// Length of the report data a quote binds.
@@ -124,6 +126,14 @@ impl<T: Tee + ?Sized> Tee for Box<T> {
 
 	fn sealing_key(&self) -> Result<SealingKey, TeeError> {
 		(**self).sealing_key()
+	}
+}
+
+/// One byte distinguishing the measurement kinds in derivations and file headers.
+pub(crate) fn measurement_tag(measurement: &Measurement) -> u8 {
+	match measurement {
+		Measurement::MrEnclave(_) => 1,
+		Measurement::TdIdentity(_) => 2,
 	}
 }
 

@@ -1,4 +1,4 @@
-//! Software TEE for development and tests.
+//! Software TEE for development and tests (only with the `dev-tee` feature).
 //!
 //! - Its measurement is configured, so one machine can run an "old" build A and a "new"
 //!   build B side by side.
@@ -14,7 +14,9 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use super::{EnclaveIdentity, SealingKey, Tee, TeeError, TeeKind, REPORT_DATA_LEN};
+use super::{
+	measurement_tag, EnclaveIdentity, SealingKey, Tee, TeeError, TeeKind, REPORT_DATA_LEN,
+};
 use crate::{attestation::sim_quote::SimQuote, secret::Secret32, store::atomic_create};
 
 /// File name of the per-host secret when it lives in the data directory.
@@ -135,14 +137,6 @@ impl Tee for SimTee {
 		let mut okm = [0u8; 32];
 		hk.expand(&info, &mut okm).map_err(|_| TeeError::Malformed("HKDF output length".into()))?;
 		Ok(SealingKey::from_secret(Secret32::new(&mut okm)))
-	}
-}
-
-/// One byte distinguishing the measurement kinds in derivations and file headers.
-pub(crate) fn measurement_tag(measurement: &Measurement) -> u8 {
-	match measurement {
-		Measurement::MrEnclave(_) => 1,
-		Measurement::TdIdentity(_) => 2,
 	}
 }
 

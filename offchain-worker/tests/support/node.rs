@@ -7,7 +7,7 @@ use super::grandpa::{authority_list, justification, keys};
 use codec::Encode;
 use enclave_update_primitives::{ActiveEnclave, Measurement, ScheduledEnclave};
 use enclave_worker::chain::{
-	proof::{grandpa_keys, PalletKeys},
+	proof::{grandpa_keys, InboxKeys, PalletKeys},
 	rpc::{Header, GRANDPA_PALLET_NAME},
 };
 use jsonrpsee::{
@@ -58,6 +58,8 @@ pub struct Chain {
 	pub justifications: HashMap<u32, Vec<u8>>,
 	/// Genesis salt: another value makes another chain.
 	pub chain_salt: u8,
+	/// The name the runtime gives its inbox pallet in the blocks pushed from now on.
+	pub inbox_pallet: &'static str,
 }
 
 /// The chain's GRANDPA authorities.
@@ -92,6 +94,9 @@ pub fn push_block(chain: &mut Chain, salt: u8, active: u8, scheduled: &[(u8, u32
 		(keys.schedule.clone(), Some(scheduled.encode())),
 		(b":salt".to_vec(), Some(vec![salt, chain.chain_salt])),
 		(keys.timestamp.clone(), Some(block_time_ms(number).encode())),
+		// The inbox pallet (its storage version, which FRAME writes at genesis) and one call.
+		(InboxKeys::new(chain.inbox_pallet).version, Some(0u16.encode())),
+		(InboxKeys::new(chain.inbox_pallet).calls, Some(vec![vec![number as u8]].encode())),
 	];
 	let [authorities_key, set_id_key] = grandpa_keys(GRANDPA_PALLET_NAME);
 	entries.push((authorities_key, Some(authority_list(&authorities()).encode())));
@@ -190,6 +195,7 @@ pub fn chain_with_salt(chain_salt: u8) -> Shared {
 		tamper: Tamper::None,
 		justifications: HashMap::new(),
 		chain_salt,
+		inbox_pallet: enclave_worker::chain::proof::INBOX_PALLET_NAME,
 	};
 	push_block(&mut chain, 0, 0xaa, &[]);
 	push_block(&mut chain, 1, 0xaa, &[(0xbb, 10)]);
