@@ -3,7 +3,7 @@
 //! `chainSpec_v1_*`, `archive_v1_*`).
 
 use enclave_update_runtime::{opaque::Block, AccountId, Balance, Hash, Nonce};
-use jsonrpsee::RpcModule;
+use jsonrpsee_sdk::RpcModule;
 use sc_consensus_grandpa::{
 	FinalityProofProvider, GrandpaJustificationStream, SharedAuthoritySet, SharedVoterState,
 };
