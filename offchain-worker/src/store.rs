@@ -860,46 +860,75 @@ impl Store {
 		}
 	}
 
-	/// Seals `progress` with this enclave's sealing key (atomically: the old value stays until
-	/// the new one is complete).
+	/// Seals `plaintext` as the small file `name` of this enclave (atomically: the old value
+	/// stays until the new one is complete).
+	fn write_own_sealed(
+		&self,
+		name: &str,
+		kind: FileKind,
+		sealing_key: &SealingKey,
+		measurement: &Measurement,
+		plaintext: &[u8],
+	) -> Result<(), StoreError> {
+		let path = self.dir.join(name);
+		let file = encode_file(sealing_key.expose_secret(), kind, measurement, plaintext)?;
+		atomic_write(&path, &file).map_err(io_err(&path))
+	}
+
+	/// The plaintext of the small sealed file `name`, `None` when there is none. A file sealed
+	/// by another build is an error ([`StoreError::SealedByOtherEnclave`]): a host must not be
+	/// able to make an enclave forget its chain, or how far it verified it, by swapping a file.
+	/// With `len`, a plaintext of another length is [`StoreError::InvalidPayload`].
+	fn read_own_sealed(
+		&self,
+		name: &str,
+		kind: FileKind,
+		sealing_key: &SealingKey,
+		measurement: &Measurement,
+		len: Option<usize>,
+	) -> Result<Option<Vec<u8>>, StoreError> {
+		let path = self.dir.join(name);
+		let Some(mut bytes) = read_optional(&path)? else { return Ok(None) };
+		let sealed_by = parse_file(&bytes)?.written_by;
+		if sealed_by != *measurement {
+			return Err(StoreError::SealedByOtherEnclave { sealed_by, current: *measurement });
+		}
+		decode_file(sealing_key.expose_secret(), &mut bytes, kind)?;
+		if len.is_some_and(|len| bytes.len() != len) {
+			return Err(StoreError::InvalidPayload(format!("{name} has the wrong length")));
+		}
+		Ok(Some(bytes))
+	}
+
+	/// Seals `progress` with this enclave's sealing key (atomically).
 	pub fn write_chain_progress(
 		&self,
 		sealing_key: &SealingKey,
 		measurement: &Measurement,
 		progress: &ChainProgress,
 	) -> Result<(), StoreError> {
-		let path = self.dir.join(CHAIN_PROGRESS_FILE);
 		let mut plaintext = Vec::with_capacity(CHAIN_PROGRESS_LEN);
 		plaintext.extend_from_slice(&progress.block_number.to_le_bytes());
 		plaintext.extend_from_slice(&progress.block_hash);
 		plaintext.extend_from_slice(&progress.genesis_hash);
-		let file = encode_file(
-			sealing_key.expose_secret(),
-			FileKind::ChainProgress,
-			measurement,
-			&plaintext,
-		)?;
-		atomic_write(&path, &file).map_err(io_err(&path))
+		let kind = FileKind::ChainProgress;
+		self.write_own_sealed(CHAIN_PROGRESS_FILE, kind, sealing_key, measurement, &plaintext)
 	}
 
 	/// The sealed chain progress, `None` before the first verified block. A file sealed by
-	/// another build is an error ([`StoreError::SealedByOtherEnclave`]), not "no progress": a
-	/// host must not make an enclave forget how far it verified by swapping the file.
+	/// another build is an error ([`StoreError::SealedByOtherEnclave`]), not "no progress".
 	pub fn read_chain_progress(
 		&self,
 		sealing_key: &SealingKey,
 		measurement: &Measurement,
 	) -> Result<Option<ChainProgress>, StoreError> {
-		let path = self.dir.join(CHAIN_PROGRESS_FILE);
-		let Some(mut bytes) = read_optional(&path)? else { return Ok(None) };
-		let sealed_by = parse_file(&bytes)?.written_by;
-		if sealed_by != *measurement {
-			return Err(StoreError::SealedByOtherEnclave { sealed_by, current: *measurement });
-		}
-		decode_file(sealing_key.expose_secret(), &mut bytes, FileKind::ChainProgress)?;
-		if bytes.len() != CHAIN_PROGRESS_LEN {
-			return Err(StoreError::InvalidPayload("chain progress has the wrong length".into()));
-		}
+		let kind = FileKind::ChainProgress;
+		let len = Some(CHAIN_PROGRESS_LEN);
+		let Some(bytes) =
+			self.read_own_sealed(CHAIN_PROGRESS_FILE, kind, sealing_key, measurement, len)?
+		else {
+			return Ok(None);
+		};
 		let mut number = [0u8; 4];
 		number.copy_from_slice(&bytes[..4]);
 		let mut block_hash = [0u8; 32];
@@ -921,36 +950,25 @@ impl Store {
 		measurement: &Measurement,
 		identity: &ChainIdentity,
 	) -> Result<(), StoreError> {
-		let path = self.dir.join(CHAIN_IDENTITY_FILE);
-		let mut plaintext = Vec::with_capacity(CHAIN_IDENTITY_LEN);
-		plaintext.extend_from_slice(&identity.genesis_hash);
-		plaintext.extend_from_slice(&identity.key_checksum);
-		let file = encode_file(
-			sealing_key.expose_secret(),
-			FileKind::ChainIdentity,
-			measurement,
-			&plaintext,
-		)?;
-		atomic_write(&path, &file).map_err(io_err(&path))
+		let plaintext = [identity.genesis_hash, identity.key_checksum].concat();
+		let kind = FileKind::ChainIdentity;
+		self.write_own_sealed(CHAIN_IDENTITY_FILE, kind, sealing_key, measurement, &plaintext)
 	}
 
 	/// The sealed chain identity, `None` when there is none. A file sealed by another build is
-	/// an error ([`StoreError::SealedByOtherEnclave`]), as for the light client's state.
+	/// an error ([`StoreError::SealedByOtherEnclave`]).
 	pub fn read_chain_identity(
 		&self,
 		sealing_key: &SealingKey,
 		measurement: &Measurement,
 	) -> Result<Option<ChainIdentity>, StoreError> {
-		let path = self.dir.join(CHAIN_IDENTITY_FILE);
-		let Some(mut bytes) = read_optional(&path)? else { return Ok(None) };
-		let sealed_by = parse_file(&bytes)?.written_by;
-		if sealed_by != *measurement {
-			return Err(StoreError::SealedByOtherEnclave { sealed_by, current: *measurement });
-		}
-		decode_file(sealing_key.expose_secret(), &mut bytes, FileKind::ChainIdentity)?;
-		if bytes.len() != CHAIN_IDENTITY_LEN {
-			return Err(StoreError::InvalidPayload("chain identity has the wrong length".into()));
-		}
+		let kind = FileKind::ChainIdentity;
+		let len = Some(CHAIN_IDENTITY_LEN);
+		let Some(bytes) =
+			self.read_own_sealed(CHAIN_IDENTITY_FILE, kind, sealing_key, measurement, len)?
+		else {
+			return Ok(None);
+		};
 		let mut identity = ChainIdentity { genesis_hash: [0; 32], key_checksum: [0; 32] };
 		identity.genesis_hash.copy_from_slice(&bytes[..32]);
 		identity.key_checksum.copy_from_slice(&bytes[32..]);
@@ -964,28 +982,19 @@ impl Store {
 		measurement: &Measurement,
 		state: &[u8],
 	) -> Result<(), StoreError> {
-		let path = self.dir.join(LIGHT_CLIENT_FILE);
-		let file =
-			encode_file(sealing_key.expose_secret(), FileKind::LightClient, measurement, state)?;
-		atomic_write(&path, &file).map_err(io_err(&path))
+		let kind = FileKind::LightClient;
+		self.write_own_sealed(LIGHT_CLIENT_FILE, kind, sealing_key, measurement, state)
 	}
 
-	/// The sealed light-client state, `None` when there is none. Unlike the chain progress, a
-	/// file sealed by another build is an error ([`StoreError::SealedByOtherEnclave`]): a host
-	/// must not be able to make an enclave forget the chain it follows by swapping the file.
+	/// The sealed light-client state, `None` when there is none. A file sealed by another build
+	/// is an error ([`StoreError::SealedByOtherEnclave`]).
 	pub fn read_light_client(
 		&self,
 		sealing_key: &SealingKey,
 		measurement: &Measurement,
 	) -> Result<Option<Vec<u8>>, StoreError> {
-		let path = self.dir.join(LIGHT_CLIENT_FILE);
-		let Some(mut bytes) = read_optional(&path)? else { return Ok(None) };
-		let sealed_by = parse_file(&bytes)?.written_by;
-		if sealed_by != *measurement {
-			return Err(StoreError::SealedByOtherEnclave { sealed_by, current: *measurement });
-		}
-		decode_file(sealing_key.expose_secret(), &mut bytes, FileKind::LightClient)?;
-		Ok(Some(bytes))
+		let kind = FileKind::LightClient;
+		self.read_own_sealed(LIGHT_CLIENT_FILE, kind, sealing_key, measurement, None)
 	}
 
 	/// Writes a snapshot of the state after `block_number`, encrypted with the state key.

@@ -18,10 +18,11 @@
 //!   bytes, and TDs that share a firmware (MRTD) but not their RTMRs are different
 //!   measurements (item 7 of issue 13).
 
-use std::{
-	collections::BTreeMap,
-	path::{Path, PathBuf},
-};
+#[path = "support/corpus.rs"]
+mod corpus_support;
+use corpus_support::corpus_root;
+
+use std::collections::BTreeMap;
 
 use enclave_worker::{
 	attestation::{
@@ -31,20 +32,6 @@ use enclave_worker::{
 	Measurement,
 };
 use serde_json::Value;
-
-/// `shared/dcap-corpus` beside the checkout (`DCAP_CORPUS` overrides it).
-fn corpus_root() -> PathBuf {
-	let root = std::env::var_os("DCAP_CORPUS")
-		.map(PathBuf::from)
-		.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/dcap-corpus"));
-	assert!(
-		root.join("corpus").is_dir(),
-		"the DCAP corpus is missing: expected {} (shared/dcap-corpus beside the checkout, or \
-		 DCAP_CORPUS=<dir>); these tests need it and must not pass without it",
-		root.display()
-	);
-	root
-}
 
 /// One quote of the corpus with what its `meta.json` says.
 struct Entry {

@@ -9,10 +9,11 @@
 //! pick the policy, the pallets or the simulated TEE on the command line.
 #![cfg(not(feature = "dev-tee"))]
 
-use std::{
-	path::{Path, PathBuf},
-	process::Command,
-};
+#[path = "support/corpus.rs"]
+mod corpus_support;
+use corpus_support::corpus_root;
+
+use std::process::Command;
 
 use enclave_update_primitives::Measurement;
 use enclave_worker::{
@@ -84,19 +85,6 @@ fn simulated_evidence_is_refused_by_construction() {
 		measured::policy().evaluate(&identity, None).unwrap_err(),
 		AttestationError::SimulatedQuoteRefused
 	);
-}
-
-fn corpus_root() -> PathBuf {
-	let root = std::env::var_os("DCAP_CORPUS")
-		.map(PathBuf::from)
-		.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/dcap-corpus"));
-	assert!(
-		root.join("corpus").is_dir(),
-		"the DCAP corpus is missing: expected {} (shared/dcap-corpus beside the checkout, or \
-		 DCAP_CORPUS=<dir>); this test needs it and must not pass without it",
-		root.display()
-	);
-	root
 }
 
 /// Real Intel-signed quotes of debug enclaves (the corpus's `"debug": true` entries, verified
