@@ -6,11 +6,10 @@ cd "$(dirname "$0")/.."
 source scripts/lib/deps.sh
 ensure_system_packages
 
-# The worker as it ships, without the `dev-tee` feature: a workspace-wide build unifies the
-# feature on (the devnet and the benchmarks enable it), so the production build is tested on its
-# own. It refuses simulated evidence by construction and takes no policy from the host. First,
-# because it builds target/debug/enclave-worker without the feature: the workspace run below
-# rebuilds it as the devnet needs it (`scripts/devnet.sh --no-build` runs that binary).
-cargo test -p enclave-worker --locked --test production "$@"
-
 cargo test --workspace --locked "$@"
+
+# The worker as it ships, without the `dev-tee` feature, which every build of this workspace
+# unifies on (the devnet and the benchmarks enable it): its own package and workspace (shared
+# with the fuzz targets). It refuses simulated evidence by construction and takes no policy
+# from the host.
+cargo test --locked --manifest-path offchain-worker/production/Cargo.toml "$@"

@@ -233,7 +233,7 @@ fn the_host_cannot_choose_the_policy_or_the_pallets() {
 	assert_eq!(shown["policy"]["allow_debug"], false);
 	assert_eq!(shown["policy"]["accepted_tcb_statuses"], serde_json::json!(["UpToDate"]));
 	assert_eq!(shown["pallets"]["inbox"], "ShieldedInbox");
-	// This test runs on the dev-tee build (tests/production.rs checks the other one).
+	// This test runs on the dev-tee build (offchain-worker/production/ checks the other one).
 	assert_eq!(shown["accepts_simulated_evidence"], true);
 }
 

@@ -1,27 +1,27 @@
 //! The production build: the worker built WITHOUT the `dev-tee` feature, as it ships.
 //!
-//! Run it on its own, `cargo test -p enclave-worker --locked --test production` (the README's
-//! test command does): a workspace-wide build turns `dev-tee` on for every crate, because the
-//! devnet and the benchmarks enable it, and this file then compiles to nothing.
+//! Run it with `cargo test --locked --manifest-path offchain-worker/production/Cargo.toml` (the
+//! README's test command does). This package lives outside the main workspace, whose builds
+//! turn `dev-tee` on because the devnet and the benchmarks enable it; its `enclave-worker`
+//! binary is the shipped binary's source, built against the worker without dev features.
 //!
 //! What it checks is what a host could try against a shipped worker: hand it simulated
 //! evidence (whose signing key is public), a real Intel-signed quote of a debug enclave, or
 //! pick the policy, the pallets or the simulated TEE on the command line.
 #![cfg(not(feature = "dev-tee"))]
 
-#[path = "support/corpus.rs"]
+#[path = "../../tests/support/corpus.rs"]
 mod corpus_support;
 use corpus_support::corpus_root;
 
 use std::process::Command;
 
-use enclave_update_primitives::Measurement;
 use enclave_worker::{
 	attestation::{
 		sim_quote::SimQuote, AttestationError, Collateral, EvidenceKind, PeerIdentity, TcbStatus,
 		Verifier,
 	},
-	measured,
+	measured, Measurement,
 };
 
 fn worker(args: &[&str]) -> (bool, String, String) {
