@@ -29,9 +29,10 @@ while [ $# -gt 0 ]; do
 done
 
 if $build; then
-	printf '\n[devnet] building enclave-update-node, enclave-worker and enclave-update-devnet\n'
+	printf '\n[devnet] building enclave-update-node, enclave-worker, enclave-update-cli and enclave-update-devnet\n'
 	# The devnet's workers run the simulated TEE: the worker's `dev-tee` feature.
-	cargo build --locked -p enclave-update-node -p enclave-worker -p enclave-update-devnet \
+	cargo build --locked -p enclave-update-node -p enclave-worker -p enclave-update-cli \
+		-p enclave-update-devnet \
 		--features enclave-worker/dev-tee
 fi
 # Wherever CARGO_TARGET_DIR or a cargo config puts the build; JSON read with grep, so that
@@ -40,7 +41,7 @@ target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
 	grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
 [ -n "$target_dir" ] || { echo "cargo metadata named no target directory" >&2; exit 1; }
 export ENCLAVE_UPDATE_BIN_DIR="$target_dir/debug"
-for bin in enclave-update-node enclave-worker enclave-update-devnet; do
+for bin in enclave-update-node enclave-worker enclave-update-cli enclave-update-devnet; do
 	[ -x "$ENCLAVE_UPDATE_BIN_DIR/$bin" ] || { echo "missing $ENCLAVE_UPDATE_BIN_DIR/$bin (run without --no-build)" >&2; exit 1; }
 done
 # The driver itself stops the node and the workers on SIGINT, SIGTERM or SIGHUP, and they die

@@ -262,7 +262,7 @@ async fn story(args: Args) -> Result<()> {
 		"the workers' proof-checked view does not schedule D: {schedule}"
 	);
 	progress.note(&format!(
-		"`enclave-worker schedule` at #{} (proof-checked): D scheduled for #{d_at}",
+		"`enclave-update-cli schedule` at #{} (proof-checked): D scheduled for #{d_at}",
 		schedule["block_number"]
 	));
 

@@ -15,8 +15,10 @@ use std::{
 
 /// The node binary's name.
 pub const NODE_BIN: &str = "enclave-update-node";
-/// The worker binary's name.
+/// The worker binary's name: the enclave.
 pub const WORKER_BIN: &str = "enclave-worker";
+/// The binary of the commands outside the enclave (`schedule`, `shield`, `verify-quote`).
+pub const CLI_BIN: &str = "enclave-update-cli";
 
 /// Where the workspace's binaries are: `$ENCLAVE_UPDATE_BIN_DIR`; else the first of the running
 /// executable's profile directory (`target/<profile>/`; a test runs from
@@ -294,14 +296,14 @@ fn run_worker_command(mut command: Command, what: &str) -> Result<CommandResult>
 	Ok(output.into())
 }
 
-/// `enclave-worker schedule --node <node_url> --json`: the enclave schedule as a worker reads it,
-/// every storage value checked against the block's state root.
+/// `enclave-update-cli schedule --node <node_url> --json`: the enclave schedule as a worker reads
+/// it, every storage value checked against the block's state root.
 pub fn verified_schedule(node_url: &str) -> Result<serde_json::Value> {
-	let mut command = Command::new(binary(WORKER_BIN)?);
+	let mut command = Command::new(binary(CLI_BIN)?);
 	command.args(["schedule", "--node", node_url, "--json"]);
-	let result = run_worker_command(command, "enclave-worker schedule")?;
+	let result = run_worker_command(command, "enclave-update-cli schedule")?;
 	if !result.success {
-		bail!("enclave-worker schedule failed: {}", result.stderr);
+		bail!("enclave-update-cli schedule failed: {}", result.stderr);
 	}
 	result.json()
 }

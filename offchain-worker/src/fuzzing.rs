@@ -2,11 +2,10 @@
 //! deterministic replay in `tests/fuzz_replay.rs`, so both exercise the same code. Each
 //! function must return normally for every input: a panic is a bug.
 //!
-//! Public but `#[doc(hidden)]`, not behind a cargo feature: the fuzz crate and the replay
-//! test are separate crates that need it, and a non-default feature would drop the replay from
-//! `cargo test --workspace`. Nothing here is reachable from the binary or the worker's code
-//! paths, and the fixed state key below only decrypts fuzz inputs: it is public by design and
-//! never protects data.
+//! Only with the `fuzzing` feature, which the fuzz crate and this crate's own tests turn on: the
+//! enclave's binary is built without it, so neither this code nor the fixture it embeds is an
+//! input of its measurement. The fixed state key below only decrypts fuzz inputs: it is public
+//! by design and never protects data.
 
 use std::sync::OnceLock;
 

@@ -35,6 +35,7 @@ pub mod attestation;
 pub mod chain;
 pub mod demo;
 #[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod keys;
 pub mod measured;

@@ -6,7 +6,7 @@
 //! (accept debug enclaves or out-of-date platforms) or what the chain says (read a renamed or
 //! empty pallet). Compiled in, they are part of the binary that MRENCLAVE (or the TD identity)
 //! measures: a build with another policy is another measurement, which governance must schedule
-//! on chain like any other build. `enclave-worker policy` prints what this build enforces, so
+//! on chain like any other build. `enclave-update-cli policy` prints what this build enforces, so
 //! that the people voting on a measurement can read it.
 //!
 //! To ship another policy, edit the constants below (pins as byte literals, e.g.
@@ -68,7 +68,7 @@ pub fn policy() -> AttestationPolicy {
 	}
 }
 
-/// Everything [`policy`] and the pallet names say, for `enclave-worker policy`.
+/// Everything [`policy`] and the pallet names say, for `enclave-update-cli policy`.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct MeasuredConfiguration {
 	/// The attestation policy.

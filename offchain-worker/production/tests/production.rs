@@ -140,17 +140,92 @@ fn the_host_cannot_pick_the_simulated_tee_or_the_policy() {
 			assert!(stderr.contains("unexpected argument"), "{command} {flag}: {stderr}");
 		}
 	}
-	let (ok, stdout, stderr) = worker(&["policy", "--json"]);
-	assert!(ok, "{stderr}");
-	let shown: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+	// The user's and operator's commands are not in the enclave's binary (enclave-update-cli).
+	for command in ["policy", "verify-quote", "schedule", "shield"] {
+		let (ok, _, stderr) = worker(&[command]);
+		assert!(!ok, "{command}");
+		assert!(stderr.contains("unrecognized subcommand"), "{command}: {stderr}");
+	}
+	// What `enclave-update-cli policy` prints for this build.
+	let shown = serde_json::to_value(measured::configuration()).unwrap();
 	assert_eq!(shown["accepts_simulated_evidence"], false);
 	assert_eq!(shown["policy"]["allow_debug"], false);
-	assert!(shown["policy"].get("dev_mode").is_none(), "{stdout}");
-	// verify-quote, the operator's diagnostic, cannot turn simulated evidence on either.
-	let quote = std::env::temp_dir().join(format!("sim-quote-{}", std::process::id()));
-	std::fs::write(&quote, simulated_quote([0; 64])).unwrap();
-	let (ok, stdout, _) = worker(&["verify-quote", quote.to_str().unwrap(), "--allow-debug"]);
-	std::fs::remove_file(&quote).unwrap();
-	assert!(!ok);
-	assert!(stdout.contains("simulated"), "{stdout}");
+	assert!(shown["policy"].get("dev_mode").is_none(), "{shown}");
+	// verify-quote's relaxations of the measured policy cannot turn simulated evidence on.
+	let mut relaxed = measured::policy();
+	relaxed.allow_debug = true;
+	relaxed.allow_td_without_sept_ve_disable = true;
+	relaxed.allow_service_td = true;
+	relaxed.accepted_tcb_statuses.extend([TcbStatus::OutOfDate, TcbStatus::SWHardeningNeeded]);
+	assert!(!relaxed.accepts_simulated());
+	let refused = Verifier::new(relaxed).check_evidence(&simulated_quote([0; 64]), None, 0);
+	assert!(matches!(refused, Err(AttestationError::SimulatedQuoteRefused)), "{refused:?}");
+}
+
+/// What the shipped binary's measurement covers from this repository: the sources cargo recorded
+/// as its inputs (the dep-info file beside it) are the worker's and the primitives', and nothing
+/// else: not the client's (`cli/`), whose edits therefore never change the enclave binary, nor the
+/// fuzz entry points and their fixture, nor the simulated TEE.
+#[test]
+fn the_enclave_binary_is_built_from_the_worker_and_the_primitives_only() {
+	// `cargo build` writes the binary's dep-info beside it (a test build does not); here it
+	// finds the binary fresh, built with the same features, and only writes that file.
+	// Without the variables cargo sets for a test (some build scripts watch them, and would
+	// rebuild).
+	let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+	let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+	build.args(["build", "--quiet", "--offline", "--locked", "--bin", "enclave-worker"]);
+	build.arg("--manifest-path").arg(&manifest);
+	for (name, _) in std::env::vars_os() {
+		let name = name.to_string_lossy();
+		let set_for_tests = ["CARGO_MANIFEST_", "CARGO_PKG_", "CARGO_BIN_", "CARGO_CRATE_"]
+			.iter()
+			.any(|prefix| name.starts_with(prefix))
+			|| [
+				"CARGO_PRIMARY_PACKAGE",
+				"CARGO_TARGET_TMPDIR",
+				"CARGO_RUSTC_CURRENT_DIR",
+				"OUT_DIR",
+			]
+			.contains(&&*name);
+		if set_for_tests {
+			build.env_remove(&*name);
+		}
+	}
+	let build = build.output().expect("run cargo build");
+	assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
+	let binary = std::path::Path::new(env!("CARGO_BIN_EXE_enclave-worker"));
+	let dep_info = binary.with_extension("d");
+	let text = std::fs::read_to_string(&dep_info)
+		.unwrap_or_else(|e| panic!("cargo's dep-info {}: {e}", dep_info.display()));
+	let (_, inputs) = text.split_once(": ").expect("`target: inputs`");
+	let root =
+		std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
+	let inputs: Vec<std::path::PathBuf> = inputs
+		.split_whitespace()
+		.map(|input| {
+			let input = std::path::Path::new(input).canonicalize().unwrap();
+			input
+				.strip_prefix(&root)
+				.unwrap_or_else(|_| {
+					panic!(
+						"{} is outside the repository (dependencies count as libraries)",
+						input.display()
+					)
+				})
+				.to_path_buf()
+		})
+		.collect();
+	assert!(inputs.contains(&"offchain-worker/src/bin/enclave-worker.rs".into()), "{inputs:?}");
+	for relative in &inputs {
+		assert!(
+			relative.starts_with("offchain-worker/src") || relative.starts_with("primitives/src"),
+			"{} is an input of the enclave binary",
+			relative.display()
+		);
+		for excluded in ["fuzzing.rs", "tee/sim.rs", "tests/fixtures"] {
+			let shown = relative.to_string_lossy();
+			assert!(!shown.contains(excluded), "{shown} is an input of the enclave binary");
+		}
+	}
 }

@@ -11,6 +11,14 @@ use dcap_qvl::quote::Quote;
 use super::{AttestationError, Collateral};
 use crate::store::atomic_write;
 
+/// A PCCS URL given to a build without the `pccs` feature.
+#[derive(Debug, thiserror::Error)]
+#[error(
+	"--pccs-url needs a build with the `pccs` feature (cargo build --features pccs); this build \
+	 verifies offline against --collateral-dir only"
+)]
+pub struct PccsNotBuilt;
+
 /// A directory of collateral files named `<sgx|tdx>-<fmspc>-<ca>.json`.
 #[derive(Clone, Debug)]
 pub struct CollateralCache {
@@ -34,6 +42,24 @@ impl CollateralCache {
 	pub fn with_pccs(mut self, url: impl Into<String>) -> Self {
 		self.pccs_url = Some(url.into());
 		self
+	}
+
+	/// The cache a command line names (`--collateral-dir`, `--pccs-url`): none without a
+	/// directory; with a PCCS URL, one that fills itself from that PCCS, which needs a build with
+	/// the `pccs` feature.
+	pub fn from_options(
+		dir: Option<&Path>,
+		pccs_url: Option<&str>,
+	) -> Result<Option<Self>, PccsNotBuilt> {
+		let Some(dir) = dir else { return Ok(None) };
+		let cache = Self::new(dir);
+		match pccs_url {
+			None => Ok(Some(cache)),
+			#[cfg(feature = "pccs")]
+			Some(url) => Ok(Some(cache.with_pccs(url))),
+			#[cfg(not(feature = "pccs"))]
+			Some(_) => Err(PccsNotBuilt),
+		}
 	}
 
 	/// The cache key of `quote`'s collateral.

@@ -38,7 +38,7 @@ pub mod sim_quote;
 mod tcb;
 mod verifier;
 
-pub use cache::CollateralCache;
+pub use cache::{CollateralCache, PccsNotBuilt};
 pub use collateral::Collateral;
 pub use error::AttestationError;
 pub use evidence::{

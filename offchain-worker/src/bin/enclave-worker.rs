@@ -1,4 +1,8 @@
-//! `enclave-worker`: the command-line front of the worker's trusted core.
+//! `enclave-worker`: the enclave's binary, the command-line front of the worker's trusted core.
+//!
+//! It holds only what runs inside the TEE: `init`, `run`, `request-keys` and `status`. The
+//! commands for users and operators (`shield`, `schedule`, `verify-quote`, `policy`) are in
+//! `enclave-update-cli` (`cli/`), so that editing them never changes the enclave's measurement.
 
 use std::{
 	path::{Path, PathBuf},
@@ -8,11 +12,8 @@ use std::{
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use enclave_worker::{
-	attestation::{AttestationPolicy, Collateral, CollateralCache, TcbStatus, Verifier},
-	chain::{
-		referenda::{EnclaveCall, Proposal},
-		rpc::{RpcChain, SealedProgress},
-	},
+	attestation::{CollateralCache, Verifier},
+	chain::rpc::{RpcChain, SealedProgress},
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{request_keys, Provider, ProviderConfig, RequesterConfig, StoreOutcome},
 	runner::{Runner, RunnerConfig},
@@ -60,19 +61,6 @@ enum Command {
 		#[arg(long)]
 		json: bool,
 	},
-	/// Verify a quote against collateral and a policy: by default this build's measured policy
-	/// (`policy`), which the flags can relax to try a platform against a candidate policy.
-	/// Prints the proven identity and the verdict; exits non-zero if the quote is refused. An
-	/// operator's diagnostic: `run` and `request-keys` take no policy flags.
-	VerifyQuote(VerifyQuoteArgs),
-	/// Print what this build's measurement covers besides code: the attestation policy `run`
-	/// and `request-keys` judge peers by, and the names of the pallets the worker reads. They
-	/// are compiled in; another policy is another build, which governance must schedule.
-	Policy {
-		/// Print JSON instead of text.
-		#[arg(long)]
-		json: bool,
-	},
 	/// Run the worker: follow the node's finalized chain, execute the blocks the on-chain
 	/// schedule gives to this enclave (standby before its activation block, retired after its
 	/// successor's), and with `--provide-on` hand the keys and the state snapshot to enclaves
@@ -82,42 +70,6 @@ enum Command {
 	/// provider's and this enclave's proof-checked schedules must both allow it. The keys are
 	/// sealed to this enclave's measurement; `status` then shows the provider's key checksum.
 	RequestKeys(RequestKeysArgs),
-	/// Show the EnclaveUpdate schedule at the node's finalized head, read with storage proofs
-	/// checked against the header's state root (the node is not trusted for the values). With
-	/// `--provider` and `--requester`, also show whether the provider may hand its keys over;
-	/// exits non-zero when it may not.
-	Schedule(ScheduleArgs),
-	/// Encrypt a shielded call to a worker's shielding public key (from `status`), printing the
-	/// envelope as 0x-hex for the inbox pallet's `submit`. Exactly one of `--put`, `--delete`,
-	/// `--increment`.
-	Shield(ShieldArgs),
-}
-
-#[derive(Args, Debug)]
-struct ScheduleArgs {
-	/// The node's WebSocket RPC endpoint.
-	#[arg(long, value_name = "URL", default_value = "ws://127.0.0.1:9944")]
-	node: String,
-	/// The providing enclave's measurement, for a decision.
-	#[arg(long, value_name = "HEX", requires = "requester")]
-	provider: Option<Measurement>,
-	/// The requesting enclave's measurement, for a decision.
-	#[arg(long, value_name = "HEX", requires = "provider")]
-	requester: Option<Measurement>,
-	/// The referenda pallet's name in the runtime, for the pending referenda on the enclave
-	/// tracks (listed as read from the node, not proof-checked: they decide nothing yet).
-	#[arg(long, value_name = "NAME", default_value = "Referenda")]
-	referenda_pallet: String,
-	/// The ids of the referenda tracks whose origins may change the schedule (the dev runtime's
-	/// `enclave_admin` and `enclave_emergency`).
-	#[arg(long, value_name = "ID,...", value_delimiter = ',', default_value = "0,1")]
-	enclave_tracks: Vec<u16>,
-	/// The EnclaveUpdate pallet's index in the runtime, to recognise its calls in referenda.
-	#[arg(long, value_name = "INDEX", default_value_t = 10)]
-	pallet_index: u8,
-	/// Print JSON instead of text.
-	#[arg(long)]
-	json: bool,
 }
 
 /// Where peers' DCAP collateral comes from (`run`, `request-keys`). Collateral is host input
@@ -136,66 +88,7 @@ struct CollateralArgs {
 
 impl CollateralArgs {
 	fn collateral(&self) -> Result<Option<CollateralCache>> {
-		let Some(dir) = &self.collateral_dir else { return Ok(None) };
-		let cache = CollateralCache::new(dir);
-		match &self.pccs_url {
-			None => Ok(Some(cache)),
-			#[cfg(feature = "pccs")]
-			Some(url) => Ok(Some(cache.with_pccs(url))),
-			#[cfg(not(feature = "pccs"))]
-			Some(_) => bail!(
-				"--pccs-url needs an enclave-worker built with the `pccs` feature \
-				 (cargo build -p enclave-worker --features pccs); this build verifies offline \
-				 against --collateral-dir only"
-			),
-		}
-	}
-}
-
-/// `verify-quote`'s relaxations of the measured policy, to try a platform against a candidate
-/// policy. Diagnostic only: no command that hands or receives keys takes them.
-#[derive(Args, Debug, Clone)]
-struct CandidatePolicyArgs {
-	/// Also accept this TCB status (repeatable), e.g. SWHardeningNeeded.
-	#[arg(long, value_name = "STATUS")]
-	allow_status: Vec<TcbStatus>,
-	/// Refuse quotes carrying this advisory id (repeatable), e.g. INTEL-SA-00615.
-	#[arg(long, value_name = "ID")]
-	reject_advisory: Vec<String>,
-	/// Accept debug enclaves.
-	#[arg(long)]
-	allow_debug: bool,
-	/// Accept TDs without the SEPT_VE_DISABLE attribute (e.g. Azure's TDX CVMs).
-	#[arg(long)]
-	allow_td_without_sept_ve_disable: bool,
-	/// Accept TDs bound to a service TD (e.g. Alibaba Cloud's TD 1.5 guests).
-	#[arg(long)]
-	allow_service_td: bool,
-	/// Require this MRSIGNER (0x-hex).
-	#[arg(long, value_name = "HEX")]
-	mrsigner: Option<String>,
-	/// Require this ISV product id.
-	#[arg(long, value_name = "ID")]
-	product_id: Option<u16>,
-	/// Require at least this ISV SVN.
-	#[arg(long, value_name = "SVN")]
-	min_svn: Option<u16>,
-}
-
-impl CandidatePolicyArgs {
-	fn policy(&self) -> Result<AttestationPolicy> {
-		let mut policy = enclave_worker::measured::policy();
-		policy.allow_debug |= self.allow_debug;
-		policy.allow_td_without_sept_ve_disable |= self.allow_td_without_sept_ve_disable;
-		policy.allow_service_td |= self.allow_service_td;
-		policy.product_id = self.product_id.or(policy.product_id);
-		policy.min_svn = self.min_svn.or(policy.min_svn);
-		policy.accepted_tcb_statuses.extend(self.allow_status.iter().copied());
-		policy.rejected_advisories.extend(self.reject_advisory.iter().cloned());
-		if let Some(signer) = &self.mrsigner {
-			policy.mrsigner = Some(parse_hex(signer, "--mrsigner")?);
-		}
-		Ok(policy)
+		Ok(CollateralCache::from_options(self.collateral_dir.as_deref(), self.pccs_url.as_deref())?)
 	}
 }
 
@@ -346,28 +239,6 @@ impl TeeArgs {
 	}
 }
 
-#[derive(Args, Debug)]
-struct VerifyQuoteArgs {
-	/// The quote file (raw bytes).
-	quote: PathBuf,
-	/// Collateral JSON (dcap-qvl format) for a DCAP quote.
-	#[arg(long, value_name = "JSON")]
-	collateral: Option<PathBuf>,
-	/// Verification time in unix seconds (default: now). Collateral must be valid then.
-	#[arg(long, value_name = "UNIX")]
-	at: Option<u64>,
-	#[command(flatten)]
-	cache: CollateralArgs,
-	#[command(flatten)]
-	policy: CandidatePolicyArgs,
-	/// Require this report data (0x-hex, 64 bytes).
-	#[arg(long, value_name = "HEX")]
-	report_data: Option<String>,
-	/// Print JSON instead of text.
-	#[arg(long)]
-	json: bool,
-}
-
 fn main() -> ExitCode {
 	tracing_subscriber::fmt()
 		.with_env_filter(
@@ -387,15 +258,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
 	match cli.command {
-		Command::Shield(args) => shield(&args),
 		Command::Init { data, tee, chain } => init(&data.data_dir, &tee, &chain),
 		Command::Status { data, tee, json } => status(&data.data_dir, &tee, json),
-		Command::VerifyQuote(args) => verify_quote(&args),
-		Command::Policy { json } => print_policy(json),
-		Command::Schedule(args) => tokio::runtime::Builder::new_current_thread()
-			.enable_all()
-			.build()?
-			.block_on(schedule(&args)),
 		Command::Run(args) => tokio::runtime::Builder::new_multi_thread()
 			.enable_all()
 			.build()?
@@ -595,129 +459,6 @@ fn status_after_failed_request(
 	Ok(())
 }
 
-async fn schedule(args: &ScheduleArgs) -> Result<ExitCode> {
-	use enclave_worker::chain::{rpc::RpcChain, ScheduleSource};
-	let chain = RpcChain::connect(&args.node, None, None)
-		.await
-		.with_context(|| format!("connecting to {}", args.node))?;
-	let view = chain.verified_schedule().await?;
-	let decision = args.provider.zip(args.requester).map(|(p, r)| (p, r, view.decide(&p, &r)));
-	let referenda = pending_referenda(args, view.block_hash).await?;
-	if args.json {
-		let value = serde_json::json!({
-			"genesis_hash": format!("0x{}", hex::encode(view.genesis_hash)),
-			"block_number": view.block_number,
-			"block_hash": format!("0x{}", hex::encode(view.block_hash)),
-			"active": view.active,
-			"scheduled": view.scheduled,
-			"superseded": view.superseded,
-			"retired": view.retired,
-			"pending_referenda": referenda,
-			"decision": decision.map(|(p, r, d)| serde_json::json!({
-				"provider": p,
-				"requester": r,
-				"allowed": d.is_allowed(),
-				"reason": format!("{d:?}"),
-			})),
-		});
-		println!("{}", serde_json::to_string_pretty(&value)?);
-	} else {
-		println!("verified block: #{} 0x{}", view.block_number, hex::encode(view.block_hash));
-		match view.active {
-			Some(a) => println!("active:         {} (since #{})", a.measurement, a.since),
-			None => println!("active:         -"),
-		}
-		for s in &view.scheduled {
-			println!("scheduled:      {} at #{}", s.measurement, s.activates_at);
-		}
-		for s in &view.superseded {
-			println!(
-				"superseded:     {} (#{}..#{})",
-				s.measurement, s.activated_at, s.superseded_at
-			);
-		}
-		for r in &view.retired {
-			println!("retired:        {r}");
-		}
-		for r in &referenda {
-			let proposal = match &r.proposal {
-				Proposal::Enclave(EnclaveCall::ScheduleEnclave { measurement, activates_at }) => {
-					format!("schedule_enclave({measurement}, #{activates_at})")
-				},
-				Proposal::Enclave(EnclaveCall::CancelScheduled { measurement }) => {
-					format!("cancel_scheduled({measurement})")
-				},
-				Proposal::Enclave(EnclaveCall::RetireEnclave { measurement }) => {
-					format!("retire_enclave({measurement})")
-				},
-				Proposal::Other { call_data } => format!("another call {call_data}"),
-				Proposal::Preimage { hash, .. } => format!("the preimage {hash}"),
-			};
-			let stage = match (r.decision_deposit_placed, r.deciding_since, r.confirming_until) {
-				(false, _, _) => "awaiting its decision deposit".to_owned(),
-				(true, None, _) => "preparing".to_owned(),
-				(true, Some(since), None) => format!("deciding since #{since}"),
-				(true, Some(_), Some(until)) => format!("confirming until #{until}"),
-			};
-			println!(
-				"referendum:     #{} track {} (submitted #{}): {proposal}; {stage}; ayes {} nays {} \
-				 support {}",
-				r.index, r.track, r.submitted, r.ayes, r.nays, r.support
-			);
-		}
-		if let Some((p, r, d)) = &decision {
-			println!("decision:       {p} -> {r}: {d:?}");
-		}
-	}
-	Ok(match decision {
-		Some((_, _, d)) if !d.is_allowed() => ExitCode::FAILURE,
-		_ => ExitCode::SUCCESS,
-	})
-}
-
-/// The ongoing referenda on the enclave tracks at block `at`, from the node's storage.
-async fn pending_referenda(
-	args: &ScheduleArgs,
-	at: [u8; 32],
-) -> Result<Vec<enclave_worker::chain::referenda::PendingReferendum>> {
-	use enclave_worker::chain::referenda::{decode_pending, index_of_key, referendum_info_prefix};
-	use subxt_rpcs::{methods::LegacyRpcMethods, RpcClient};
-	let client = RpcClient::from_insecure_url(&args.node)
-		.await
-		.with_context(|| format!("connecting to {}", args.node))?;
-	let rpc = LegacyRpcMethods::<enclave_worker::chain::rpc::WorkerRpcConfig>::new(client);
-	let prefix = referendum_info_prefix(&args.referenda_pallet);
-	let at = Some(sp_core::H256(at));
-	let mut pending = Vec::new();
-	let mut start: Option<Vec<u8>> = None;
-	loop {
-		let keys = rpc
-			.state_get_keys_paged(&prefix, 256, start.as_deref(), at)
-			.await
-			.context("listing the referenda")?;
-		for key in &keys {
-			let Some(index) = index_of_key(&prefix, key) else { continue };
-			let Some(value) =
-				rpc.state_get_storage(key, at).await.context("reading a referendum")?
-			else {
-				continue;
-			};
-			if let Some(referendum) =
-				decode_pending(index, &value, &args.enclave_tracks, args.pallet_index)
-					.with_context(|| format!("decoding referendum #{index}"))?
-			{
-				pending.push(referendum);
-			}
-		}
-		if keys.len() < 256 {
-			break;
-		}
-		start = keys.last().cloned();
-	}
-	pending.sort_by_key(|r| r.index);
-	Ok(pending)
-}
-
 fn init(data_dir: &Path, tee_args: &TeeArgs, chain: &InitChainArgs) -> Result<ExitCode> {
 	let tee = tee_args.build(data_dir)?.context("init needs --tee sim|gramine")?;
 	let store = Store::open(data_dir)?;
@@ -804,199 +545,6 @@ fn status(data_dir: &Path, tee_args: &TeeArgs, json: bool) -> Result<ExitCode> {
 	Ok(ExitCode::SUCCESS)
 }
 
-fn print_policy(json: bool) -> Result<ExitCode> {
-	let configuration = enclave_worker::measured::configuration();
-	if json {
-		println!("{}", serde_json::to_string_pretty(&configuration)?);
-		return Ok(ExitCode::SUCCESS);
-	}
-	let policy = &configuration.policy;
-	let list = |items: Vec<String>| if items.is_empty() { "none".into() } else { items.join(", ") };
-	let pin = |value: Option<String>| value.unwrap_or_else(|| "not pinned".into());
-	println!("measured configuration of this build (compiled in, covered by its measurement)");
-	println!(
-		"  simulated evidence:     {}",
-		if configuration.accepts_simulated_evidence {
-			"accepted (a dev-tee build: never run it in production)"
-		} else {
-			"refused"
-		}
-	);
-	println!(
-		"  accepted TCB statuses:  {}",
-		list(policy.accepted_tcb_statuses.iter().map(|s| s.to_string()).collect())
-	);
-	println!(
-		"  rejected advisories:    {}",
-		list(policy.rejected_advisories.iter().cloned().collect())
-	);
-	println!(
-		"  debug enclaves:         {}",
-		if policy.allow_debug { "accepted" } else { "refused" }
-	);
-	println!(
-		"  TD without SEPT_VE_DISABLE: {}",
-		if policy.allow_td_without_sept_ve_disable { "accepted" } else { "refused" }
-	);
-	println!(
-		"  TD bound to a service TD:   {}",
-		if policy.allow_service_td { "accepted" } else { "refused" }
-	);
-	println!(
-		"  MRSIGNER:               {}",
-		pin(policy.mrsigner.as_ref().map(|m| format!("0x{}", hex::encode(m))))
-	);
-	println!("  ISV product id:         {}", pin(policy.product_id.map(|p| p.to_string())));
-	println!("  minimum ISV SVN:        {}", pin(policy.min_svn.map(|s| s.to_string())));
-	let pallets = &configuration.pallets;
-	println!(
-		"  pallets read:           {} (schedule), {} (shielded calls), {} (finality), {} (chain time)",
-		pallets.enclave_update, pallets.inbox, pallets.grandpa, pallets.timestamp
-	);
-	Ok(ExitCode::SUCCESS)
-}
-
 fn parse_hex(text: &str, what: &str) -> Result<Vec<u8>> {
 	hex::decode(text.strip_prefix("0x").unwrap_or(text)).with_context(|| format!("{what}: bad hex"))
-}
-
-fn verify_quote(args: &VerifyQuoteArgs) -> Result<ExitCode> {
-	let quote =
-		std::fs::read(&args.quote).with_context(|| format!("reading {}", args.quote.display()))?;
-	let now = match args.at {
-		Some(at) => at,
-		None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs(),
-	};
-	let collateral = match (&args.collateral, args.cache.collateral()?) {
-		(Some(file), _) => Some(Collateral::from_file(file)?),
-		(None, Some(cache)) => {
-			enclave_worker::provisioning::collateral_for(Some(&cache), &quote, now)
-				.context("collateral from --collateral-dir")?
-		},
-		(None, None) => None,
-	};
-	let report_data = match &args.report_data {
-		Some(text) => {
-			let bytes = parse_hex(text, "--report-data")?;
-			Some(
-				<[u8; 64]>::try_from(bytes.as_slice())
-					.ok()
-					.context("--report-data: need 64 bytes")?,
-			)
-		},
-		None => None,
-	};
-	let verifier = Verifier::new(args.policy.policy()?);
-	let identity = match verifier.check_evidence(&quote, collateral.as_ref(), now) {
-		Ok(identity) => identity,
-		Err(e) => {
-			print_verdict(args.json, None, &Err(e.to_string()), now)?;
-			return Ok(ExitCode::FAILURE);
-		},
-	};
-	let verdict =
-		verifier.policy().evaluate(&identity, report_data.as_ref()).map_err(|e| e.to_string());
-	print_verdict(args.json, Some(&identity), &verdict, now)?;
-	Ok(if verdict.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-fn print_verdict(
-	json: bool,
-	identity: Option<&enclave_worker::attestation::PeerIdentity>,
-	verdict: &Result<(), String>,
-	now: u64,
-) -> Result<()> {
-	if json {
-		let value = serde_json::json!({
-			"identity": identity,
-			"accepted": verdict.is_ok(),
-			"refusal": verdict.as_ref().err(),
-			"verified_at": now,
-		});
-		println!("{}", serde_json::to_string_pretty(&value)?);
-		return Ok(());
-	}
-	if let Some(id) = identity {
-		println!("evidence:      {:?}", id.kind);
-		println!("measurement:   {}", id.measurement);
-		println!(
-			"signer:        {}",
-			id.signer.as_ref().map_or("-".into(), |s| format!("0x{}", hex::encode(s)))
-		);
-		println!("product id:    {}", id.product_id.map_or("-".into(), |v| v.to_string()));
-		println!("svn:           {}", id.svn.map_or("-".into(), |v| v.to_string()));
-		println!("debug:         {}", id.debug);
-		if let Some(td) = id.td_attributes {
-			println!(
-				"td attributes: 0x{} (SEPT_VE_DISABLE {}, SERVTD_EXT {})",
-				hex::encode(td.0),
-				td.sept_ve_disable(),
-				td.servtd_ext()
-			);
-		}
-		if let Some(mr) = &id.service_td {
-			println!("service TD:    0x{}", hex::encode(mr));
-		}
-		println!("tcb status:    {}", id.tcb_status);
-		println!(
-			"advisories:    {}",
-			if id.advisory_ids.is_empty() { "-".into() } else { id.advisory_ids.join(", ") }
-		);
-		println!("report data:   0x{}", hex::encode(id.report_data));
-	}
-	match verdict {
-		Ok(()) => println!("verdict:       ACCEPTED"),
-		Err(reason) => println!("verdict:       REFUSED: {reason}"),
-	}
-	Ok(())
-}
-
-#[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("call").required(true).args(["put", "delete", "increment"])))]
-struct ShieldArgs {
-	/// The worker's shielding public key (0x-hex, 32 bytes), as `status` shows it.
-	#[arg(long, value_name = "HEX")]
-	to: String,
-	/// The chain's genesis hash (0x-hex, 32 bytes): the call opens on that chain only.
-	#[arg(long, value_name = "HEX")]
-	genesis: String,
-	/// Set KEY to VALUE (UTF-8, at most 64 and 512 bytes; VALUE may contain `=`).
-	#[arg(long, value_name = "KEY=VALUE")]
-	put: Option<String>,
-	/// Remove KEY: its value and its counter.
-	#[arg(long, value_name = "KEY")]
-	delete: Option<String>,
-	/// Add N to the counter KEY (KEY may contain `:`, N follows the last one).
-	#[arg(long, value_name = "KEY:N")]
-	increment: Option<String>,
-}
-
-fn shield(args: &ShieldArgs) -> Result<ExitCode> {
-	use enclave_worker::demo::{try_seal_call, ShieldedCall};
-	let hash32 = |text: &str, what: &str| -> Result<[u8; 32]> {
-		let bytes = parse_hex(text, what)?;
-		<[u8; 32]>::try_from(bytes.as_slice())
-			.ok()
-			.with_context(|| format!("{what}: need 32 bytes, got {}", bytes.len()))
-	};
-	let recipient = hash32(&args.to, "--to")?;
-	let genesis_hash = hash32(&args.genesis, "--genesis")?;
-	// clap's group guarantees exactly one of the three.
-	let call = match (&args.put, &args.delete, &args.increment) {
-		(Some(put), None, None) => {
-			let (key, value) = put.split_once('=').context("--put: expected KEY=VALUE")?;
-			ShieldedCall::Put { key: key.into(), value: value.into() }
-		},
-		(None, Some(key), None) => ShieldedCall::Delete { key: key.as_bytes().to_vec() },
-		(None, None, Some(increment)) => {
-			let (key, by) = increment.rsplit_once(':').context("--increment: expected KEY:N")?;
-			let by = by.parse().with_context(|| format!("--increment: {by:?} is not a u64"))?;
-			ShieldedCall::Increment { key: key.into(), by }
-		},
-		_ => bail!("give exactly one of --put, --delete, --increment"),
-	};
-	call.check_bounds().context("the worker would skip this call")?;
-	let envelope = try_seal_call(&recipient, &genesis_hash, &call).context("--to")?;
-	println!("0x{}", hex::encode(envelope));
-	Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,88 @@
+//! `enclave-update-cli`: the commands of enclave-update that run outside the enclave, for users
+//! (`shield`), operators (`verify-quote`) and those who vote on a build (`schedule`, `policy`).
+//!
+//! They share the worker's library (its call format, proofs, verifier and measured policy) but
+//! not its binary: the enclave binary `enclave-worker` keeps only what runs inside the TEE
+//! (`init`, `run`, `request-keys`, `status`), so an edit here never changes the enclave's
+//! measurement, and governance never has to schedule a build for one.
+
+mod policy;
+mod schedule;
+mod shield;
+mod verify_quote;
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+/// enclave-update's commands outside the enclave: shield a call to a worker, read the enclave
+/// schedule with storage proofs, verify a quote, print a build's measured policy.
+#[derive(Parser, Debug)]
+#[command(name = "enclave-update-cli", version)]
+struct Cli {
+	#[command(subcommand)]
+	command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+	/// Encrypt a shielded call to a worker's shielding public key (from `enclave-worker
+	/// status`), printing the envelope as 0x-hex for the inbox pallet's `submit`. Exactly one of
+	/// `--put`, `--delete`, `--increment`.
+	Shield(shield::ShieldArgs),
+	/// Show the EnclaveUpdate schedule at the node's finalized head, read with storage proofs
+	/// checked against the header's state root (the node is not trusted for the values). With
+	/// `--provider` and `--requester`, also show whether the provider may hand its keys over;
+	/// exits non-zero when it may not.
+	Schedule(schedule::ScheduleArgs),
+	/// Verify a quote against collateral and a policy: by default the measured policy of the
+	/// enclave built from this source (`policy`), which the flags can relax to try a platform
+	/// against a candidate policy. Prints the proven identity and the verdict; exits non-zero if
+	/// the quote is refused. A diagnostic: the enclave's `run` and `request-keys` take no policy
+	/// flags.
+	VerifyQuote(verify_quote::VerifyQuoteArgs),
+	/// Print what the measurement of the enclave built from this source covers besides code: the
+	/// attestation policy its `run` and `request-keys` judge peers by, and the names of the
+	/// pallets it reads. They are compiled in; another policy is another build, which governance
+	/// must schedule.
+	Policy {
+		/// Print JSON instead of text.
+		#[arg(long)]
+		json: bool,
+	},
+}
+
+fn main() -> ExitCode {
+	tracing_subscriber::fmt()
+		.with_env_filter(
+			tracing_subscriber::EnvFilter::try_from_default_env()
+				.unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+		)
+		.with_writer(std::io::stderr)
+		.init();
+	match run(Cli::parse()) {
+		Ok(code) => code,
+		Err(e) => {
+			eprintln!("error: {e:#}");
+			ExitCode::FAILURE
+		},
+	}
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+	match cli.command {
+		Command::Shield(args) => shield::shield(&args),
+		Command::VerifyQuote(args) => verify_quote::verify_quote(&args),
+		Command::Policy { json } => policy::print_policy(json),
+		Command::Schedule(args) => tokio::runtime::Builder::new_current_thread()
+			.enable_all()
+			.build()?
+			.block_on(schedule::schedule(&args)),
+	}
+}
+
+/// `text` as bytes, with or without `0x`; `what` names the flag in the error.
+fn parse_hex(text: &str, what: &str) -> Result<Vec<u8>> {
+	hex::decode(text.strip_prefix("0x").unwrap_or(text)).with_context(|| format!("{what}: bad hex"))
+}
