@@ -34,6 +34,7 @@
 pub mod attestation;
 pub mod chain;
 pub mod demo;
+pub mod fs;
 #[doc(hidden)]
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
@@ -42,6 +43,7 @@ pub mod measured;
 pub mod provisioning;
 pub mod runner;
 mod secret;
+mod serde_hex;
 pub mod status;
 pub mod store;
 pub mod tee;

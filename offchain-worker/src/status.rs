@@ -12,7 +12,7 @@ use std::{fmt, path::Path};
 use enclave_update_primitives::Measurement;
 use serde::{Deserialize, Serialize};
 
-use crate::{keys::KeyChecksum, store::atomic_write, tee::TeeKind};
+use crate::{fs::atomic_write, keys::KeyChecksum, tee::TeeKind};
 
 /// File name of the status file.
 pub const STATUS_FILE: &str = "status.json";

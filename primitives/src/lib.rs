@@ -104,6 +104,16 @@ impl Measurement {
 		}
 	}
 
+	/// One byte naming the kind of measurement (1 = MRENCLAVE, 2 = TDX identity digest), which
+	/// the worker puts in its key derivations, quotes and file headers. Part of those formats:
+	/// never renumbered.
+	pub fn tag(&self) -> u8 {
+		match self {
+			Measurement::MrEnclave(_) => 1,
+			Measurement::TdIdentity(_) => 2,
+		}
+	}
+
 	/// A short human name of the kind of measurement.
 	pub fn kind(&self) -> &'static str {
 		match self {

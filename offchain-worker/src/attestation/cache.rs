@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use dcap_qvl::quote::Quote;
 
 use super::{AttestationError, Collateral};
-use crate::store::atomic_write;
+use crate::fs::atomic_write;
 
 /// A PCCS URL given to a build without the `pccs` feature.
 #[derive(Debug, thiserror::Error)]

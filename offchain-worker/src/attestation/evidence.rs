@@ -64,10 +64,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{
 	error::one_line,
-	serde_hex::hex_array,
 	sim_quote::{SignedSimQuote, SimQuote},
 	AttestationError,
 };
+use crate::serde_hex::hex_array;
 
 /// Length of a DCAP quote header.
 pub(super) const DCAP_HEADER_LEN: usize = 48;

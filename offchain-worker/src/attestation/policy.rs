@@ -4,7 +4,8 @@ use std::{collections::BTreeSet, fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize};
 
-use super::{serde_hex::opt_hex, AttestationError, EvidenceKind, PeerIdentity};
+use super::{AttestationError, EvidenceKind, PeerIdentity};
+use crate::serde_hex::opt_hex;
 
 /// TCB status as reported by Intel's collateral (mirrors `dcap_qvl::TcbStatus`, so that
 /// callers of this crate do not depend on dcap-qvl's types).

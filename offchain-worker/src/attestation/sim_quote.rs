@@ -25,7 +25,6 @@ use enclave_update_primitives::Measurement;
 use sha2::{Digest, Sha256};
 
 use super::AttestationError;
-use crate::tee::measurement_tag;
 
 /// Magic of a simulated quote. No DCAP quote starts with it (DCAP quotes start with a
 /// small little-endian version number).
@@ -80,7 +79,7 @@ impl SimQuote {
 		out.extend_from_slice(&MAGIC);
 		out.extend_from_slice(&VERSION.to_le_bytes());
 		out.push(if self.debug { FLAG_DEBUG } else { 0 });
-		out.push(measurement_tag(&self.measurement));
+		out.push(self.measurement.tag());
 		let mut padded = [0u8; 48];
 		padded[..self.measurement.as_bytes().len()].copy_from_slice(self.measurement.as_bytes());
 		out.extend_from_slice(&padded);

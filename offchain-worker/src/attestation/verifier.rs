@@ -13,10 +13,10 @@ use super::{
 		decode_evidence, is_debug, service_td, td_attributes, DcapEvidence, Evidence, TdAttributes,
 		ATTESTATION_KEY_TYPE_ECDSA_P256, INTEL_SGX_ROOT_CA_DER, TEE_TYPE_SGX, TEE_TYPE_TDX,
 	},
-	serde_hex::{hex_array, opt_hex},
 	tcb::{self, Platform},
 	AttestationError, AttestationPolicy, Collateral, TcbStatus,
 };
+use crate::serde_hex::{hex_array, opt_hex};
 
 /// What produced the evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use std::fmt;
 use enclave_update_primitives::Measurement;
 use serde::{Deserialize, Serialize};
 
-use crate::secret::Secret32;
+use crate::{secret::Secret32, serde_hex::hex_array};
 
 pub mod gramine;
 #[cfg(feature = "dev-tee")]
@@ -66,7 +66,7 @@ pub struct EnclaveIdentity {
 	/// MRENCLAVE (SGX) or the TD identity digest (TDX): what the chain schedules.
 	pub measurement: Measurement,
 	/// MRSIGNER: hash of the key that signed the enclave.
-	#[serde(with = "hex_32")]
+	#[serde(with = "hex_array")]
 	pub signer: [u8; 32],
 	/// ISV product id.
 	pub product_id: u16,
@@ -126,30 +126,5 @@ impl<T: Tee + ?Sized> Tee for Box<T> {
 
 	fn sealing_key(&self) -> Result<SealingKey, TeeError> {
 		(**self).sealing_key()
-	}
-}
-
-/// One byte distinguishing the measurement kinds in derivations and file headers.
-pub(crate) fn measurement_tag(measurement: &Measurement) -> u8 {
-	match measurement {
-		Measurement::MrEnclave(_) => 1,
-		Measurement::TdIdentity(_) => 2,
-	}
-}
-
-/// Serde helper: `[u8; 32]` as 0x-hex.
-pub(crate) mod hex_32 {
-	use serde::{Deserialize, Deserializer, Serializer};
-
-	pub fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
-		s.serialize_str(&format!("0x{}", hex::encode(bytes)))
-	}
-
-	pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
-		let text = String::deserialize(d)?;
-		let mut out = [0u8; 32];
-		hex::decode_to_slice(text.strip_prefix("0x").unwrap_or(&text), &mut out)
-			.map_err(serde::de::Error::custom)?;
-		Ok(out)
 	}
 }

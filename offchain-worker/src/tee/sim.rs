@@ -14,10 +14,8 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use super::{
-	measurement_tag, EnclaveIdentity, SealingKey, Tee, TeeError, TeeKind, REPORT_DATA_LEN,
-};
-use crate::{attestation::sim_quote::SimQuote, secret::Secret32, store::atomic_create};
+use super::{EnclaveIdentity, SealingKey, Tee, TeeError, TeeKind, REPORT_DATA_LEN};
+use crate::{attestation::sim_quote::SimQuote, fs::atomic_create, secret::Secret32};
 
 /// File name of the per-host secret when it lives in the data directory.
 pub const HOST_SECRET_FILE: &str = "sim-host-secret";
@@ -132,7 +130,7 @@ impl Tee for SimTee {
 		let host_secret = self.host_secret()?;
 		let hk = Hkdf::<Sha256>::new(Some(SEALING_SALT), &host_secret[..]);
 		let mut info = Vec::with_capacity(1 + 48);
-		info.push(measurement_tag(&self.identity.measurement));
+		info.push(self.identity.measurement.tag());
 		info.extend_from_slice(self.identity.measurement.as_bytes());
 		let mut okm = [0u8; 32];
 		hk.expand(&info, &mut okm).map_err(|_| TeeError::Malformed("HKDF output length".into()))?;
