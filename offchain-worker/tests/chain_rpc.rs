@@ -13,12 +13,9 @@ mod support;
 
 use enclave_update_primitives::ScheduledEnclave;
 use enclave_worker::{
-	chain::{
-		grandpa::FinalityError, proof::ProofError, rpc::RpcChain, rpc::SealedProgress, ChainError,
-		ScheduleSource,
-	},
+	chain::{grandpa::FinalityError, proof::ProofError, rpc::RpcChain, ChainError, ScheduleSource},
 	keys::KeyMaterial,
-	store::{ChainIdentity, Store},
+	store::{ChainIdentity, SealedProgress, Store},
 	tee::{SimTee, Tee},
 };
 use std::sync::Arc;
@@ -112,7 +109,7 @@ async fn a_rollback_is_refused_also_after_a_restart() {
 		sealing_key: Arc::new(tee.sealing_key().unwrap()),
 		measurement: m(0xaa),
 	};
-	let connect = |sealed| RpcChain::connect(&url, None, Some(sealed));
+	let connect = |sealed| RpcChain::connect(&url, None, Some(Box::new(sealed)));
 
 	let follower = connect(sealed()).await.unwrap();
 	assert_eq!(follower.verified_schedule().await.unwrap().block_number, 2);
@@ -155,7 +152,7 @@ impl Sealed {
 	}
 
 	async fn connect(&self, url: &str) -> Result<RpcChain, ChainError> {
-		RpcChain::connect(url, None, Some(self.progress())).await
+		RpcChain::connect(url, None, Some(Box::new(self.progress()))).await
 	}
 
 	fn data(&self, name: &str) -> std::path::PathBuf {
@@ -225,7 +222,7 @@ async fn the_sealed_light_client_binds_the_worker_to_its_chain() {
 		tee: SimTee::in_data_dir(m(0xcc), worker.dir.path()),
 	};
 	let other_progress = SealedProgress { measurement: m(0xcc), ..other.progress() };
-	RpcChain::connect(&other_url, None, Some(other_progress)).await.unwrap();
+	RpcChain::connect(&other_url, None, Some(Box::new(other_progress))).await.unwrap();
 	std::fs::copy(other.data("chain.grandpa"), worker.data("chain.grandpa")).unwrap();
 	let err = worker.connect(&url).await.err().expect("refused");
 	assert!(matches!(err, ChainError::Progress(_)), "{err}");

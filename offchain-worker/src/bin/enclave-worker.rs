@@ -13,12 +13,12 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use enclave_worker::{
 	attestation::{CollateralCache, Verifier},
-	chain::rpc::{RpcChain, SealedProgress},
+	chain::rpc::RpcChain,
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{request_keys, Provider, ProviderConfig, RequesterConfig, StoreOutcome},
 	runner::{Runner, RunnerConfig},
 	status::{Readiness, SealedKeys, WorkerStatus},
-	store::{ChainIdentity, Store, StoreError},
+	store::{ChainIdentity, SealedProgress, Store, StoreError},
 	tee::{GramineTee, Tee},
 	Measurement,
 };
@@ -278,7 +278,7 @@ async fn connect_chain(node: &NodeArgs, store: &Store, tee: &dyn Tee) -> Result<
 		sealing_key: Arc::new(tee.sealing_key()?),
 		measurement: tee.identity()?.measurement,
 	};
-	RpcChain::connect(&node.node, None, Some(sealed))
+	RpcChain::connect(&node.node, None, Some(Box::new(sealed)))
 		.await
 		.with_context(|| format!("connecting to {}", node.node))
 }

@@ -20,6 +20,38 @@ pub mod rpc;
 /// The block number type of the chains this worker follows.
 pub type BlockNumber = u32;
 
+/// The highest block an enclave has verified on its chain: it refuses any older view, so a host
+/// replaying an old chain state (where a requester was still scheduled) is caught.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainProgress {
+	/// The chain's genesis hash.
+	pub genesis_hash: [u8; 32],
+	/// The highest verified block number.
+	pub block_number: u32,
+	/// Its hash.
+	pub block_hash: [u8; 32],
+}
+
+/// What the chain follower ([`rpc::RpcChain`]) keeps between runs and what binds it to one
+/// chain, sealed by the enclave: its highest verified block, its light client's state, and the
+/// genesis its keys belong to. The follower sees only this trait;
+/// [`crate::store::SealedProgress`] keeps them in the data directory.
+pub trait ChainRecord: Send + Sync {
+	/// The genesis hash the enclave's keys are bound to
+	/// ([`ChainIdentity`](crate::store::ChainIdentity)); `None` while it holds no keys of its own
+	/// (a fresh enclave before `request-keys`: what it learns then is checked by the provider,
+	/// which refuses a requester on another chain).
+	fn bound_genesis(&self) -> Result<Option<[u8; 32]>, ChainError>;
+	/// The highest verified block recorded, if any.
+	fn progress(&self) -> Result<Option<ChainProgress>, ChainError>;
+	/// Records `progress` as the highest verified block.
+	fn record_progress(&self, progress: &ChainProgress) -> Result<(), ChainError>;
+	/// The light client's recorded state ([`grandpa::LightClient::encode_state`]), if any.
+	fn light_client(&self) -> Result<Option<Vec<u8>>, ChainError>;
+	/// Records the light client's state.
+	fn record_light_client(&self, state: &[u8]) -> Result<(), ChainError>;
+}
+
 /// The EnclaveUpdate pallet's storage at one block whose header the worker accepted and whose
 /// state root the storage proofs were checked against.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@
 //! 2. the pallet's storage comes from `state_getReadProof` at that block, checked against the
 //!    header's state root ([`check_read_proof`]);
 //! 3. the block must not be older than the highest block this enclave verified before, which
-//!    is kept sealed on disk ([`crate::store::ChainProgress`]) together with the light client's
+//!    is kept sealed on disk ([`ChainProgress`](super::ChainProgress)) together with the light client's
 //!    state: a host replaying an old chain view, in which a retired or cancelled requester was
 //!    still scheduled, is refused.
 //!
@@ -32,20 +32,11 @@ use super::{
 		check_grandpa_proof, check_inbox_proof, check_read_proof, grandpa_keys, InboxKeys,
 		PalletKeys,
 	},
-	BlockNumber, ChainError, ScheduleSource, VerifiedSchedule,
-};
-use crate::{
-	keys::KeyChecksum,
-	store::{ChainProgress, Store, StoreError},
-	tee::SealingKey,
-	Measurement,
+	BlockNumber, ChainError, ChainProgress, ChainRecord, ScheduleSource, VerifiedSchedule,
 };
 use sp_core::H256;
 use sp_runtime::traits::{BlakeTwo256, Hash as _};
-use std::{
-	collections::BTreeMap,
-	sync::{Arc, Mutex},
-};
+use std::{collections::BTreeMap, sync::Mutex};
 use subxt_rpcs::{methods::LegacyRpcMethods, RpcClient};
 
 /// The header format of the chains this worker follows.
@@ -64,16 +55,6 @@ impl subxt_rpcs::RpcConfig for WorkerRpcConfig {
 	type Header = Header;
 	type Hash = H256;
 	type AccountId = [u8; 32];
-}
-
-/// Where the highest verified block is kept between runs.
-pub struct SealedProgress {
-	/// The worker's data directory.
-	pub store: Store,
-	/// The enclave's sealing key.
-	pub sealing_key: Arc<SealingKey>,
-	/// The enclave's measurement.
-	pub measurement: Measurement,
 }
 
 /// A block of the finalized chain as the worker accepted it: its header hashed to `hash`, and
@@ -110,7 +91,7 @@ pub struct RpcChain {
 	light: Mutex<LightClient>,
 	genesis_hash: [u8; 32],
 	progress: Mutex<Option<ChainProgress>>,
-	sealed: Option<SealedProgress>,
+	sealed: Option<Box<dyn ChainRecord>>,
 }
 
 fn rpc_error(e: impl std::fmt::Display) -> ChainError {
@@ -148,28 +129,6 @@ async fn read_proof<'a>(
 	Ok(proof.proof.into_iter().map(|bytes| bytes.0).collect())
 }
 
-/// The genesis hash the enclave's sealed keys are bound to
-/// ([`ChainIdentity`](crate::store::ChainIdentity)), `None` while it
-/// holds no keys of its own (a fresh enclave before `request-keys`: what it learns then is
-/// checked by the provider, which refuses a requester on another chain).
-fn bound_genesis(sealed: &SealedProgress) -> Result<Option<[u8; 32]>, ChainError> {
-	let (store, key, measurement) = (&sealed.store, &*sealed.sealing_key, &sealed.measurement);
-	let held = match store.read_sealed_keys(key, measurement) {
-		Ok((keys, _)) => keys.checksum(),
-		Err(StoreError::NoKeys(_) | StoreError::SealedByOtherEnclave { .. }) => return Ok(None),
-		Err(e) => return Err(ChainError::Progress(e.to_string())),
-	};
-	match store.read_chain_identity(key, measurement) {
-		Ok(Some(identity)) if identity.key_checksum == held.0 => Ok(Some(identity.genesis_hash)),
-		Ok(Some(identity)) => Err(ChainError::ChainIdentityOfOtherKeys {
-			identity_of: KeyChecksum(identity.key_checksum),
-			held,
-		}),
-		Ok(None) => Err(ChainError::MissingChainIdentity),
-		Err(e) => Err(ChainError::Progress(e.to_string())),
-	}
-}
-
 /// The light client's checkpoint: the genesis header (which must hash to `genesis_hash`) and
 /// pallet-grandpa's authority set proven against its state root.
 async fn checkpoint(
@@ -189,7 +148,7 @@ impl RpcChain {
 	pub async fn connect(
 		url: &str,
 		expected_genesis: Option<[u8; 32]>,
-		sealed: Option<SealedProgress>,
+		sealed: Option<Box<dyn ChainRecord>>,
 	) -> Result<Self, ChainError> {
 		let client = RpcClient::from_insecure_url(url).await.map_err(rpc_error)?;
 		let mut chain = Self::with_client(client, expected_genesis, sealed).await?;
@@ -218,27 +177,19 @@ impl RpcChain {
 	pub async fn with_client(
 		client: RpcClient,
 		expected_genesis: Option<[u8; 32]>,
-		sealed: Option<SealedProgress>,
+		sealed: Option<Box<dyn ChainRecord>>,
 	) -> Result<Self, ChainError> {
 		let rpc = LegacyRpcMethods::<WorkerRpcConfig>::new(client);
 		let genesis_hash = rpc.genesis_hash().await.map_err(rpc_error)?.0;
-		let progress_error = |e: crate::store::StoreError| ChainError::Progress(e.to_string());
 		let bound = match &sealed {
-			Some(s) => bound_genesis(s)?,
+			Some(s) => s.bound_genesis()?,
 			None => None,
 		};
 		if [expected_genesis, bound].iter().flatten().any(|expected| *expected != genesis_hash) {
 			return Err(ChainError::WrongGenesis);
 		}
 		let (progress, light) = match &sealed {
-			Some(s) => (
-				s.store
-					.read_chain_progress(&s.sealing_key, &s.measurement)
-					.map_err(progress_error)?,
-				s.store
-					.read_light_client(&s.sealing_key, &s.measurement)
-					.map_err(progress_error)?,
-			),
+			Some(s) => (s.progress()?, s.light_client()?),
 			None => (None, None),
 		};
 		if progress.is_some_and(|p| p.genesis_hash != genesis_hash) {
@@ -268,9 +219,7 @@ impl RpcChain {
 					"GRANDPA light client starts from the node's genesis"
 				);
 				if let Some(s) = &sealed {
-					s.store
-						.write_light_client(&s.sealing_key, &s.measurement, &light.encode_state())
-						.map_err(progress_error)?;
+					s.record_light_client(&light.encode_state())?;
 				}
 				light
 			},
@@ -348,9 +297,7 @@ impl RpcChain {
 		let mut next = current;
 		if next.import(&headers, &justifications)? {
 			if let Some(s) = &self.sealed {
-				s.store
-					.write_light_client(&s.sealing_key, &s.measurement, &next.encode_state())
-					.map_err(|e| ChainError::Progress(e.to_string()))?;
+				s.record_light_client(&next.encode_state())?;
 			}
 			*self.light.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = next.clone();
 		}
@@ -451,10 +398,7 @@ impl RpcChain {
 			return Ok(());
 		}
 		if let Some(sealed) = &self.sealed {
-			sealed
-				.store
-				.write_chain_progress(&sealed.sealing_key, &sealed.measurement, &progress)
-				.map_err(|e| ChainError::Progress(e.to_string()))?;
+			sealed.record_progress(&progress)?;
 		}
 		*current = Some(progress);
 		Ok(())

@@ -33,6 +33,7 @@
 //! nothing (`enclave-worker status`) use [`Store::open_read_only`].
 
 mod format;
+mod progress;
 mod snapshot;
 #[cfg(all(test, feature = "dev-tee"))]
 mod tests;
@@ -46,11 +47,14 @@ use std::{
 use enclave_update_primitives::Measurement;
 use zeroize::Zeroizing;
 
+/// The highest verified block, as the store keeps it (defined with the chain follower).
+pub use crate::chain::ChainProgress;
 use format::{decode_file, read_header};
 pub use format::{
 	encode_file, parse_file, parse_header, FileKind, Header, ParsedFile, FORMAT_VERSION,
 	HEADER_LEN, MAGIC,
 };
+pub use progress::SealedProgress;
 pub use snapshot::{decode_snapshot, encode_snapshot, Snapshot};
 
 use crate::{
@@ -175,18 +179,6 @@ pub struct ChainIdentity {
 	pub genesis_hash: [u8; 32],
 	/// [`crate::keys::KeyMaterial::checksum`] of the keys it belongs to.
 	pub key_checksum: [u8; 32],
-}
-
-/// The highest block an enclave has verified on its chain: it refuses any older view, so a host
-/// replaying an old chain state (where a requester was still scheduled) is caught.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ChainProgress {
-	/// The chain's genesis hash.
-	pub genesis_hash: [u8; 32],
-	/// The highest verified block number.
-	pub block_number: u32,
-	/// Its hash.
-	pub block_hash: [u8; 32],
 }
 
 /// Which copy a read was served from.
