@@ -3,10 +3,12 @@
 //! as an application drives it, with subxt and the dev accounts ([`chain`]).
 //!
 //! The `enclave-update-devnet` binary tells the upgrade story with it (the README's main
-//! command); the tests in `tests/` use it to check the hand-over, the cut-over and the faults
-//! against the real processes.
+//! command); the end-to-end tests of the top-level `tests/` crate use it, and its TCP fault
+//! proxies ([`fault_proxy`]), to check the hand-over, the cut-over and the faults against the
+//! real processes.
 
 pub mod chain;
+pub mod fault_proxy;
 pub mod procs;
 pub mod story;
 

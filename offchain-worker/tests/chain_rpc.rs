@@ -7,7 +7,7 @@
 //! The scripted node serves real headers, real trie proofs over real storage and real GRANDPA
 //! justifications (the test holds the chain's authority keys, as the chain's validators do);
 //! only the block production is scripted. The same follower runs against the real node in the
-//! devnet's end-to-end tests.
+//! end-to-end tests (`tests/`).
 
 mod support;
 

@@ -4,7 +4,7 @@
 //! boundaries. The development runtime has no sessions, so this pallet gives root (sudo) one
 //! call to schedule a change: [`Pallet::schedule_grandpa_change`]. It exists so that the
 //! workers' light clients can be shown to follow a real set change on a running chain
-//! (`devnet/tests/finality.rs`). A production runtime does not include it.
+//! (`tests/finality.rs`). A production runtime does not include it.
 //!
 //! The change goes through pallet-grandpa's own `schedule_change` (a regular change, never a
 //! forced one): the block that calls it signals a `ScheduledChange` digest, and the block
