@@ -697,16 +697,31 @@ impl Chain {
 	}
 
 	/// Submits a shielded call (its ciphertext) signed by `signer`, without waiting.
+	///
+	/// A nonce the pool calls outdated (`system_accountNextIndex` answered from a view the pool
+	/// had already moved past, seen right after a node restart) is fetched again, a few times: the
+	/// refused transaction is in no pool, so trying again cannot submit the call twice.
 	pub async fn submit_shielded(&self, ciphertext: &[u8], signer: &Keypair) -> Result<()> {
-		let at = self.client.at_current_block().await?;
-		at.transactions()
-			.sign_and_submit(
-				&shielded_call(ciphertext),
-				signer,
-				immortal(self.next_nonce(signer).await?),
-			)
-			.await
-			.context("the node accepts the shielded call")?;
-		Ok(())
+		const ATTEMPTS: usize = 5;
+		let mut attempt = 1;
+		loop {
+			let at = self.client.at_current_block().await?;
+			let submitted = at
+				.transactions()
+				.sign_and_submit(
+					&shielded_call(ciphertext),
+					signer,
+					immortal(self.next_nonce(signer).await?),
+				)
+				.await;
+			match submitted {
+				Ok(_) => return Ok(()),
+				Err(e) if attempt < ATTEMPTS && e.to_string().contains("outdated") => {
+					attempt += 1;
+					tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+				},
+				Err(e) => return Err(e).context("the node accepts the shielded call"),
+			}
+		}
 	}
 }
