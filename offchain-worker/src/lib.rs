@@ -33,6 +33,7 @@
 
 pub mod attestation;
 pub mod chain;
+pub mod command;
 pub mod demo;
 pub mod fs;
 #[doc(hidden)]

@@ -247,3 +247,9 @@ fn measurement_serde_is_hex_string() {
 	assert_eq!(serde_json::from_str::<Measurement>(&json).unwrap(), m);
 	assert!(serde_json::from_str::<Measurement>("\"0x07\"").is_err());
 }
+
+#[test]
+fn the_measurement_tags_are_part_of_the_formats_and_never_change() {
+	assert_eq!(Measurement::MrEnclave([0; 32]).tag(), 1);
+	assert_eq!(Measurement::TdIdentity([0; 48]).tag(), 2);
+}

@@ -240,20 +240,7 @@ impl TeeArgs {
 }
 
 fn main() -> ExitCode {
-	tracing_subscriber::fmt()
-		.with_env_filter(
-			tracing_subscriber::EnvFilter::try_from_default_env()
-				.unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-		)
-		.with_writer(std::io::stderr)
-		.init();
-	match run(Cli::parse()) {
-		Ok(code) => code,
-		Err(e) => {
-			eprintln!("error: {e:#}");
-			ExitCode::FAILURE
-		},
-	}
+	enclave_worker::command::main_with(|| run(Cli::parse()))
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
