@@ -81,7 +81,7 @@ struct CollateralArgs {
 	#[arg(long, value_name = "DIR")]
 	collateral_dir: Option<PathBuf>,
 	/// Fetch collateral missing from (or stale in) `--collateral-dir` from this PCCS, e.g.
-	/// https://pccs.example:8081/sgx/certification/v4/ (needs a build with the `pccs` feature).
+	/// `https://pccs.example:8081/sgx/certification/v4/` (needs a build with the `pccs` feature).
 	#[arg(long, value_name = "URL", requires = "collateral_dir")]
 	pccs_url: Option<String>,
 }

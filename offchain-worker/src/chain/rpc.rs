@@ -8,7 +8,7 @@
 //! 2. the pallet's storage comes from `state_getReadProof` at that block, checked against the
 //!    header's state root ([`check_read_proof`]);
 //! 3. the block must not be older than the highest block this enclave verified before, which
-//!    is kept sealed on disk ([`ChainProgress`](super::ChainProgress)) together with the light client's
+//!    is kept sealed on disk ([`super::ChainProgress`]) together with the light client's
 //!    state: a host replaying an old chain view, in which a retired or cancelled requester was
 //!    still scheduled, is refused.
 //!

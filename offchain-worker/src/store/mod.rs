@@ -237,7 +237,7 @@ impl Store {
 	/// Runs under the directory's exclusive lock, so a temp file of a live writer (which holds
 	/// the shared lock while its temp file exists) is never removed. When the lock is busy or
 	/// the file system has no `flock`, nothing is removed now; the next start-up tries again.
-	/// A temp file hard-linked into place by a killed [`atomic_create`] shares its content with
+	/// A temp file hard-linked into place by a killed [`crate::fs::atomic_create`] shares its content with
 	/// the destination: only its name is removed, never the content.
 	pub fn remove_leftovers(&self) -> Result<usize, StoreError> {
 		let dir = match File::open(&self.dir) {

@@ -36,7 +36,7 @@ impl std::fmt::Debug for Snapshot {
 	}
 }
 
-/// Encodes a snapshot file in memory (used by [`Store::write_snapshot`] and benchmarks).
+/// Encodes a snapshot file in memory (used by [`super::Store::write_snapshot`] and benchmarks).
 pub fn encode_snapshot(
 	state_key: &StateKey,
 	written_by: &Measurement,

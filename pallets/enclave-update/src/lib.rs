@@ -19,14 +19,14 @@
 //! - governance ([`Config::ScheduleOrigin`]: sudo, a council majority, a referendum) schedules a
 //!   successor for a future block, at least [`Config::MinLeadTime`] blocks ahead so it can
 //!   request the keys before the cut-over;
-//! - at that block ([`Hooks::on_initialize`]) the successor becomes active and the previous
+//! - at that block (the pallet's `on_initialize`) the successor becomes active and the previous
 //!   measurement is kept in a bounded history;
 //! - [`Config::RetireOrigin`] can retire a measurement after a TEE vulnerability: it never
 //!   provides nor receives keys again.
 //!
 //! Workers read this storage (with storage proofs) and call
 //! [`enclave_update_primitives::provisioning_decision`]; the runtime API in
-//! `enclave-update-runtime-api` exposes the same decision, see [`Pallet::schedule_view`].
+//! `enclave-update-runtime-api` exposes the same decision, see [`Pallet::with_schedule_view`].
 //!
 //! ## Interface
 //!

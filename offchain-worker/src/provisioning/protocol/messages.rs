@@ -41,7 +41,7 @@ pub struct KeyRequest {
 	pub nonce: [u8; 32],
 	/// X25519 public key the keys are to be sealed to.
 	pub ephemeral_public: [u8; 32],
-	/// The requester's quote over [`request_report_data`].
+	/// The requester's quote over [`request_report_data`](super::request_report_data).
 	pub evidence: Vec<u8>,
 }
 
@@ -60,7 +60,7 @@ pub struct KeyResponse {
 	pub ciphertext: Vec<u8>,
 	/// [`crate::keys::KeyMaterial::checksum`] of the sealed keys.
 	pub key_checksum: [u8; 32],
-	/// The provider's quote over [`response_report_data`] of the transcript.
+	/// The provider's quote over [`response_report_data`](super::response_report_data) of the transcript.
 	pub provider_evidence: Vec<u8>,
 }
 
