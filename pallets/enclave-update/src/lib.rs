@@ -47,32 +47,15 @@
 //!
 //! ## Usage
 //!
-//! Wiring the pallet into a runtime, with sudo or a 2/3 council majority as the scheduling
-//! origin:
+//! Wiring the pallet into a runtime: the test runtime's configuration (root schedules, a security
+//! council retires). The development runtime (`runtime/src/lib.rs`) lets sudo or a 2/3 council
+//! majority schedule, and a referendum on the enclave tracks.
 //!
-//! ```ignore
-//! impl pallet_enclave_update::Config for Runtime {
-//!     type ScheduleOrigin = EitherOfDiverse<
-//!         EnsureRoot<AccountId>,
-//!         pallet_collective::EnsureProportionAtLeast<AccountId, CouncilCollective, 2, 3>,
-//!     >;
-//!     type RetireOrigin = EnsureRoot<AccountId>;
-//!     type MinLeadTime = ConstU32<10>;
-//!     type MaxScheduled = ConstU32<8>;
-//!     type MaxHistory = ConstU32<32>;
-//!     type MaxRetired = ConstU32<128>;
-//!     type WeightInfo = pallet_enclave_update::weights::SubstrateWeight<Runtime>;
-//! }
-//! ```
+#![doc = docify::embed!("src/mock.rs", config)]
 //!
-//! and in the genesis config:
+//! The chain's first enclave is named at genesis (`initial_enclave`):
 //!
-//! ```ignore
-//! enclave_update: EnclaveUpdateConfig {
-//!     initial_enclave: Some("0x…".parse().unwrap()),
-//!     ..Default::default()
-//! },
-//! ```
+#![doc = docify::embed!("src/mock.rs", new_test_ext)]
 //!
 //! ## Implementation notes
 //!

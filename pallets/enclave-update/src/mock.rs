@@ -11,12 +11,29 @@ use sp_runtime::BuildStorage;
 
 type Block = frame_system::mocking::MockBlock<Test>;
 
-frame_support::construct_runtime!(
-	pub enum Test {
-		System: frame_system,
-		EnclaveUpdate: pallet_enclave_update,
-	}
-);
+#[frame_support::runtime]
+mod runtime {
+	/// The test runtime.
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeFreezeReason,
+		RuntimeHoldReason,
+		RuntimeSlashReason,
+		RuntimeLockId,
+		RuntimeTask,
+		RuntimeViewFunction
+	)]
+	pub struct Test;
+
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
+	#[runtime::pallet_index(1)]
+	pub type EnclaveUpdate = pallet_enclave_update;
+}
 
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
@@ -41,6 +58,7 @@ parameter_types! {
 	pub const MinLeadTime: u64 = MIN_LEAD_TIME;
 }
 
+#[docify::export(config)]
 impl pallet_enclave_update::Config for Test {
 	type ScheduleOrigin = EnsureRoot<u64>;
 	type RetireOrigin = EnsureSignedBy<SecurityCouncil, u64>;
@@ -60,6 +78,7 @@ pub fn m(byte: u8) -> Measurement {
 pub const GENESIS: u8 = 0xa0;
 
 /// Externalities with [`GENESIS`] active since block 0, at block 1.
+#[docify::export]
 pub fn new_test_ext() -> sp_io::TestExternalities {
 	ext_with(pallet_enclave_update::GenesisConfig {
 		initial_enclave: Some(m(GENESIS)),

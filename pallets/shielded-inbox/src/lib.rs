@@ -37,22 +37,13 @@
 //!
 //! ## Usage
 //!
-//! Wiring the pallet into a runtime:
+//! Wiring the pallet into a runtime (the test runtime's configuration):
 //!
-//! ```ignore
-//! impl pallet_shielded_inbox::Config for Runtime {
-//!     type MaxCallLen = ConstU32<1024>;
-//!     type MaxCallsPerBlock = ConstU32<64>;
-//!     type WeightInfo = pallet_shielded_inbox::weights::SubstrateWeight<Runtime>;
-//! }
-//! ```
+#![doc = docify::embed!("src/mock.rs", config)]
 //!
-//! and in the runtime declaration, under the name the worker is configured with:
-//!
-//! ```ignore
-//! #[runtime::pallet_index(11)]
-//! pub type ShieldedInbox = pallet_shielded_inbox;
-//! ```
+//! and in the runtime declaration, under the name the worker reads (`ShieldedInbox`, compiled
+//! into the worker's build), e.g. `#[runtime::pallet_index(11)] pub type ShieldedInbox =
+//! pallet_shielded_inbox;`.
 //!
 //! A client submits `ShieldedInbox::submit(ciphertext)` as a signed extrinsic.
 //!
@@ -91,15 +82,9 @@
 //! `SingleBlockMigrations` (the migrations tuple that `Executive` runs before the pallets'
 //! `on_runtime_upgrade` hooks; `Executive`'s own sixth type parameter is deprecated for it):
 //!
-//! ```ignore
-//! /// The single-block migrations of the next runtime upgrade.
-//! pub type Migrations = (pallet_shielded_inbox::migrations::v2::MigrateV1ToV2<Runtime>,);
-//!
-//! impl frame_system::Config for Runtime {
-//!     // ...
-//!     type SingleBlockMigrations = Migrations;
-//! }
-//! ```
+//! `pub type Migrations = (pallet_shielded_inbox::migrations::v2::MigrateV1ToV2<Runtime>,);`
+//! and `type SingleBlockMigrations = Migrations;` in its `frame_system::Config`, as the
+//! development runtime does (`runtime/src/lib.rs`, whose try-runtime test runs it).
 //!
 //! Under the `try-runtime` feature its `pre_upgrade` and `post_upgrade` hooks check that the
 //! value arrived under the new key, that the old key is gone and that the on-chain storage

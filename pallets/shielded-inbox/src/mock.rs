@@ -10,12 +10,29 @@ use sp_runtime::BuildStorage;
 
 type Block = frame_system::mocking::MockBlock<Test>;
 
-frame_support::construct_runtime!(
-	pub enum Test {
-		System: frame_system,
-		ShieldedInbox: pallet_shielded_inbox,
-	}
-);
+#[frame_support::runtime]
+mod runtime {
+	/// The test runtime.
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeFreezeReason,
+		RuntimeHoldReason,
+		RuntimeSlashReason,
+		RuntimeLockId,
+		RuntimeTask,
+		RuntimeViewFunction
+	)]
+	pub struct Test;
+
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
+	#[runtime::pallet_index(1)]
+	pub type ShieldedInbox = pallet_shielded_inbox;
+}
 
 parameter_types! {
 	/// Database weights with distinct, non-zero read and write costs: the default `()` costs
@@ -34,6 +51,7 @@ pub const MAX_CALL_LEN: u32 = 16;
 /// `MaxCallsPerBlock` of the test runtime.
 pub const MAX_CALLS_PER_BLOCK: u32 = 3;
 
+#[docify::export(config)]
 impl pallet_shielded_inbox::Config for Test {
 	type MaxCallLen = ConstU32<MAX_CALL_LEN>;
 	type MaxCallsPerBlock = ConstU32<MAX_CALLS_PER_BLOCK>;
