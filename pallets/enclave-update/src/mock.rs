@@ -86,6 +86,17 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	})
 }
 
+/// Runs `test` in [`new_test_ext`], then checks the pallet's invariants (`do_try_state`) on the
+/// state it leaves, as `frame/nomination-pools`' mock does: no test may leave a state the
+/// runtime's try-runtime checks would refuse.
+pub fn build_and_execute(test: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		test();
+		EnclaveUpdate::do_try_state(System::block_number())
+			.expect("invariants hold after the test");
+	});
+}
+
 /// Externalities built from `genesis`, at block 1.
 pub fn ext_with(genesis: pallet_enclave_update::GenesisConfig<Test>) -> sp_io::TestExternalities {
 	let storage = RuntimeGenesisConfig { system: Default::default(), enclave_update: genesis }

@@ -34,7 +34,7 @@ fn scheduled() -> Vec<(Measurement, u64)> {
 
 #[test]
 fn genesis_sets_active_enclave() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_eq!(
 			Active::<Test>::get(),
 			Some(ActiveEnclave { measurement: m(GENESIS), since: 0 })
@@ -48,7 +48,7 @@ fn genesis_sets_active_enclave() {
 
 #[test]
 fn genesis_stores_the_current_storage_version() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_eq!(EnclaveUpdate::in_code_storage_version(), StorageVersion::new(1));
 		assert_eq!(
 			EnclaveUpdate::on_chain_storage_version(),
@@ -59,7 +59,7 @@ fn genesis_stores_the_current_storage_version() {
 
 #[test]
 fn schedule_enclave_works() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(1), 1 + MIN_LEAD_TIME));
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(2), 20));
 		assert_eq!(scheduled(), vec![(m(1), 1 + MIN_LEAD_TIME), (m(2), 20)]);
@@ -77,7 +77,7 @@ fn schedule_enclave_works() {
 
 #[test]
 fn schedule_enclave_requires_schedule_origin() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_noop!(
 			EnclaveUpdate::schedule_enclave(RuntimeOrigin::signed(1), m(1), 10),
 			DispatchError::BadOrigin
@@ -96,7 +96,7 @@ fn schedule_enclave_requires_schedule_origin() {
 
 #[test]
 fn schedule_enclave_rejects_past_and_too_soon_blocks() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		run_to_block(10);
 		assert_noop!(EnclaveUpdate::schedule_enclave(root(), m(1), 0), E::ActivationBlockInPast);
 		assert_noop!(EnclaveUpdate::schedule_enclave(root(), m(1), 9), E::ActivationBlockInPast);
@@ -112,7 +112,7 @@ fn schedule_enclave_rejects_past_and_too_soon_blocks() {
 
 #[test]
 fn schedule_enclave_rejects_blocks_not_after_the_last_scheduled() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(1), 20));
 		assert_noop!(EnclaveUpdate::schedule_enclave(root(), m(2), 20), E::NotAfterLastScheduled);
 		assert_noop!(EnclaveUpdate::schedule_enclave(root(), m(2), 19), E::NotAfterLastScheduled);
@@ -122,7 +122,7 @@ fn schedule_enclave_rejects_blocks_not_after_the_last_scheduled() {
 
 #[test]
 fn schedule_enclave_rejects_duplicates_active_and_retired() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_noop!(EnclaveUpdate::schedule_enclave(root(), m(GENESIS), 20), E::AlreadyActive);
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(1), 20));
 		assert_noop!(EnclaveUpdate::schedule_enclave(root(), m(1), 30), E::AlreadyScheduled);
@@ -136,7 +136,7 @@ fn schedule_enclave_rejects_duplicates_active_and_retired() {
 
 #[test]
 fn superseded_measurement_can_be_scheduled_again() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(1), 10));
 		run_to_block(10);
 		// Rolling back to the previous build is a governance choice the pallet allows.
@@ -152,7 +152,7 @@ fn superseded_measurement_can_be_scheduled_again() {
 
 #[test]
 fn schedule_enclave_rejects_when_full() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		for i in 0..MAX_SCHEDULED {
 			assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(i as u8), 10 + u64::from(i)));
 		}
@@ -162,7 +162,7 @@ fn schedule_enclave_rejects_when_full() {
 
 #[test]
 fn cancel_scheduled_works_and_moves_next_activation() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(1), 10));
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(2), 20));
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(3), 30));
@@ -189,7 +189,7 @@ fn cancel_scheduled_works_and_moves_next_activation() {
 
 #[test]
 fn cancel_scheduled_rejects_bad_input() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(1), 10));
 		assert_noop!(
 			EnclaveUpdate::cancel_scheduled(RuntimeOrigin::signed(1), m(1)),
@@ -205,7 +205,7 @@ fn cancel_scheduled_rejects_bad_input() {
 
 #[test]
 fn retire_enclave_works_for_unscheduled_and_scheduled() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(2), 10));
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(3), 20));
 		assert_ok!(EnclaveUpdate::retire_enclave(council(), m(9)));
@@ -228,7 +228,7 @@ fn retire_enclave_works_for_unscheduled_and_scheduled() {
 
 #[test]
 fn retire_enclave_rejects_bad_input() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_noop!(EnclaveUpdate::retire_enclave(root(), m(1)), DispatchError::BadOrigin);
 		assert_noop!(
 			EnclaveUpdate::retire_enclave(RuntimeOrigin::signed(1), m(1)),
@@ -246,7 +246,7 @@ fn retire_enclave_rejects_bad_input() {
 
 #[test]
 fn retired_predecessor_can_be_retired_after_cut_over() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(1), 10));
 		run_to_block(10);
 		assert_ok!(EnclaveUpdate::retire_enclave(council(), m(GENESIS)));
@@ -259,7 +259,7 @@ fn retired_predecessor_can_be_retired_after_cut_over() {
 
 #[test]
 fn activation_happens_exactly_at_the_scheduled_block() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(1), 10));
 		run_to_block(9);
 		assert_eq!(
@@ -293,7 +293,7 @@ fn activation_happens_exactly_at_the_scheduled_block() {
 
 #[test]
 fn consecutive_activations_fill_a_bounded_history() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		for i in 1..=4u8 {
 			assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(i), 10 * u64::from(i)));
 		}
@@ -330,7 +330,7 @@ fn activation_without_a_previous_enclave() {
 
 #[test]
 fn overdue_entries_activate_in_order_when_blocks_were_skipped() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(1), 10));
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(2), 11));
 		System::set_block_number(12);
@@ -362,7 +362,7 @@ fn genesis_schedule_is_validated() {
 
 #[test]
 fn decision_over_storage_matches_the_schedule() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(1), 10));
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(2), 20));
 		let decide = |p, r| EnclaveUpdate::provisioning_decision(&m(p), &m(r));
@@ -395,7 +395,7 @@ fn hook_weights_distinguish_idle_from_activation() {
 
 #[test]
 fn integrity_test_passes() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		<EnclaveUpdate as frame_support::traits::IntegrityTest>::integrity_test();
 	});
 }
@@ -404,6 +404,7 @@ fn integrity_test_passes() {
 /// superseded by `m(1)` at block 10, with `m(2)` scheduled at 20 and `m(3)` retired, at block 12)
 /// and checks that `do_try_state` then reports `reason`.
 fn assert_try_state_catches(break_invariant: impl FnOnce(), reason: &'static str) {
+	// Not `build_and_execute`: the state is broken on purpose.
 	new_test_ext().execute_with(|| {
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(1), 10));
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(2), 20));
@@ -538,7 +539,7 @@ fn try_state_catches_an_unordered_history() {
 #[cfg(feature = "try-runtime")]
 #[test]
 fn try_state_hook_reports_a_broken_invariant() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(1), 10));
 		assert_ok!(<EnclaveUpdate as Hooks<u64>>::try_state(1));
 		NextActivation::<Test>::kill();

@@ -66,6 +66,15 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	ext
 }
 
+/// Runs `test` in [`new_test_ext`], then checks the pallet's invariants (`do_try_state`) on the
+/// state it leaves, as `frame/nomination-pools`' mock does.
+pub fn build_and_execute(test: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		test();
+		ShieldedInbox::do_try_state().expect("invariants hold after the test");
+	});
+}
+
 /// Moves to the next block, running `on_initialize` like a block builder would, and checks the
 /// invariants.
 pub fn next_block() {

@@ -33,7 +33,7 @@ fn events() -> Vec<Event<Test>> {
 
 #[test]
 fn submit_appends_and_emits_an_event() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_ok!(ShieldedInbox::submit(signed(ALICE), ciphertext(b"sealed")));
 		assert_eq!(calls(), vec![b"sealed".to_vec()]);
 		assert_eq!(TotalSubmitted::<Test>::get(), 1);
@@ -44,7 +44,7 @@ fn submit_appends_and_emits_an_event() {
 
 #[test]
 fn inclusion_order_is_kept() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_ok!(ShieldedInbox::submit(signed(BOB), ciphertext(b"first")));
 		assert_ok!(ShieldedInbox::submit(signed(ALICE), ciphertext(b"second")));
 		assert_ok!(ShieldedInbox::submit(signed(BOB), ciphertext(b"third")));
@@ -62,7 +62,7 @@ fn inclusion_order_is_kept() {
 
 #[test]
 fn a_full_inbox_refuses_more_calls() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		for i in 0..MAX_CALLS_PER_BLOCK {
 			assert_ok!(ShieldedInbox::submit(signed(ALICE), ciphertext(&[i as u8 + 1])));
 		}
@@ -78,7 +78,7 @@ fn a_full_inbox_refuses_more_calls() {
 
 #[test]
 fn an_empty_call_is_refused() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_noop!(ShieldedInbox::submit(signed(ALICE), ciphertext(b"")), E::EmptyCall);
 		assert_eq!(TotalSubmitted::<Test>::get(), 0);
 	});
@@ -94,7 +94,7 @@ fn a_too_long_ciphertext_cannot_be_constructed_nor_decoded() {
 	// The longest one does.
 	let longest = (0u8, vec![0xcc; MAX_CALL_LEN as usize]).encode();
 	assert!(Call::<Test>::decode(&mut &longest[..]).is_ok());
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		let longest = vec![0xcc; MAX_CALL_LEN as usize];
 		assert_ok!(ShieldedInbox::submit(signed(ALICE), ciphertext(&longest)));
 		assert_eq!(calls(), vec![longest]);
@@ -103,7 +103,7 @@ fn a_too_long_ciphertext_cannot_be_constructed_nor_decoded() {
 
 #[test]
 fn root_and_unsigned_origins_are_refused() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_noop!(
 			ShieldedInbox::submit(RuntimeOrigin::root(), ciphertext(b"sealed")),
 			DispatchError::BadOrigin
@@ -118,7 +118,7 @@ fn root_and_unsigned_origins_are_refused() {
 
 #[test]
 fn the_inbox_is_cleared_at_the_next_block() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_ok!(ShieldedInbox::submit(signed(ALICE), ciphertext(b"block 1")));
 		assert_ok!(ShieldedInbox::submit(signed(BOB), ciphertext(b"block 1 again")));
 		assert_eq!(calls().len(), 2);
@@ -140,7 +140,7 @@ fn the_inbox_is_cleared_at_the_next_block() {
 
 #[test]
 fn an_empty_inbox_costs_the_empty_weight() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_eq!(ShieldedInbox::on_initialize(2), <() as WeightInfo>::on_initialize_empty());
 		assert!(!Calls::<Test>::exists());
 	});
@@ -148,7 +148,7 @@ fn an_empty_inbox_costs_the_empty_weight() {
 
 #[test]
 fn total_submitted_counts_every_call_ever() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		for block in 0..4u8 {
 			assert_ok!(ShieldedInbox::submit(signed(ALICE), ciphertext(&[block + 1])));
 			assert_ok!(ShieldedInbox::submit(signed(BOB), ciphertext(&[block + 1, 0])));
@@ -161,7 +161,7 @@ fn total_submitted_counts_every_call_ever() {
 
 #[test]
 fn storage_layout_is_the_one_the_worker_proves() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		let key = [twox_128(b"ShieldedInbox"), twox_128(b"Calls")].concat();
 		assert_eq!(Calls::<Test>::hashed_key().to_vec(), key);
 		assert_eq!(sp_io::storage::get(&key), None);
@@ -177,7 +177,7 @@ fn storage_layout_is_the_one_the_worker_proves() {
 
 #[test]
 fn try_state_catches_a_corrupt_inbox() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		let key = Calls::<Test>::hashed_key();
 		// Longer than MaxCallLen: a bounded read would see an empty inbox.
 		sp_io::storage::set(&key, &vec![vec![0u8; MAX_CALL_LEN as usize + 1]].encode());
