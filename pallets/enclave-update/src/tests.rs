@@ -539,7 +539,8 @@ fn try_state_catches_an_unordered_history() {
 #[cfg(feature = "try-runtime")]
 #[test]
 fn try_state_hook_reports_a_broken_invariant() {
-	build_and_execute(|| {
+	// Not `build_and_execute`: the state is broken on purpose.
+	new_test_ext().execute_with(|| {
 		assert_ok!(EnclaveUpdate::schedule_enclave(root(), m(1), 10));
 		assert_ok!(<EnclaveUpdate as Hooks<u64>>::try_state(1));
 		NextActivation::<Test>::kill();

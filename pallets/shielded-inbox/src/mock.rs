@@ -14,18 +14,8 @@ type Block = frame_system::mocking::MockBlock<Test>;
 mod runtime {
 	/// The test runtime.
 	#[runtime::runtime]
-	#[runtime::derive(
-		RuntimeCall,
-		RuntimeEvent,
-		RuntimeError,
-		RuntimeOrigin,
-		RuntimeFreezeReason,
-		RuntimeHoldReason,
-		RuntimeSlashReason,
-		RuntimeLockId,
-		RuntimeTask,
-		RuntimeViewFunction
-	)]
+	// What frame_system and this pallet use; no holds, freezes or locks here.
+	#[runtime::derive(RuntimeCall, RuntimeEvent, RuntimeError, RuntimeOrigin, RuntimeTask)]
 	pub struct Test;
 
 	#[runtime::pallet_index(0)]
