@@ -5,8 +5,10 @@ use std::path::Path;
 
 use enclave_worker::{
 	attestation::{
-		decode_evidence, is_debug, sim_quote::SimQuote, AttestationError, AttestationPolicy,
-		Collateral, Evidence, EvidenceKind, TcbStatus, Verifier,
+		decode_evidence, is_debug,
+		sim_quote::{self, SignSimQuote},
+		AttestationError, AttestationPolicy, Collateral, Evidence, EvidenceKind, TcbStatus,
+		Verifier,
 	},
 	tee::{SimTee, Tee},
 	Measurement,
@@ -428,7 +430,7 @@ fn simulated_quotes_only_in_dev_mode() {
 		Err(AttestationError::SimulatedQuoteRefused)
 	);
 	// Signed by another key, or altered after signing.
-	let forged = SimQuote::decode(&quote)
+	let forged = sim_quote::decode(&quote)
 		.unwrap()
 		.quote
 		.sign_with(&ed25519_dalek::SigningKey::from_bytes(&[9; 32]));

@@ -43,8 +43,12 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use core::{fmt, str::FromStr};
 use scale_info::TypeInfo;
 
+pub mod registration;
+pub mod registry;
+pub mod sim_quote;
 pub mod tdx;
 
+pub use registration::RegistrationBinding;
 pub use tdx::{TdIdentityFields, TD_IDENTITY_LEN};
 
 /// Length of an SGX MRENCLAVE in bytes.

@@ -18,7 +18,7 @@ use std::process::Command;
 
 use enclave_worker::{
 	attestation::{
-		sim_quote::SimQuote, AttestationError, Collateral, EvidenceKind, PeerIdentity, TcbStatus,
+		sim_quote::{SignSimQuote, SimQuote}, AttestationError, Collateral, EvidenceKind, PeerIdentity, TcbStatus,
 		Verifier,
 	},
 	measured, Measurement,

@@ -224,7 +224,7 @@ pub fn service_td(report: &Report) -> Option<[u8; 48]> {
 /// [`AttestationError::Truncated`]. Total: never panics (this is the evidence fuzz target).
 pub fn decode_evidence(bytes: &[u8]) -> Result<Evidence, AttestationError> {
 	if SimQuote::is_simulated(bytes) {
-		return SimQuote::decode(bytes).map(|q| Evidence::Simulated(Box::new(q)));
+		return super::sim_quote::decode(bytes).map(|q| Evidence::Simulated(Box::new(q)));
 	}
 	decode_dcap(bytes).map(|evidence| Evidence::Dcap(Box::new(evidence)))
 }

@@ -201,7 +201,7 @@ impl Verifier {
 				if !self.policy.accepts_simulated() {
 					return Err(AttestationError::SimulatedQuoteRefused);
 				}
-				signed.verify_dev_signature()?;
+				super::sim_quote::verify_dev_signature(&signed)?;
 				let q = &signed.quote;
 				Ok(PeerIdentity {
 					kind: EvidenceKind::Simulated,
