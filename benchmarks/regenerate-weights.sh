@@ -3,7 +3,7 @@
 # runtime's wasm blob (built with `runtime-benchmarks`) and rewrites each pallet's weights.rs from
 # benchmarks/weights-template.hbs.
 #
-#   bash benchmarks/regenerate-weights.sh                     # both pallets, steps 50, repeat 20
+#   bash benchmarks/regenerate-weights.sh                     # every pallet, steps 50, repeat 20
 #   WEIGHTS_PALLETS="pallet_shielded_inbox" bash benchmarks/regenerate-weights.sh
 #   bash benchmarks/regenerate-weights.sh --steps 20 --repeat 10 --min-duration 0
 #
@@ -28,10 +28,11 @@ omni_root="${OMNI_BENCHER_ROOT:-${CARGO_HOME:-$HOME/.cargo}}"
 
 # The pallet (as the runtime's define_benchmarks! names it) and the weights file it owns.
 pallets=(
+	"pallet_enclave_registry pallets/enclave-registry/src/weights.rs"
 	"pallet_enclave_update pallets/enclave-update/src/weights.rs"
 	"pallet_shielded_inbox pallets/shielded-inbox/src/weights.rs"
 )
-selected=" ${WEIGHTS_PALLETS:-pallet_enclave_update pallet_shielded_inbox} "
+selected=" ${WEIGHTS_PALLETS:-pallet_enclave_registry pallet_enclave_update pallet_shielded_inbox} "
 for name in $selected; do
 	[[ " ${pallets[*]} " == *" $name "* ]] || {
 		echo "regenerate-weights: unknown pallet $name" >&2

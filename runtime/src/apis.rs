@@ -221,6 +221,20 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl enclave_update_runtime_api::EnclaveRegistryApi<Block> for Runtime {
+		fn verify_evidence(
+			evidence: Vec<u8>,
+			collateral: Vec<u8>,
+			now: u64,
+		) -> Result<enclave_update_runtime_api::AttestedEnclave, sp_runtime::DispatchError> {
+			crate::EnclaveRegistry::verify_evidence(&evidence, &collateral, now).map_err(Into::into)
+		}
+
+		fn key_set() -> Option<[u8; 32]> {
+			pallet_enclave_registry::KeySet::<Runtime>::get()
+		}
+	}
+
 	#[cfg(feature = "runtime-benchmarks")]
 	impl frame_benchmarking::Benchmark<Block> for Runtime {
 		fn benchmark_metadata(extra: bool) -> (

@@ -48,6 +48,8 @@ pub mod dev_authorities;
 pub mod genesis_config_presets;
 pub mod governance;
 #[cfg(test)]
+mod registry_tests;
+#[cfg(test)]
 mod tests;
 
 use alloc::vec::Vec;
@@ -268,4 +270,8 @@ mod runtime {
 	/// Shielded calls for the TEE worker: the ciphertexts of each block.
 	#[runtime::pallet_index(11)]
 	pub type ShieldedInbox = pallet_shielded_inbox;
+
+	/// The attested enclaves that hold the chain's keys, their quotes verified in the runtime.
+	#[runtime::pallet_index(19)]
+	pub type EnclaveRegistry = pallet_enclave_registry;
 }

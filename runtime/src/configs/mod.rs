@@ -224,6 +224,35 @@ impl pallet_enclave_update::Config for Runtime {
 	type WeightInfo = pallet_enclave_update::weights::SubstrateWeight<Runtime>;
 }
 
+/// The TCB statuses the development runtime's registry accepts: fully patched platforms, and
+/// those that only need software hardening or configuration (what the collateral says of
+/// most cloud platforms). A production runtime narrows this to its own policy.
+pub struct AcceptedTcb;
+impl frame_support::traits::Contains<pallet_enclave_registry::TcbStatus> for AcceptedTcb {
+	fn contains(status: &pallet_enclave_registry::TcbStatus) -> bool {
+		use pallet_enclave_registry::TcbStatus::*;
+		matches!(
+			status,
+			UpToDate | SWHardeningNeeded | ConfigurationNeeded | ConfigurationAndSWHardeningNeeded
+		)
+	}
+}
+
+impl pallet_enclave_registry::Config for Runtime {
+	type Schedule = crate::EnclaveUpdate;
+	type Time = crate::Timestamp;
+	type AcceptedTcb = AcceptedTcb;
+	type SignerPin = ();
+	// The devnet's workers run the simulated TEE. A production runtime sets
+	// `pallet_enclave_registry::RefuseSimulated`.
+	type SimulatedEvidence = pallet_enclave_registry::AcceptDevSignedSimulated;
+	// A TDX quote with its PCK chain is about 5 KiB; the collateral about 20 KiB.
+	type MaxEvidenceLen = ConstU32<{ 16 * 1024 }>;
+	type MaxCollateralLen = ConstU32<{ 64 * 1024 }>;
+	type MaxUrlLen = ConstU32<256>;
+	type WeightInfo = pallet_enclave_registry::weights::SubstrateWeight<Runtime>;
+}
+
 impl pallet_shielded_inbox::Config for Runtime {
 	/// Room for an HPKE ciphertext of a small call: encapsulated key, payload and tag.
 	type MaxCallLen = ConstU32<1024>;

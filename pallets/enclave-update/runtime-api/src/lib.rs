@@ -14,8 +14,10 @@ extern crate alloc;
 use alloc::vec::Vec;
 use codec::Codec;
 pub use enclave_update_primitives::{
+	registry::{AttestedEnclave, EvidenceKind, TcbStatus},
 	ActiveEnclave, Allowed, Decision, Denied, Measurement, ScheduledEnclave, SupersededEnclave,
 };
+pub use sp_runtime::DispatchError;
 
 sp_api::decl_runtime_apis! {
 	/// The schedule of allowed enclave measurements and the provisioning decision over it.
@@ -38,5 +40,21 @@ sp_api::decl_runtime_apis! {
 
 		/// May `provider` hand its keys to `requester` at the current block?
 		fn provisioning_decision(provider: Measurement, requester: Measurement) -> Decision<BlockNumber>;
+	}
+}
+
+sp_api::decl_runtime_apis! {
+	/// The enclave registry (`pallet-enclave-registry`): its verification of evidence, as a dry
+	/// run, and the chain's key set.
+	pub trait EnclaveRegistryApi {
+		/// What the runtime's verification and attestation policy make of `evidence` (a DCAP
+		/// quote or a simulated one) with `collateral` (SCALE-encoded
+		/// `dcap_qvl::QuoteCollateralV3`, empty for a simulated quote) at unix time `now`:
+		/// everything `register_enclave` checks but the binding of the report data and the
+		/// schedule. The error is the pallet's.
+		fn verify_evidence(evidence: Vec<u8>, collateral: Vec<u8>, now: u64) -> Result<AttestedEnclave, DispatchError>;
+
+		/// The chain's key-set checksum, once the first enclave has registered.
+		fn key_set() -> Option<[u8; 32]>;
 	}
 }

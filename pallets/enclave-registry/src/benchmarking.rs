@@ -1,0 +1,101 @@
+//! Benchmarks of the EnclaveRegistry pallet. A registration is two parts, each benchmarked at
+//! its worst case: the verification of a real DCAP quote (the TDX sample of the dcap-qvl crate,
+//! the larger of the two, with its collateral), and the storage part of a first registration.
+//! No benchmark can register a real quote end to end: its report data binds the keys of
+//! whoever produced it, which is the point of the binding.
+
+use super::*;
+use crate::attestation::{AttestedEnclave, EvidenceKind, TcbStatus};
+use frame_benchmarking::v2::*;
+use frame_support::{traits::Get, BoundedVec};
+use frame_system::RawOrigin;
+
+const TDX_QUOTE: &[u8] = include_bytes!("../../../offchain-worker/tests/fixtures/tdx_quote");
+const TDX_COLLATERAL_JSON: &[u8] =
+	include_bytes!("../../../offchain-worker/tests/fixtures/tdx_quote_collateral.json");
+/// Unix time inside the TDX sample's collateral window.
+const TDX_AT: u64 = 1_751_624_655;
+
+fn attested(measurement: Measurement) -> AttestedEnclave {
+	AttestedEnclave {
+		kind: EvidenceKind::Simulated,
+		measurement,
+		signer: Some([0; 32]),
+		debug: false,
+		tcb_status: TcbStatus::Simulated,
+		report_data: [0; 64],
+		evidence_hash: [7; 32],
+	}
+}
+
+fn longest_url<T: Config>() -> BoundedVec<u8, T::MaxUrlLen> {
+	BoundedVec::truncate_from(alloc::vec![b'u'; T::MaxUrlLen::get() as usize])
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn verify_dcap_quote() {
+		let collateral: dcap_qvl::QuoteCollateralV3 =
+			serde_json::from_slice(TDX_COLLATERAL_JSON).expect("the sample's collateral");
+		let collateral = attestation::encode_collateral(&collateral);
+		let verified;
+
+		#[block]
+		{
+			verified =
+				attestation::verify_evidence::<RefuseSimulated>(TDX_QUOTE, &collateral, TDX_AT);
+		}
+
+		assert_eq!(verified.map(|v| v.tcb_status), Ok(TcbStatus::UpToDate));
+	}
+
+	#[benchmark]
+	fn store_registration() {
+		let caller: T::AccountId = whitelisted_caller();
+		let measurement = Measurement::MrEnclave([0xbe; 32]);
+		T::Schedule::make_active_for_benchmarks(&measurement);
+		let attested = attested(measurement);
+
+		#[block]
+		{
+			Pallet::<T>::store_registration(
+				caller.clone(),
+				&attested,
+				longest_url::<T>(),
+				[1; 32],
+				[2; 32],
+				[3; 32],
+			)
+			.expect("a first registration");
+		}
+
+		assert!(Enclaves::<T>::contains_key(&caller));
+		assert_eq!(KeySet::<T>::get(), Some([3; 32]));
+	}
+
+	#[benchmark]
+	fn remove_enclave() {
+		let caller: T::AccountId = whitelisted_caller();
+		let measurement = Measurement::MrEnclave([0xbe; 32]);
+		T::Schedule::make_active_for_benchmarks(&measurement);
+		Pallet::<T>::store_registration(
+			caller.clone(),
+			&attested(measurement),
+			longest_url::<T>(),
+			[1; 32],
+			[2; 32],
+			[3; 32],
+		)
+		.expect("a registration");
+
+		#[extrinsic_call]
+		deregister_enclave(RawOrigin::Signed(caller.clone()));
+
+		assert!(!Enclaves::<T>::contains_key(&caller));
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}

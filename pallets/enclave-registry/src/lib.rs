@@ -1,0 +1,516 @@
+//! # EnclaveRegistry Pallet
+//!
+//! The chain's record of the enclaves that hold its keys: each registration is an attested
+//! enclave (a DCAP quote verified **in the runtime**), bound to the account that registers it,
+//! its signing key, its URL, the shielding key users encrypt to, and the checksum of the key
+//! set it holds.
+//!
+//! ## Pallet API
+//!
+//! See the [`pallet`] module for the [`Config`], the [`Call`]s, the [`Event`]s and the
+//! [`Error`]s; [`attestation`] for the verification itself.
+//!
+//! ## Overview
+//!
+//! Key material is authentic because it is in the ledger, not because an operator's file says
+//! so. A worker registers with [`register_enclave`](Pallet::register_enclave):
+//!
+//! - its quote is verified by `dcap-qvl` built `no_std` into the wasm runtime, on its pure-Rust
+//!   (RustCrypto) backend, with the collateral sent in the same call, at the time of
+//!   `pallet_timestamp` ([`Config::Time`]);
+//! - the runtime's attestation policy applies: debug enclaves are refused, the TCB status must be
+//!   one [`Config::AcceptedTcb`] contains, and [`Config::SignerPin`] optionally pins the SGX
+//!   MRSIGNER; simulated quotes pass only where [`Config::SimulatedEvidence`] accepts them
+//!   (development chains);
+//! - the quote's report data must be [`enclave_update_primitives::RegistrationBinding`] of the
+//!   registering account and the registered keys;
+//! - the measurement must be active or scheduled in `EnclaveUpdate` ([`Config::Schedule`]);
+//! - the first registration fixes the chain's key-set checksum ([`KeySet`]); a registration
+//!   with another checksum is refused, so that a key set created by a stray `init` anywhere is
+//!   useless.
+//!
+//! Registering again renews the record (re-attestation: a fresh quote, fresh collateral, maybe
+//! a new URL). Records of a measurement that is retired, or superseded and no longer the one
+//! that hands the keys to the active enclave, can be pruned by anyone
+//! ([`prune_enclave`](Pallet::prune_enclave)); an enclave's account can deregister it.
+//!
+//! ## Why the collateral travels with the call
+//!
+//! The alternative, collateral stored on chain and refreshed by anyone (Integritee's teerex),
+//! keeps calls small but adds storage, its own refresh calls, and a state where every
+//! registration fails until someone refreshes an expired TCB info. Collateral with the call
+//! (Phala's choice) is verified by exactly the same chain of signatures to Intel's root
+//! compiled into the runtime, so a submitter can choose only among genuine collateral, and its
+//! validity window is checked against the chain's time; a registration is self-contained and
+//! storage holds only the records. The price is the call's length (about 20 KiB of collateral
+//! on top of a 5 KiB quote), which the weight's proof size and the length fee pay for.
+//!
+//! ## Usage
+//!
+//! The test runtime's configuration:
+//!
+#![doc = docify::embed!("src/mock.rs", config)]
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+pub mod attestation;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod weights;
+
+pub use attestation::{
+	AcceptDevSignedSimulated, AttestedEnclave, EvidenceKind, RefuseSimulated, SimulatedEvidence,
+	TcbStatus, VerifyError,
+};
+pub use enclave_update_primitives::Measurement;
+pub use pallet::*;
+pub use weights::WeightInfo;
+
+/// Where a measurement stands in the governed schedule (`EnclaveUpdate`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+	/// The active measurement.
+	Active,
+	/// Scheduled to become active.
+	Scheduled,
+	/// Superseded by the active measurement, which it may still hand the keys to.
+	Predecessor,
+	/// Superseded before that, or never scheduled.
+	Gone,
+	/// Retired: it never provides nor receives keys again.
+	Retired,
+}
+
+/// The schedule the registry asks where a measurement stands.
+pub trait MeasurementSchedule {
+	/// Where `measurement` stands now.
+	fn standing(measurement: &Measurement) -> Standing;
+
+	/// Makes `measurement` the active one, for benchmarks that need one.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn make_active_for_benchmarks(measurement: &Measurement);
+}
+
+impl<T: pallet_enclave_update::Config> MeasurementSchedule for pallet_enclave_update::Pallet<T> {
+	fn standing(measurement: &Measurement) -> Standing {
+		if Self::is_retired(measurement) {
+			return Standing::Retired;
+		}
+		let active = pallet_enclave_update::Active::<T>::get().map(|a| a.measurement);
+		if active == Some(*measurement) {
+			return Standing::Active;
+		}
+		if pallet_enclave_update::Schedule::<T>::get().iter().any(|s| s.measurement == *measurement)
+		{
+			return Standing::Scheduled;
+		}
+		let predecessor = pallet_enclave_update::History::<T>::get().last().map(|s| s.measurement);
+		if predecessor == Some(*measurement) {
+			return Standing::Predecessor;
+		}
+		Standing::Gone
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn make_active_for_benchmarks(measurement: &Measurement) {
+		let since = frame_system::Pallet::<T>::block_number();
+		pallet_enclave_update::Active::<T>::put(pallet_enclave_update::ActiveEnclave {
+			measurement: *measurement,
+			since,
+		});
+	}
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+	use enclave_update_primitives::RegistrationBinding;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{Contains, UnixTime},
+	};
+	use frame_system::pallet_prelude::*;
+	use scale_info::TypeInfo;
+
+	/// The in-code storage version.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	/// Configuration of the pallet.
+	#[pallet::config]
+	pub trait Config: frame_system::Config {
+		/// Where a measurement stands in the governed schedule: `pallet_enclave_update::Pallet`.
+		type Schedule: MeasurementSchedule;
+
+		/// The chain's time, which the collateral must be valid at: `pallet_timestamp`.
+		type Time: UnixTime;
+
+		/// The TCB statuses the runtime accepts.
+		type AcceptedTcb: Contains<TcbStatus>;
+
+		/// The MRSIGNER every SGX enclave must have, if any.
+		type SignerPin: Get<Option<[u8; 32]>>;
+
+		/// Whether simulated quotes are accepted: [`RefuseSimulated`] in production runtimes,
+		/// [`AcceptDevSignedSimulated`] on development chains only.
+		type SimulatedEvidence: SimulatedEvidence;
+
+		/// The longest evidence (quote) accepted.
+		#[pallet::constant]
+		type MaxEvidenceLen: Get<u32>;
+
+		/// The longest SCALE-encoded collateral accepted.
+		#[pallet::constant]
+		type MaxCollateralLen: Get<u32>;
+
+		/// The longest URL accepted.
+		#[pallet::constant]
+		type MaxUrlLen: Get<u32>;
+
+		/// Weight information for the calls of this pallet.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// A registered enclave.
+	#[derive(
+		Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+	)]
+	#[scale_info(skip_type_params(MaxUrlLen))]
+	pub struct EnclaveRecord<BlockNumber, MaxUrlLen: Get<u32>> {
+		/// What produced its evidence.
+		pub kind: EvidenceKind,
+		/// Its measurement.
+		pub measurement: Measurement,
+		/// Its Ed25519 signing key.
+		pub signing_key: [u8; 32],
+		/// Where its provisioning service listens.
+		pub url: BoundedVec<u8, MaxUrlLen>,
+		/// The shielding public key users encrypt their calls to.
+		pub shielding_key: [u8; 32],
+		/// The checksum of the key set it holds: the chain's [`KeySet`].
+		pub key_set_checksum: [u8; 32],
+		/// The block of its first registration.
+		pub registered_at: BlockNumber,
+		/// The block of its last (re-)attestation.
+		pub attested_at: BlockNumber,
+		/// The TCB status of that attestation.
+		pub tcb_status: TcbStatus,
+		/// The hash of that attestation's quote ([`AttestedEnclave::evidence_hash`]).
+		pub evidence_hash: [u8; 32],
+	}
+
+	/// The record type of a runtime.
+	pub type EnclaveRecordOf<T> = EnclaveRecord<BlockNumberFor<T>, <T as Config>::MaxUrlLen>;
+
+	/// The registered enclaves, by the account that registered them.
+	#[pallet::storage]
+	pub type Enclaves<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, EnclaveRecordOf<T>, OptionQuery>;
+
+	/// The number of registered enclaves.
+	#[pallet::storage]
+	pub type EnclaveCount<T: Config> = StorageValue<_, u32, ValueQuery>;
+
+	/// The chain's key-set checksum, fixed by the first registration.
+	#[pallet::storage]
+	pub type KeySet<T: Config> = StorageValue<_, [u8; 32], OptionQuery>;
+
+	/// Why a record was removed.
+	#[derive(
+		Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo,
+	)]
+	pub enum Removal {
+		/// Its account deregistered it.
+		Deregistered,
+		/// Its measurement is retired, or superseded and past its hand-over.
+		Pruned,
+	}
+
+	/// Events of this pallet.
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// An enclave was registered, or its record renewed by a new attestation.
+		Registered {
+			/// The account that registered it.
+			account: T::AccountId,
+			/// Its measurement.
+			measurement: Measurement,
+			/// The TCB status of its attestation.
+			tcb_status: TcbStatus,
+			/// Whether an existing record was renewed.
+			renewed: bool,
+		},
+		/// The first registration fixed the chain's key-set checksum.
+		KeySetFixed {
+			/// The checksum.
+			checksum: [u8; 32],
+		},
+		/// A record was removed.
+		Removed {
+			/// The account that had registered it.
+			account: T::AccountId,
+			/// Its measurement.
+			measurement: Measurement,
+			/// Why.
+			reason: Removal,
+		},
+	}
+
+	/// Errors of this pallet.
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The evidence is neither a DCAP quote nor a simulated quote.
+		EvidenceMalformed,
+		/// A DCAP quote of a kind dcap-qvl cannot verify.
+		UnsupportedQuote,
+		/// The collateral is not a SCALE-encoded `QuoteCollateralV3`, or its dates do not parse.
+		CollateralMalformed,
+		/// The collateral is not valid at the chain's time.
+		CollateralExpired,
+		/// The quote or its collateral does not verify.
+		QuoteInvalid,
+		/// The TD's attributes are refused.
+		TdAttributesRefused,
+		/// The collateral revokes the platform's TCB.
+		TcbRevoked,
+		/// This runtime refuses simulated quotes.
+		SimulatedEvidenceRefused,
+		/// A simulated quote not signed by the dev attestation key.
+		SimulatedSignatureInvalid,
+		/// A debug enclave or TD.
+		DebugEnclave,
+		/// The TCB status is not one the runtime accepts.
+		TcbStatusNotAccepted,
+		/// The enclave's MRSIGNER is not the pinned one.
+		SignerNotPinned,
+		/// The quote's report data does not bind this account and these keys.
+		ReportDataMismatch,
+		/// The measurement is neither active nor scheduled.
+		MeasurementNotScheduled,
+		/// The measurement is retired.
+		MeasurementRetired,
+		/// The key-set checksum is not the chain's.
+		KeySetMismatch,
+		/// A renewal with the quote of the current record: re-attestation needs a new quote.
+		EvidenceReused,
+		/// The account has no registered enclave.
+		NotRegistered,
+		/// The record's measurement may still hold or hand over the keys.
+		StillInUse,
+	}
+
+	impl<T> From<VerifyError> for Error<T> {
+		fn from(error: VerifyError) -> Self {
+			match error {
+				VerifyError::EvidenceMalformed => Error::EvidenceMalformed,
+				VerifyError::UnsupportedQuote => Error::UnsupportedQuote,
+				VerifyError::CollateralMalformed => Error::CollateralMalformed,
+				VerifyError::CollateralExpired => Error::CollateralExpired,
+				VerifyError::QuoteInvalid => Error::QuoteInvalid,
+				VerifyError::TdAttributesRefused => Error::TdAttributesRefused,
+				VerifyError::TcbRevoked => Error::TcbRevoked,
+				VerifyError::SimulatedEvidenceRefused => Error::SimulatedEvidenceRefused,
+				VerifyError::SimulatedSignatureInvalid => Error::SimulatedSignatureInvalid,
+			}
+		}
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Register the enclave whose `evidence` (a DCAP quote, or a simulated quote where the
+		/// runtime accepts them) is verified with `collateral` (SCALE-encoded
+		/// `dcap_qvl::QuoteCollateralV3`; empty for a simulated quote) at the chain's time.
+		///
+		/// The quote's report data must be the [`RegistrationBinding`] of the caller's account,
+		/// `signing_key`, `shielding_key` and `key_set_checksum`. Registering again renews the
+		/// caller's record. Emits [`Event::Registered`], and [`Event::KeySetFixed`] for the
+		/// chain's first registration.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::verify_dcap_quote().saturating_add(T::WeightInfo::store_registration()))]
+		pub fn register_enclave(
+			origin: OriginFor<T>,
+			evidence: BoundedVec<u8, T::MaxEvidenceLen>,
+			collateral: BoundedVec<u8, T::MaxCollateralLen>,
+			url: BoundedVec<u8, T::MaxUrlLen>,
+			signing_key: [u8; 32],
+			shielding_key: [u8; 32],
+			key_set_checksum: [u8; 32],
+		) -> DispatchResult {
+			let account = ensure_signed(origin)?;
+			let now = T::Time::now().as_secs();
+			let attested = Self::verify_evidence(&evidence, &collateral, now)?;
+			let binding = RegistrationBinding {
+				account: &account.encode(),
+				signing_key: &signing_key,
+				shielding_key: &shielding_key,
+				key_set_checksum: &key_set_checksum,
+			};
+			ensure!(attested.report_data == binding.report_data(), Error::<T>::ReportDataMismatch);
+			Self::store_registration(
+				account,
+				&attested,
+				url,
+				signing_key,
+				shielding_key,
+				key_set_checksum,
+			)
+		}
+
+		/// Remove the caller's own record. Emits [`Event::Removed`].
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::remove_enclave())]
+		pub fn deregister_enclave(origin: OriginFor<T>) -> DispatchResult {
+			let account = ensure_signed(origin)?;
+			Self::remove(account, Removal::Deregistered)
+		}
+
+		/// Remove `account`'s record, whose measurement is retired, or superseded and no longer
+		/// the one that may hand the keys to the active enclave. Anyone may call it. Emits
+		/// [`Event::Removed`].
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::remove_enclave())]
+		pub fn prune_enclave(origin: OriginFor<T>, account: T::AccountId) -> DispatchResult {
+			ensure_signed(origin)?;
+			let record = Enclaves::<T>::get(&account).ok_or(Error::<T>::NotRegistered)?;
+			ensure!(
+				matches!(
+					T::Schedule::standing(&record.measurement),
+					Standing::Retired | Standing::Gone
+				),
+				Error::<T>::StillInUse
+			);
+			Self::remove(account, Removal::Pruned)
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// Verifies evidence under the runtime's policy (debug, TCB status, signer pin), without
+		/// the binding of the report data: what [`Self::register_enclave`] checks first, and
+		/// what the runtime API exposes for a dry run.
+		pub fn verify_evidence(
+			evidence: &[u8],
+			collateral: &[u8],
+			now: u64,
+		) -> Result<AttestedEnclave, Error<T>> {
+			let attested =
+				attestation::verify_evidence::<T::SimulatedEvidence>(evidence, collateral, now)?;
+			ensure!(!attested.debug, Error::<T>::DebugEnclave);
+			if attested.kind != EvidenceKind::Simulated {
+				ensure!(
+					T::AcceptedTcb::contains(&attested.tcb_status),
+					Error::<T>::TcbStatusNotAccepted
+				);
+			}
+			if let (Some(pin), Some(signer)) = (T::SignerPin::get(), attested.signer) {
+				ensure!(pin == signer, Error::<T>::SignerNotPinned);
+			}
+			Ok(attested)
+		}
+
+		/// The schedule, key-set and storage part of a registration, once the evidence is
+		/// verified and bound.
+		pub(crate) fn store_registration(
+			account: T::AccountId,
+			attested: &AttestedEnclave,
+			url: BoundedVec<u8, T::MaxUrlLen>,
+			signing_key: [u8; 32],
+			shielding_key: [u8; 32],
+			key_set_checksum: [u8; 32],
+		) -> DispatchResult {
+			match T::Schedule::standing(&attested.measurement) {
+				Standing::Active | Standing::Scheduled => {},
+				Standing::Retired => return Err(Error::<T>::MeasurementRetired.into()),
+				Standing::Predecessor | Standing::Gone => {
+					return Err(Error::<T>::MeasurementNotScheduled.into())
+				},
+			}
+			let fixed = KeySet::<T>::get();
+			if let Some(checksum) = fixed {
+				ensure!(checksum == key_set_checksum, Error::<T>::KeySetMismatch);
+			}
+			let now = frame_system::Pallet::<T>::block_number();
+			let previous = Enclaves::<T>::get(&account);
+			if let Some(previous) = &previous {
+				ensure!(
+					previous.evidence_hash != attested.evidence_hash,
+					Error::<T>::EvidenceReused
+				);
+			}
+			let record = EnclaveRecord {
+				kind: attested.kind,
+				measurement: attested.measurement,
+				signing_key,
+				url,
+				shielding_key,
+				key_set_checksum,
+				registered_at: previous.as_ref().map_or(now, |p| p.registered_at),
+				attested_at: now,
+				tcb_status: attested.tcb_status,
+				evidence_hash: attested.evidence_hash,
+			};
+			Enclaves::<T>::insert(&account, record);
+			if previous.is_none() {
+				EnclaveCount::<T>::mutate(|count| *count = count.saturating_add(1));
+			}
+			if fixed.is_none() {
+				KeySet::<T>::put(key_set_checksum);
+				Self::deposit_event(Event::KeySetFixed { checksum: key_set_checksum });
+			}
+			Self::deposit_event(Event::Registered {
+				account,
+				measurement: attested.measurement,
+				tcb_status: attested.tcb_status,
+				renewed: previous.is_some(),
+			});
+			Ok(())
+		}
+
+		fn remove(account: T::AccountId, reason: Removal) -> DispatchResult {
+			let record = Enclaves::<T>::take(&account).ok_or(Error::<T>::NotRegistered)?;
+			EnclaveCount::<T>::mutate(|count| *count = count.saturating_sub(1));
+			Self::deposit_event(Event::Removed {
+				account,
+				measurement: record.measurement,
+				reason,
+			});
+			Ok(())
+		}
+
+		/// The registry's invariants: the count is the number of records, and every record
+		/// holds the chain's key set.
+		#[cfg(any(feature = "try-runtime", test))]
+		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			let mut count = 0u32;
+			let key_set = KeySet::<T>::get();
+			for (_, record) in Enclaves::<T>::iter() {
+				count = count.saturating_add(1);
+				ensure!(
+					key_set == Some(record.key_set_checksum),
+					"a record holds a key set other than the chain's"
+				);
+				ensure!(record.registered_at <= record.attested_at, "attested before registered");
+			}
+			ensure!(count == EnclaveCount::<T>::get(), "EnclaveCount is not the number of records");
+			Ok(())
+		}
+	}
+}

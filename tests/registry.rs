@@ -1,0 +1,164 @@
+//! The runtime's DCAP verification (`pallet-enclave-registry`, the code its wasm runs) against
+//! the worker's verifier, over the corpus of real DCAP quotes of other platforms
+//! (`shared/dcap-corpus` beside the checkout, or `DCAP_CORPUS`; read where it is, never copied,
+//! and its absence fails the test):
+//!
+//! - under the development runtime's attestation policy (its accepted TCB statuses; debug
+//!   enclaves, TDs without SEPT_VE_DISABLE and service TDs refused), both accept and refuse the
+//!   same quotes, and where both accept they prove the same measurement, TCB status and
+//!   report data;
+//! - a quote without collateral is refused by both;
+//! - no re-encoding of an accepted quote (zero padding after it, its signature's `s` replaced
+//!   by `n - s`) verifies under another evidence hash, so none can register a second time as
+//!   another quote.
+
+use std::path::{Path, PathBuf};
+
+use codec::Encode;
+use enclave_worker::attestation::{AttestationPolicy, Collateral, TcbStatus, Verifier};
+use frame_support::traits::Contains;
+use pallet_enclave_registry::attestation::{verify_evidence, AttestedEnclave, RefuseSimulated};
+use serde_json::Value;
+
+fn corpus_root() -> PathBuf {
+	let beside = Path::new(env!("CARGO_MANIFEST_DIR"))
+		.ancestors()
+		.map(|dir| dir.join("shared/dcap-corpus"))
+		.find(|dir| dir.join("corpus").is_dir());
+	let root = std::env::var_os("DCAP_CORPUS").map(PathBuf::from).or(beside);
+	let root = root
+		.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/dcap-corpus"));
+	assert!(
+		root.join("corpus").is_dir(),
+		"the DCAP corpus is missing: expected {} (shared/dcap-corpus beside the checkout, or \
+		 DCAP_CORPUS=<dir>); this test needs it and must not pass without it",
+		root.display()
+	);
+	root
+}
+
+/// The worker's policy with the development runtime's accepted statuses.
+fn worker_policy() -> AttestationPolicy {
+	[
+		TcbStatus::SWHardeningNeeded,
+		TcbStatus::ConfigurationNeeded,
+		TcbStatus::ConfigurationAndSWHardeningNeeded,
+	]
+	.into_iter()
+	.fold(AttestationPolicy::default(), AttestationPolicy::allow_status)
+}
+
+/// What the development runtime's `verify_evidence` decides (its policy on top of the
+/// verification), without an externality: debug refused, the status in its accepted set.
+fn runtime_verdict(quote: &[u8], collateral: &[u8], at: u64) -> Result<AttestedEnclave, String> {
+	let attested =
+		verify_evidence::<RefuseSimulated>(quote, collateral, at).map_err(|e| format!("{e:?}"))?;
+	if attested.debug {
+		return Err("DebugEnclave".into());
+	}
+	if !enclave_update_runtime::configs::AcceptedTcb::contains(&attested.tcb_status) {
+		return Err(format!("TcbStatusNotAccepted({:?})", attested.tcb_status));
+	}
+	Ok(attested)
+}
+
+/// P-256's group order, big-endian.
+const P256_ORDER: [u8; 32] = [
+	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+
+/// `n - s` for a big-endian `s < n`.
+fn negate(s: &[u8]) -> [u8; 32] {
+	let mut out = [0u8; 32];
+	let mut borrow = 0i16;
+	for i in (0..32).rev() {
+		let mut digit = P256_ORDER[i] as i16 - s[i] as i16 - borrow;
+		borrow = if digit < 0 {
+			digit += 256;
+			1
+		} else {
+			0
+		};
+		out[i] = digit as u8;
+	}
+	out
+}
+
+#[test]
+fn the_runtime_and_the_worker_give_the_corpus_the_same_verdicts() {
+	let dir = corpus_root().join("corpus");
+	let mut names: Vec<_> = std::fs::read_dir(&dir)
+		.unwrap()
+		.filter_map(|e| e.ok())
+		.filter(|e| e.path().join("meta.json").is_file())
+		.map(|e| e.file_name().into_string().unwrap())
+		.collect();
+	names.sort();
+	assert!(names.len() >= 60, "{} quotes in the corpus", names.len());
+	let verifier = Verifier::new(worker_policy());
+	let (mut accepted, mut refused, mut compared) = (0, 0, 0);
+	for name in names {
+		let at = dir.join(&name);
+		let meta: Value =
+			serde_json::from_slice(&std::fs::read(at.join("meta.json")).unwrap()).unwrap();
+		let quote = std::fs::read(at.join("quote.bin")).unwrap();
+		if meta["collaterals"].as_array().unwrap().is_empty() {
+			assert!(
+				verify_evidence::<RefuseSimulated>(&quote, &[], 1_756_530_546).is_err(),
+				"{name}"
+			);
+			assert!(verifier.verify(&quote, None, 1_756_530_546, None).is_err(), "{name}");
+			continue;
+		}
+		for entry in meta["collaterals"].as_array().unwrap() {
+			let file = at.join(entry["file"].as_str().unwrap());
+			let time = entry["at"].as_u64().unwrap();
+			let collateral = Collateral::from_file(&file).unwrap();
+			let encoded = collateral.as_dcap().encode();
+			let worker = verifier.verify(&quote, Some(&collateral), time, None);
+			let runtime = runtime_verdict(&quote, &encoded, time);
+			compared += 1;
+			match (&worker, &runtime) {
+				(Ok(identity), Ok(attested)) => {
+					accepted += 1;
+					assert_eq!(identity.measurement, attested.measurement, "{name}");
+					assert_eq!(
+						identity.tcb_status.to_string(),
+						format!("{:?}", attested.tcb_status),
+						"{name}"
+					);
+					assert_eq!(identity.report_data, attested.report_data, "{name}");
+					// Other encodings of the same quote: one evidence hash.
+					let padded = [&quote[..], &[0; 16]].concat();
+					let mut high_s = quote.clone();
+					let (from, to) = (
+						meta["offsets"]["isv_signature"][0].as_u64().unwrap() as usize,
+						meta["offsets"]["isv_signature"][1].as_u64().unwrap() as usize,
+					);
+					let s = negate(&quote[from + 32..to]);
+					high_s[from + 32..to].copy_from_slice(&s);
+					for (what, other) in [("zero padding", padded), ("n - s", high_s)] {
+						if let Ok(again) =
+							verify_evidence::<RefuseSimulated>(&other, &encoded, time)
+						{
+							assert_eq!(
+								again.evidence_hash, attested.evidence_hash,
+								"{name}: {what}"
+							);
+						}
+					}
+				},
+				(Err(_), Err(_)) => refused += 1,
+				_ => {
+					panic!("{name} at {time}: the worker says {worker:?}, the runtime {runtime:?}")
+				},
+			}
+		}
+	}
+	// The corpus has both: the comparison is not vacuous on either side.
+	assert!(accepted >= 10 && refused >= 1, "accepted {accepted}, refused {refused} of {compared}");
+	println!(
+		"{compared} quote-collateral pairs: {accepted} accepted by both, {refused} refused by both"
+	);
+}
