@@ -12,30 +12,15 @@
 //!   by `n - s`) verifies under another evidence hash, so none can register a second time as
 //!   another quote.
 
-use std::path::{Path, PathBuf};
+#[path = "../offchain-worker/tests/support/corpus.rs"]
+mod corpus_support;
+use corpus_support::corpus_root;
 
 use codec::Encode;
 use enclave_worker::attestation::{AttestationPolicy, Collateral, TcbStatus, Verifier};
 use frame_support::traits::Contains;
 use pallet_enclave_registry::attestation::{verify_evidence, AttestedEnclave, RefuseSimulated};
 use serde_json::Value;
-
-fn corpus_root() -> PathBuf {
-	let beside = Path::new(env!("CARGO_MANIFEST_DIR"))
-		.ancestors()
-		.map(|dir| dir.join("shared/dcap-corpus"))
-		.find(|dir| dir.join("corpus").is_dir());
-	let root = std::env::var_os("DCAP_CORPUS").map(PathBuf::from).or(beside);
-	let root = root
-		.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/dcap-corpus"));
-	assert!(
-		root.join("corpus").is_dir(),
-		"the DCAP corpus is missing: expected {} (shared/dcap-corpus beside the checkout, or \
-		 DCAP_CORPUS=<dir>); this test needs it and must not pass without it",
-		root.display()
-	);
-	root
-}
 
 /// The worker's policy with the development runtime's accepted statuses.
 fn worker_policy() -> AttestationPolicy {

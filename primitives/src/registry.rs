@@ -66,6 +66,42 @@ pub enum TcbStatus {
 	Simulated,
 }
 
+impl TcbStatus {
+	/// The statuses Intel's collateral gives (every one but [`TcbStatus::Simulated`]).
+	pub const FROM_COLLATERAL: [TcbStatus; 9] = [
+		Self::UpToDate,
+		Self::SWHardeningNeeded,
+		Self::ConfigurationNeeded,
+		Self::ConfigurationAndSWHardeningNeeded,
+		Self::OutOfDate,
+		Self::OutOfDateConfigurationNeeded,
+		Self::TDRelaunchAdvised,
+		Self::TDRelaunchAdvisedConfigurationNeeded,
+		Self::Revoked,
+	];
+
+	/// The status's name, as Intel's collateral and dcap-qvl spell it.
+	pub fn name(&self) -> &'static str {
+		match self {
+			Self::UpToDate => "UpToDate",
+			Self::SWHardeningNeeded => "SWHardeningNeeded",
+			Self::ConfigurationNeeded => "ConfigurationNeeded",
+			Self::ConfigurationAndSWHardeningNeeded => "ConfigurationAndSWHardeningNeeded",
+			Self::OutOfDate => "OutOfDate",
+			Self::OutOfDateConfigurationNeeded => "OutOfDateConfigurationNeeded",
+			Self::TDRelaunchAdvised => "TDRelaunchAdvised",
+			Self::TDRelaunchAdvisedConfigurationNeeded => "TDRelaunchAdvisedConfigurationNeeded",
+			Self::Revoked => "Revoked",
+			Self::Simulated => "Simulated",
+		}
+	}
+
+	/// The collateral's status of that name (dcap-qvl's `VerifiedReport::status`).
+	pub fn from_collateral_name(name: &str) -> Option<Self> {
+		Self::FROM_COLLATERAL.into_iter().find(|status| status.name() == name)
+	}
+}
+
 /// What verified evidence proves.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
 pub struct AttestedEnclave {
@@ -84,4 +120,18 @@ pub struct AttestedEnclave {
 	/// BLAKE2-256 of what the quote's signature covers (header and report body, as parsed):
 	/// the same for every encoding of one quote.
 	pub evidence_hash: [u8; 32],
+}
+
+#[cfg(test)]
+mod tests {
+	use super::TcbStatus;
+
+	#[test]
+	fn collateral_names_round_trip_and_simulated_is_none_of_them() {
+		for status in TcbStatus::FROM_COLLATERAL {
+			assert_eq!(TcbStatus::from_collateral_name(status.name()), Some(status));
+		}
+		assert_eq!(TcbStatus::from_collateral_name("Simulated"), None);
+		assert_eq!(TcbStatus::from_collateral_name("uptodate"), None);
+	}
 }

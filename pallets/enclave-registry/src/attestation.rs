@@ -148,7 +148,8 @@ fn verify_dcap(
 		.allow_service_td(false)
 		.verify(canonical, &collateral, now)
 		.map_err(|error| classify(&format!("{error:#}")))?;
-	let tcb_status = tcb_status_from_dcap(&verified.status).ok_or(VerifyError::QuoteInvalid)?;
+	let tcb_status =
+		TcbStatus::from_collateral_name(&verified.status).ok_or(VerifyError::QuoteInvalid)?;
 	if tcb_status == TcbStatus::Revoked {
 		return Err(VerifyError::TcbRevoked);
 	}
@@ -183,24 +184,6 @@ fn verify_dcap(
 		report_data,
 		evidence_hash,
 	})
-}
-
-/// dcap-qvl's name of a status (its `VerifiedReport::status`).
-fn tcb_status_from_dcap(name: &str) -> Option<TcbStatus> {
-	use TcbStatus::*;
-	[
-		UpToDate,
-		SWHardeningNeeded,
-		ConfigurationNeeded,
-		ConfigurationAndSWHardeningNeeded,
-		OutOfDate,
-		OutOfDateConfigurationNeeded,
-		TDRelaunchAdvised,
-		TDRelaunchAdvisedConfigurationNeeded,
-		Revoked,
-	]
-	.into_iter()
-	.find(|status| format!("{status:?}") == name)
 }
 
 /// SGX ATTRIBUTES.FLAGS bit 1 (DEBUG); a TD's TD_ATTRIBUTES byte 0, every bit of which is a
