@@ -7,7 +7,7 @@
 //! cannot forge it, only choose which genuine collateral to send. Its validity window is checked
 //! here, on its parsed dates, against the chain's timestamp.
 
-use alloc::{format, string::String, vec::Vec};
+use alloc::{format, string::String};
 use codec::{Decode, DecodeAll, Encode};
 use dcap_qvl::{
 	configs::RustCryptoConfig,
@@ -250,10 +250,4 @@ fn unix_time(rfc3339: &str) -> Result<u64, VerifyError> {
 		.ok()
 		.and_then(|time| u64::try_from(time.timestamp()).ok())
 		.ok_or(VerifyError::CollateralMalformed)
-}
-
-/// The SCALE encoding of collateral, as [`verify_evidence`] takes it (for tools and tests that
-/// hold dcap-qvl's type).
-pub fn encode_collateral(collateral: &QuoteCollateralV3) -> Vec<u8> {
-	collateral.encode()
 }

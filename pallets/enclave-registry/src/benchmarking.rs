@@ -40,7 +40,7 @@ mod benchmarks {
 	fn verify_dcap_quote() {
 		let collateral: dcap_qvl::QuoteCollateralV3 =
 			serde_json::from_slice(TDX_COLLATERAL_JSON).expect("the sample's collateral");
-		let collateral = attestation::encode_collateral(&collateral);
+		let collateral = codec::Encode::encode(&collateral);
 		let verified;
 
 		#[block]

@@ -196,5 +196,5 @@ pub fn fixture(name: &str) -> Vec<u8> {
 pub fn collateral(name: &str) -> Vec<u8> {
 	let collateral: dcap_qvl::QuoteCollateralV3 =
 		serde_json::from_slice(&fixture(name)).expect("the sample's collateral");
-	crate::attestation::encode_collateral(&collateral)
+	codec::Encode::encode(&collateral)
 }
