@@ -8,12 +8,14 @@
 //! which is made outside the timed part. The executor's runtime cache compiles the blob once,
 //! in the warm-up, as the node's does once per runtime.
 
+#[path = "support/genesis.rs"]
+mod genesis;
+
 use codec::Encode;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use enclave_update_runtime::{
-	apis, genesis_config_presets::development_config_genesis, BalancesCall, BlockTime, Executive,
-	Header, RuntimeCall, RuntimeGenesisConfig, SignedPayload, System, TxExtension,
-	UncheckedExtrinsic, WASM_BINARY,
+	apis, BalancesCall, BlockTime, Executive, Header, RuntimeCall, SignedPayload, System,
+	TxExtension, UncheckedExtrinsic, WASM_BINARY,
 };
 use sc_executor::WasmExecutor;
 use sp_core::{
@@ -22,27 +24,10 @@ use sp_core::{
 };
 use sp_io::TestExternalities;
 use sp_keyring::Sr25519Keyring::{Alice, Bob};
-use sp_runtime::{generic::Era, traits::Header as _, BuildStorage, MultiAddress, MultiSignature};
+use sp_runtime::{generic::Era, traits::Header as _, MultiAddress, MultiSignature};
 
 /// Transfers in the executed block.
 const TRANSFERS: u32 = 50;
-
-fn genesis() -> Storage {
-	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
-	merge(&mut config, development_config_genesis());
-	serde_json::from_value::<RuntimeGenesisConfig>(config).unwrap().build_storage().unwrap()
-}
-
-fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
-	match (base, patch) {
-		(serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
-			for (key, value) in patch {
-				merge(base.entry(key).or_insert(serde_json::Value::Null), value);
-			}
-		},
-		(base, patch) => *base = patch,
-	}
-}
 
 fn transfer(nonce: u32) -> UncheckedExtrinsic {
 	let call = RuntimeCall::Balances(BalancesCall::transfer_keep_alive {
@@ -98,7 +83,7 @@ fn block_one(genesis: &Storage) -> Vec<u8> {
 }
 
 fn execution(c: &mut Criterion) {
-	let genesis = genesis();
+	let genesis = genesis::development();
 	let block = block_one(&genesis);
 	let code = WASM_BINARY.expect("the benchmark needs the runtime's wasm blob");
 	let executor = WasmExecutor::<sp_io::SubstrateHostFunctions>::builder().build();

@@ -9,21 +9,19 @@
 //! the executor's cache compiles the blob once, in the warm-up, as the node's does once per
 //! runtime.
 
+#[path = "support/genesis.rs"]
+mod genesis;
+
 use std::path::Path;
 
 use codec::{Decode, Encode};
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use enclave_update_primitives::registry::AttestedEnclave;
-use enclave_update_runtime::{
-	apis, genesis_config_presets::development_config_genesis, RuntimeGenesisConfig, WASM_BINARY,
-};
+use enclave_update_runtime::{apis, WASM_BINARY};
 use sc_executor::WasmExecutor;
-use sp_core::{
-	storage::Storage,
-	traits::{CallContext, CodeExecutor, RuntimeCode, WrappedRuntimeCode},
-};
+use sp_core::traits::{CallContext, CodeExecutor, RuntimeCode, WrappedRuntimeCode};
 use sp_io::TestExternalities;
-use sp_runtime::{BuildStorage, DispatchError};
+use sp_runtime::DispatchError;
 
 /// Inside the TDX sample's collateral window.
 const TDX_AT: u64 = 1_751_624_655;
@@ -34,29 +32,12 @@ fn fixture(name: &str) -> Vec<u8> {
 	std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn genesis() -> Storage {
-	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
-	merge(&mut config, development_config_genesis());
-	serde_json::from_value::<RuntimeGenesisConfig>(config).unwrap().build_storage().unwrap()
-}
-
-fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
-	match (base, patch) {
-		(serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
-			for (key, value) in patch {
-				merge(base.entry(key).or_insert(serde_json::Value::Null), value);
-			}
-		},
-		(base, patch) => *base = patch,
-	}
-}
-
 fn registry(c: &mut Criterion) {
 	let quote = fixture("tdx_quote");
 	let collateral: dcap_qvl::QuoteCollateralV3 =
 		serde_json::from_slice(&fixture("tdx_quote_collateral.json")).unwrap();
 	let args = (quote.clone(), collateral.encode(), TDX_AT).encode();
-	let genesis = genesis();
+	let genesis = genesis::development();
 	let code = WASM_BINARY.expect("the benchmark needs the runtime's wasm blob");
 	let executor = WasmExecutor::<sp_io::SubstrateHostFunctions>::builder().build();
 	let wrapped = WrappedRuntimeCode(code.into());
