@@ -275,6 +275,7 @@ async fn fake_provider(genesis_hash: [u8; 32]) -> String {
 		}],
 		retired: vec![],
 		timestamp_ms: 0,
+		key_set: None,
 	};
 	let provider = Provider::new(
 		tee,

@@ -71,6 +71,7 @@ fn schedule(active: Measurement, next: Measurement) -> VerifiedSchedule {
 		scheduled: vec![ScheduledEnclave { measurement: next, activates_at: 100 }],
 		retired: Vec::new(),
 		timestamp_ms: TDX_AT * 1000,
+		key_set: None,
 	}
 }
 
@@ -235,6 +236,7 @@ fn proof_check_and_decision(
 		scheduled: storage.scheduled,
 		retired: storage.retired,
 		timestamp_ms: storage.timestamp_ms,
+		key_set: storage.key_set,
 	};
 	authorize_requester(verifier, quote, Some(collateral), TDX_AT, expected, &view, &A)
 		.expect("the requester is allowed")

@@ -454,6 +454,7 @@ mod tests {
 				.collect(),
 			retired: vec![],
 			timestamp_ms: 0,
+			key_set: None,
 		}
 	}
 

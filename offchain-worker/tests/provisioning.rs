@@ -81,6 +81,7 @@ fn view(active: u8, scheduled: &[(u8, u32)]) -> VerifiedSchedule {
 			.collect(),
 		retired: Vec::new(),
 		timestamp_ms: 0,
+		key_set: None,
 	}
 }
 
@@ -1134,4 +1135,94 @@ async fn snapshot_transfer_serves_the_encrypted_state_and_refuses_without_one() 
 	})
 	.await;
 	server.abort();
+}
+
+/// A hand-over of `material` from A (view `pv`) to a fresh B (view `rv`).
+async fn handover_of(
+	material: KeyMaterial,
+	pv: VerifiedSchedule,
+	rv: VerifiedSchedule,
+) -> (
+	Result<enclave_worker::provisioning::Handover, RequestError>,
+	Result<HandoverRecord, ProvideError>,
+	Node,
+) {
+	let a = Node::new(A);
+	let keys = Arc::new(KeyStore::with_keys(material));
+	let provider =
+		Arc::new(Provider::new(a.tee.clone(), keys, dev(), fixed(pv), ProviderConfig::default()));
+	let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let addr = listener.local_addr().unwrap();
+	let task = accept_one(provider, listener);
+	let b = Node::new(B);
+	let requested = within(request_keys(
+		addr,
+		b.tee.as_ref(),
+		&dev(),
+		&fixed(rv),
+		&b.store(),
+		&requester_config(),
+	))
+	.await;
+	let (provided, _) = within(task).await.unwrap();
+	(requested, provided, b)
+}
+
+/// A view in which B is A's scheduled successor and the registry holds `key_set`.
+fn registered(key_set: Option<[u8; 32]>) -> VerifiedSchedule {
+	VerifiedSchedule { key_set, ..view(A, &[(B, 100)]) }
+}
+
+#[tokio::test]
+async fn keys_of_the_chains_key_set_are_handed_over() {
+	let material = KeyMaterial::generate();
+	let checksum = material.checksum();
+	let set = Some(checksum.0);
+	let (requested, provided, b) = handover_of(material, registered(set), registered(set)).await;
+	assert_eq!(requested.expect("B gets the chain's keys").key_checksum, checksum);
+	assert_eq!(provided.expect("A hands them over").key_checksum, checksum);
+	assert!(b.store().has_keys());
+}
+
+#[tokio::test]
+async fn a_provider_does_not_hand_out_keys_that_are_not_the_chains_key_set() {
+	// A's keys come from a stray `init`: the registry holds another set.
+	let material = KeyMaterial::generate();
+	let held = material.checksum();
+	let chain = [0xee; 32];
+	let (requested, provided, b) =
+		handover_of(material, registered(Some(chain)), registered(None)).await;
+	assert!(
+		matches!(requested, Err(RequestError::Refused(RefusalReason::NotTheChainsKeySet))),
+		"{requested:?}"
+	);
+	match provided {
+		Err(ProvideError::NotTheChainsKeySet { chain: c, held: h }) => {
+			assert_eq!((c.0, h), (chain, held));
+		},
+		other => panic!("expected NotTheChainsKeySet, got {other:?}"),
+	}
+	assert_no_keys(&b);
+}
+
+#[tokio::test]
+async fn a_requester_refuses_keys_that_are_not_the_chains_key_set() {
+	// A's host feeds A a view without the registry's key set (or A is a stray enclave that
+	// got itself scheduled): B's own proven view names the chain's set, and B refuses.
+	let material = KeyMaterial::generate();
+	let offered = material.checksum();
+	let chain = [0xee; 32];
+	let (requested, provided, b) =
+		handover_of(material, registered(None), registered(Some(chain))).await;
+	match requested {
+		Err(RequestError::NotTheChainsKeySet { chain: c, got }) => {
+			assert_eq!((c.0, got), (chain, offered));
+		},
+		other => panic!("expected NotTheChainsKeySet, got {other:?}"),
+	}
+	assert!(
+		matches!(provided, Err(ProvideError::PeerRefused(RefusalReason::NotTheChainsKeySet))),
+		"{provided:?}"
+	);
+	assert_no_keys(&b);
 }

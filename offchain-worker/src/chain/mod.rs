@@ -73,6 +73,10 @@ pub struct VerifiedSchedule {
 	/// `Timestamp::Now` at the verified block, in milliseconds: the chain's time, which the
 	/// worker uses instead of the host's clock (collateral validity, challenge freshness).
 	pub timestamp_ms: u64,
+	/// `EnclaveRegistry::KeySet` at the verified block: the checksum of the chain's one key
+	/// set, fixed by the first registration; `None` while no enclave has registered. Keys
+	/// with another checksum are neither handed out nor accepted.
+	pub key_set: Option<[u8; 32]>,
 }
 
 impl VerifiedSchedule {

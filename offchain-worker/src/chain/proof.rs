@@ -75,6 +75,9 @@ pub struct PalletKeys {
 	pub retired: Vec<u8>,
 	/// pallet-timestamp's `Now`: the chain's time, in milliseconds.
 	pub timestamp: Vec<u8>,
+	/// The enclave registry's `KeySet`: the checksum of the chain's key set, absent until the
+	/// first registration.
+	pub key_set: Vec<u8>,
 }
 
 /// The name pallet-timestamp has in `construct_runtime!` of the runtimes this build follows.
@@ -94,12 +97,13 @@ impl PalletKeys {
 			history: storage_value_key(pallet_name, "History"),
 			retired: storage_value_key(pallet_name, "Retired"),
 			timestamp: storage_value_key(TIMESTAMP_PALLET_NAME, "Now"),
+			key_set: storage_value_key(REGISTRY_PALLET_NAME, "KeySet"),
 		}
 	}
 
 	/// All keys, in the order a read proof is requested.
-	pub fn all(&self) -> [&[u8]; 5] {
-		[&self.active, &self.schedule, &self.history, &self.retired, &self.timestamp]
+	pub fn all(&self) -> [&[u8]; 6] {
+		[&self.active, &self.schedule, &self.history, &self.retired, &self.timestamp, &self.key_set]
 	}
 }
 
@@ -122,6 +126,9 @@ pub struct ProvenStorage {
 	pub retired: Vec<Measurement>,
 	/// `Timestamp::Now` in milliseconds (0 at genesis, where it is unset).
 	pub timestamp_ms: u64,
+	/// `EnclaveRegistry::KeySet`: the chain's key-set checksum, `None` until an enclave
+	/// registered.
+	pub key_set: Option<[u8; 32]>,
 }
 
 /// Why a read proof was refused.
@@ -240,6 +247,10 @@ pub fn check_read_proof(
 		retired: decode("Retired", read("Retired", &keys.retired)?)?.unwrap_or_default(),
 		timestamp_ms: decode("Timestamp::Now", read("Timestamp::Now", &keys.timestamp)?)?
 			.unwrap_or_default(),
+		key_set: decode(
+			"EnclaveRegistry::KeySet",
+			read("EnclaveRegistry::KeySet", &keys.key_set)?,
+		)?,
 	};
 	if !storage.scheduled.windows(2).all(|w| w[0].activates_at < w[1].activates_at) {
 		return Err(ProofError::Inconsistent { item: "Schedule" });
@@ -293,12 +304,14 @@ mod tests {
 			scheduled: vec![ScheduledEnclave { measurement: m(2), activates_at: 30 }],
 			retired: vec![m(7), m(9)],
 			timestamp_ms: 0,
+			key_set: Some([0x5c; 32]),
 		};
 		let backend = backend_with(vec![
 			(keys.active.clone(), storage.active.unwrap().encode()),
 			(keys.schedule.clone(), storage.scheduled.encode()),
 			(keys.history.clone(), storage.superseded.encode()),
 			(keys.retired.clone(), storage.retired.encode()),
+			(keys.key_set.clone(), storage.key_set.unwrap().encode()),
 			(b"unrelated".to_vec(), vec![1, 2, 3]),
 		]);
 		(backend, keys, storage)
@@ -455,8 +468,16 @@ mod tests {
 			retired: pallet_enclave_update::Retired::<Runtime>::get().into_inner(),
 			// Unset at genesis.
 			timestamp_ms: 0,
+			// No enclave registered at genesis.
+			key_set: None,
 		});
 		assert!(expected.active.is_some() && !expected.scheduled.is_empty());
+		// The registry is in the runtime under the name this build reads: its storage version
+		// is where the build looks, so an absent `KeySet` means "none registered", not "the
+		// pallet moved".
+		assert!(storage
+			.top
+			.contains_key(&storage_value_key(REGISTRY_PALLET_NAME, STORAGE_VERSION_ITEM)));
 
 		let backend = backend_with(storage.top.into_iter().collect());
 		let keys = PalletKeys::default();

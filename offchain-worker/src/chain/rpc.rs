@@ -379,6 +379,7 @@ impl RpcChain {
 			scheduled: storage.scheduled,
 			retired: storage.retired,
 			timestamp_ms: storage.timestamp_ms,
+			key_set: storage.key_set,
 		})
 	}
 

@@ -155,6 +155,16 @@ pub enum ProvideError {
 	/// This provider holds no keys to hand over.
 	#[error("this provider holds no keys")]
 	NoKeys,
+	/// This provider's keys are not the chain's key set (`EnclaveRegistry::KeySet` at the
+	/// verified block): it was initialised apart from the chain's enclaves, and its keys are
+	/// worthless to a successor.
+	#[error("this provider's keys {held} are not the chain's key set {chain}")]
+	NotTheChainsKeySet {
+		/// The checksum the registry holds.
+		chain: KeyChecksum,
+		/// The checksum of the provider's keys.
+		held: KeyChecksum,
+	},
 	/// This provider has no state snapshot to hand out (none written yet, or no store).
 	#[error("this provider has no state snapshot")]
 	NoSnapshot,
@@ -190,6 +200,7 @@ impl ProvideError {
 			Self::Denied(d) => RefusalReason::Denied(*d),
 			Self::Chain(e) => chain_refusal(e),
 			Self::NoKeys => RefusalReason::ProviderHasNoKeys,
+			Self::NotTheChainsKeySet { .. } => RefusalReason::NotTheChainsKeySet,
 			Self::NoSnapshot => RefusalReason::NoSnapshot,
 			Self::Seal(_) => RefusalReason::Malformed,
 			Self::AckMismatch => RefusalReason::ChecksumMismatch,
@@ -265,6 +276,15 @@ pub enum RequestError {
 		/// The received keys' checksum.
 		got: KeyChecksum,
 	},
+	/// The received keys are not the chain's key set: their checksum differs from
+	/// `EnclaveRegistry::KeySet` at the requester's own verified block. Nothing was stored.
+	#[error("received keys {got} are not the chain's key set {chain} (EnclaveRegistry::KeySet)")]
+	NotTheChainsKeySet {
+		/// The checksum the registry holds.
+		chain: KeyChecksum,
+		/// The received keys' checksum.
+		got: KeyChecksum,
+	},
 	/// This requester already holds other keys and was not told to replace them.
 	#[error("this enclave already holds keys {held}; refusing to replace them with {offered} (set replace_existing_keys to replace; the old keys are kept as the .prev copy)")]
 	KeysDiffer {
@@ -308,6 +328,7 @@ impl RequestError {
 			Self::Decrypt => RefusalReason::DecryptionFailed,
 			Self::KeyMaterial(_) => RefusalReason::Malformed,
 			Self::ChecksumMismatch { .. } => RefusalReason::ChecksumMismatch,
+			Self::NotTheChainsKeySet { .. } => RefusalReason::NotTheChainsKeySet,
 			Self::KeysDiffer { .. } => RefusalReason::KeysDiffer,
 			Self::Chain(e) => chain_refusal(e),
 			Self::WrongGenesis => RefusalReason::WrongGenesis,

@@ -439,6 +439,13 @@ where
 
 		let keys = self.keys.require().map_err(|_| ProvideError::NoKeys)?;
 		let key_checksum = keys.checksum().0;
+		// One key set per chain: keys the registry does not hold are not handed out.
+		if let Some(chain) = view.key_set.filter(|chain| *chain != key_checksum) {
+			return Err(ProvideError::NotTheChainsKeySet {
+				chain: KeyChecksum(chain),
+				held: KeyChecksum(key_checksum),
+			});
+		}
 		let transcript = Transcript::new(request, challenge, key_request);
 		let context =
 			transcript.seal_context(view.block_number, &view.block_hash, &reason, &key_checksum);

@@ -289,6 +289,14 @@ where
 				got: key_checksum,
 			});
 		}
+		// One key set per chain: keys the registry does not hold for this chain (a stray
+		// `init`'s) are refused, whatever the provider attested.
+		if let Some(chain) = latest.key_set.filter(|chain| *chain != key_checksum.0) {
+			return Err(RequestError::NotTheChainsKeySet {
+				chain: KeyChecksum(chain),
+				got: key_checksum,
+			});
+		}
 
 		let stored =
 			store_keys(tee, store, &own, &keys, config.replace_existing_keys, &view.genesis_hash)?;

@@ -173,6 +173,11 @@ pub enum RefusalReason {
 	/// retrying against it will not help, unlike [`Self::ChainUnavailable`].
 	#[codec(index = 20)]
 	ChainViewRejected,
+	/// The keys are not the chain's key set: their checksum differs from the one the enclave
+	/// registry fixed at the first registration (`EnclaveRegistry::KeySet`). Keys made by a
+	/// stray `init` are never handed out nor accepted.
+	#[codec(index = 21)]
+	NotTheChainsKeySet,
 }
 
 impl RefusalReason {
@@ -220,6 +225,9 @@ impl fmt::Display for RefusalReason {
 			Self::ChainViewRejected => f.write_str(
 				"the chain data from its host failed verification (storage proof, header or rollback)",
 			),
+			Self::NotTheChainsKeySet => {
+				f.write_str("the keys are not the key set the enclave registry holds for this chain")
+			},
 		}
 	}
 }
