@@ -20,6 +20,11 @@ pub const PALLET_NAME: &str = "EnclaveUpdate";
 /// build follows (a constant of the build, see [`crate::measured`]).
 pub const INBOX_PALLET_NAME: &str = "ShieldedInbox";
 
+/// The name the enclave registry pallet has in `construct_runtime!` of the runtimes this build
+/// follows (a constant of the build, see [`crate::measured`]). Its `KeySet` is the checksum of
+/// the chain's one key set, fixed by the first registration.
+pub const REGISTRY_PALLET_NAME: &str = "EnclaveRegistry";
+
 /// The storage key of the inbox pallet's `Calls` value (the ciphertexts submitted in a block)
 /// for the pallet named `pallet_name` in the runtime.
 pub fn inbox_calls_key(pallet_name: &str) -> Vec<u8> {
