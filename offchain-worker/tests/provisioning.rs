@@ -135,8 +135,18 @@ async fn provider(
 	config: ProviderConfig,
 	verifier: Verifier,
 ) -> (Running, TcpListener) {
+	provider_of(KeyMaterial::generate(), measurement, schedule, config, verifier).await
+}
+
+/// A provider with `material`, answering on loopback.
+async fn provider_of(
+	material: KeyMaterial,
+	measurement: u8,
+	schedule: VerifiedSchedule,
+	config: ProviderConfig,
+	verifier: Verifier,
+) -> (Running, TcpListener) {
 	let node = Node::new(measurement);
-	let material = KeyMaterial::generate();
 	let checksum = material.checksum();
 	let keys = Arc::new(KeyStore::with_keys(material));
 	let provider =
@@ -173,7 +183,23 @@ async fn handover(
 	Result<HandoverRecord, ProvideError>,
 	Running,
 ) {
-	let (running, listener) = provider(p, pv, config, dev()).await;
+	handover_of(KeyMaterial::generate(), p, pv, r, rv, config).await
+}
+
+/// [`handover`] of `material`.
+async fn handover_of(
+	material: KeyMaterial,
+	p: u8,
+	pv: VerifiedSchedule,
+	r: &Node,
+	rv: VerifiedSchedule,
+	config: ProviderConfig,
+) -> (
+	Result<enclave_worker::provisioning::Handover, RequestError>,
+	Result<HandoverRecord, ProvideError>,
+	Running,
+) {
+	let (running, listener) = provider_of(material, p, pv, config, dev()).await;
 	let task = accept_one(running.provider.clone(), listener);
 	let requested = within(request_keys(
 		running.addr,
@@ -1138,7 +1164,7 @@ async fn snapshot_transfer_serves_the_encrypted_state_and_refuses_without_one() 
 }
 
 /// A hand-over of `material` from A (view `pv`) to a fresh B (view `rv`).
-async fn handover_of(
+async fn handover_to_fresh_b(
 	material: KeyMaterial,
 	pv: VerifiedSchedule,
 	rv: VerifiedSchedule,
@@ -1147,24 +1173,9 @@ async fn handover_of(
 	Result<HandoverRecord, ProvideError>,
 	Node,
 ) {
-	let a = Node::new(A);
-	let keys = Arc::new(KeyStore::with_keys(material));
-	let provider =
-		Arc::new(Provider::new(a.tee.clone(), keys, dev(), fixed(pv), ProviderConfig::default()));
-	let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-	let addr = listener.local_addr().unwrap();
-	let task = accept_one(provider, listener);
 	let b = Node::new(B);
-	let requested = within(request_keys(
-		addr,
-		b.tee.as_ref(),
-		&dev(),
-		&fixed(rv),
-		&b.store(),
-		&requester_config(),
-	))
-	.await;
-	let (provided, _) = within(task).await.unwrap();
+	let (requested, provided, _) =
+		handover_of(material, A, pv, &b, rv, ProviderConfig::default()).await;
 	(requested, provided, b)
 }
 
@@ -1178,7 +1189,8 @@ async fn keys_of_the_chains_key_set_are_handed_over() {
 	let material = KeyMaterial::generate();
 	let checksum = material.checksum();
 	let set = Some(checksum.0);
-	let (requested, provided, b) = handover_of(material, registered(set), registered(set)).await;
+	let (requested, provided, b) =
+		handover_to_fresh_b(material, registered(set), registered(set)).await;
 	assert_eq!(requested.expect("B gets the chain's keys").key_checksum, checksum);
 	assert_eq!(provided.expect("A hands them over").key_checksum, checksum);
 	assert!(b.store().has_keys());
@@ -1191,7 +1203,7 @@ async fn a_provider_does_not_hand_out_keys_that_are_not_the_chains_key_set() {
 	let held = material.checksum();
 	let chain = [0xee; 32];
 	let (requested, provided, b) =
-		handover_of(material, registered(Some(chain)), registered(None)).await;
+		handover_to_fresh_b(material, registered(Some(chain)), registered(None)).await;
 	assert!(
 		matches!(requested, Err(RequestError::Refused(RefusalReason::NotTheChainsKeySet))),
 		"{requested:?}"
@@ -1213,7 +1225,7 @@ async fn a_requester_refuses_keys_that_are_not_the_chains_key_set() {
 	let offered = material.checksum();
 	let chain = [0xee; 32];
 	let (requested, provided, b) =
-		handover_of(material, registered(None), registered(Some(chain))).await;
+		handover_to_fresh_b(material, registered(None), registered(Some(chain))).await;
 	match requested {
 		Err(RequestError::NotTheChainsKeySet { chain: c, got }) => {
 			assert_eq!((c.0, got), (chain, offered));

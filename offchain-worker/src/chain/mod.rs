@@ -96,6 +96,15 @@ impl VerifiedSchedule {
 		self.timestamp_ms / 1000
 	}
 
+	/// The chain's key set, when keys with `checksum` are not it (`None`: they are, or no
+	/// enclave has registered yet).
+	pub fn other_key_set(
+		&self,
+		checksum: &crate::keys::KeyChecksum,
+	) -> Option<crate::keys::KeyChecksum> {
+		self.key_set.filter(|chain| *chain != checksum.0).map(crate::keys::KeyChecksum)
+	}
+
 	/// May `provider` hand its keys to `requester` at this verified block?
 	pub fn decide(&self, provider: &Measurement, requester: &Measurement) -> Decision<BlockNumber> {
 		provisioning_decision(&self.view(), provider, requester, self.block_number)

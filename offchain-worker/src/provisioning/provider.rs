@@ -438,14 +438,12 @@ where
 		tracing::debug!(requester = %identity.measurement, ?reason, block = view.block_number, "schedule allows the requester");
 
 		let keys = self.keys.require().map_err(|_| ProvideError::NoKeys)?;
-		let key_checksum = keys.checksum().0;
+		let held = keys.checksum();
 		// One key set per chain: keys the registry does not hold are not handed out.
-		if let Some(chain) = view.key_set.filter(|chain| *chain != key_checksum) {
-			return Err(ProvideError::NotTheChainsKeySet {
-				chain: KeyChecksum(chain),
-				held: KeyChecksum(key_checksum),
-			});
+		if let Some(chain) = view.other_key_set(&held) {
+			return Err(ProvideError::NotTheChainsKeySet { chain, held });
 		}
+		let key_checksum = held.0;
 		let transcript = Transcript::new(request, challenge, key_request);
 		let context =
 			transcript.seal_context(view.block_number, &view.block_hash, &reason, &key_checksum);

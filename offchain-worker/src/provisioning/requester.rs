@@ -291,11 +291,8 @@ where
 		}
 		// One key set per chain: keys the registry does not hold for this chain (a stray
 		// `init`'s) are refused, whatever the provider attested.
-		if let Some(chain) = latest.key_set.filter(|chain| *chain != key_checksum.0) {
-			return Err(RequestError::NotTheChainsKeySet {
-				chain: KeyChecksum(chain),
-				got: key_checksum,
-			});
+		if let Some(chain) = latest.other_key_set(&key_checksum) {
+			return Err(RequestError::NotTheChainsKeySet { chain, got: key_checksum });
 		}
 
 		let stored =
