@@ -28,7 +28,8 @@ pub enum EvidenceKind {
 	Simulated,
 }
 
-/// TCB status from Intel's collateral, as the chain records it (dcap-qvl's statuses).
+/// TCB status from Intel's collateral (dcap-qvl's statuses): as the chain records it, and as the
+/// worker's attestation policy accepts or refuses it.
 #[derive(
 	Clone,
 	Copy,
@@ -37,12 +38,14 @@ pub enum EvidenceKind {
 	Eq,
 	PartialOrd,
 	Ord,
+	Hash,
 	Encode,
 	Decode,
 	DecodeWithMemTracking,
 	MaxEncodedLen,
 	TypeInfo,
 )]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum TcbStatus {
 	/// Fully patched.
 	UpToDate,
@@ -102,6 +105,25 @@ impl TcbStatus {
 	}
 }
 
+impl core::fmt::Display for TcbStatus {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		f.write_str(self.name())
+	}
+}
+
+/// A status of the collateral as an operator writes it: its name in any case (`uptodate` is
+/// [`TcbStatus::UpToDate`]). [`TcbStatus::Simulated`] is none of them and does not parse.
+impl core::str::FromStr for TcbStatus {
+	type Err = alloc::string::String;
+
+	fn from_str(s: &str) -> Result<Self, Self::Err> {
+		Self::FROM_COLLATERAL
+			.into_iter()
+			.find(|status| status.name().eq_ignore_ascii_case(s))
+			.ok_or_else(|| alloc::format!("unknown TCB status {s:?}"))
+	}
+}
+
 /// What verified evidence proves.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
 pub struct AttestedEnclave {
@@ -133,5 +155,17 @@ mod tests {
 		}
 		assert_eq!(TcbStatus::from_collateral_name("Simulated"), None);
 		assert_eq!(TcbStatus::from_collateral_name("uptodate"), None);
+	}
+
+	#[test]
+	fn an_operator_writes_a_status_in_any_case_and_never_simulated() {
+		for status in TcbStatus::FROM_COLLATERAL {
+			assert_eq!(status.name().to_lowercase().parse::<TcbStatus>(), Ok(status));
+			assert_eq!(status.to_string(), status.name());
+		}
+		assert_eq!(
+			"Simulated".parse::<TcbStatus>(),
+			Err(alloc::string::String::from("unknown TCB status \"Simulated\""))
+		);
 	}
 }

@@ -1,94 +1,30 @@
 //! The attestation policy: what a verified identity must satisfy to be trusted.
 
-use std::{collections::BTreeSet, fmt, str::FromStr};
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
 use super::{AttestationError, EvidenceKind, PeerIdentity};
 use crate::serde_hex::opt_hex;
 
-/// TCB status as reported by Intel's collateral (mirrors `dcap_qvl::TcbStatus`, so that
-/// callers of this crate do not depend on dcap-qvl's types).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum TcbStatus {
-	/// Fully patched.
-	UpToDate,
-	/// Patched, but the enclave needs software hardening (e.g. against LVI).
-	SWHardeningNeeded,
-	/// Patched, but the platform needs configuration (e.g. disable SMT).
-	ConfigurationNeeded,
-	/// Both of the above.
-	ConfigurationAndSWHardeningNeeded,
-	/// Microcode or SVNs are behind.
-	OutOfDate,
-	/// Out of date and needs configuration.
-	OutOfDateConfigurationNeeded,
-	/// TD 1.5: launched out of date, currently up to date; a relaunch is advised.
-	TDRelaunchAdvised,
-	/// As above, with configuration needed.
-	TDRelaunchAdvisedConfigurationNeeded,
-	/// Revoked.
-	Revoked,
-}
+/// TCB status as Intel's collateral reports it: the chain's type (`pallet-enclave-registry`
+/// records it), so that the worker and the runtime judge one status, and callers of this crate do
+/// not depend on dcap-qvl's types.
+pub use enclave_update_primitives::registry::TcbStatus;
 
-impl TcbStatus {
-	const ALL: [TcbStatus; 9] = [
-		Self::UpToDate,
-		Self::SWHardeningNeeded,
-		Self::ConfigurationNeeded,
-		Self::ConfigurationAndSWHardeningNeeded,
-		Self::OutOfDate,
-		Self::OutOfDateConfigurationNeeded,
-		Self::TDRelaunchAdvised,
-		Self::TDRelaunchAdvisedConfigurationNeeded,
-		Self::Revoked,
-	];
-
-	fn name(&self) -> &'static str {
-		match self {
-			Self::UpToDate => "UpToDate",
-			Self::SWHardeningNeeded => "SWHardeningNeeded",
-			Self::ConfigurationNeeded => "ConfigurationNeeded",
-			Self::ConfigurationAndSWHardeningNeeded => "ConfigurationAndSWHardeningNeeded",
-			Self::OutOfDate => "OutOfDate",
-			Self::OutOfDateConfigurationNeeded => "OutOfDateConfigurationNeeded",
-			Self::TDRelaunchAdvised => "TDRelaunchAdvised",
-			Self::TDRelaunchAdvisedConfigurationNeeded => "TDRelaunchAdvisedConfigurationNeeded",
-			Self::Revoked => "Revoked",
-		}
-	}
-}
-
-impl fmt::Display for TcbStatus {
-	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-		f.write_str(self.name())
-	}
-}
-
-impl FromStr for TcbStatus {
-	type Err = String;
-	fn from_str(s: &str) -> Result<Self, Self::Err> {
-		Self::ALL
-			.into_iter()
-			.find(|status| status.name().eq_ignore_ascii_case(s))
-			.ok_or_else(|| format!("unknown TCB status {s:?}"))
-	}
-}
-
-impl From<dcap_qvl::TcbStatus> for TcbStatus {
-	fn from(value: dcap_qvl::TcbStatus) -> Self {
-		use dcap_qvl::TcbStatus as D;
-		match value {
-			D::UpToDate => Self::UpToDate,
-			D::SWHardeningNeeded => Self::SWHardeningNeeded,
-			D::ConfigurationNeeded => Self::ConfigurationNeeded,
-			D::ConfigurationAndSWHardeningNeeded => Self::ConfigurationAndSWHardeningNeeded,
-			D::OutOfDate => Self::OutOfDate,
-			D::OutOfDateConfigurationNeeded => Self::OutOfDateConfigurationNeeded,
-			D::TDRelaunchAdvised => Self::TDRelaunchAdvised,
-			D::TDRelaunchAdvisedConfigurationNeeded => Self::TDRelaunchAdvisedConfigurationNeeded,
-			D::Revoked => Self::Revoked,
-		}
+/// The status dcap-qvl's TCB evaluation gives, as [`TcbStatus`] names it.
+pub(super) fn tcb_status_of(status: dcap_qvl::TcbStatus) -> TcbStatus {
+	use dcap_qvl::TcbStatus as D;
+	match status {
+		D::UpToDate => TcbStatus::UpToDate,
+		D::SWHardeningNeeded => TcbStatus::SWHardeningNeeded,
+		D::ConfigurationNeeded => TcbStatus::ConfigurationNeeded,
+		D::ConfigurationAndSWHardeningNeeded => TcbStatus::ConfigurationAndSWHardeningNeeded,
+		D::OutOfDate => TcbStatus::OutOfDate,
+		D::OutOfDateConfigurationNeeded => TcbStatus::OutOfDateConfigurationNeeded,
+		D::TDRelaunchAdvised => TcbStatus::TDRelaunchAdvised,
+		D::TDRelaunchAdvisedConfigurationNeeded => TcbStatus::TDRelaunchAdvisedConfigurationNeeded,
+		D::Revoked => TcbStatus::Revoked,
 	}
 }
 

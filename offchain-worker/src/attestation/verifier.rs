@@ -13,6 +13,7 @@ use super::{
 		decode_evidence, is_debug, service_td, td_attributes, DcapEvidence, Evidence, TdAttributes,
 		ATTESTATION_KEY_TYPE_ECDSA_P256, INTEL_SGX_ROOT_CA_DER, TEE_TYPE_SGX, TEE_TYPE_TDX,
 	},
+	policy,
 	tcb::{self, Platform},
 	AttestationError, AttestationPolicy, Collateral, TcbStatus,
 };
@@ -261,7 +262,7 @@ impl Verifier {
 					quote,
 					&pck_platform(evidence, collateral)?,
 				)?;
-				(verdict.status.into(), verdict.advisory_ids)
+				(policy::tcb_status_of(verdict.status), verdict.advisory_ids)
 			},
 			Err(error) => {
 				return Err(self.explain(classify_dcap_error(&error), evidence, collateral))
