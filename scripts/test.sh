@@ -11,10 +11,15 @@ ensure_system_packages
 # with the fuzz targets). It refuses simulated evidence by construction and takes no policy
 # from the host.
 production=(--locked --manifest-path offchain-worker/production/Cargo.toml)
+# Never through a rustc wrapper (CI's clippy-driver, .ci/clippy-rustc): clippy-driver records the
+# package's manifest as an input of what it compiles, and the production tests check that the
+# enclave binary's inputs are the worker's and the primitives' sources only. CI lints this
+# package on its own (.ci/checks).
+production_cargo() { env -u RUSTC_WORKSPACE_WRAPPER cargo "$@"; }
 
 if [ "$#" -gt 0 ]; then
 	cargo test --workspace --locked "$@"
-	cargo test "${production[@]}" "$@"
+	production_cargo test "${production[@]}" "$@"
 	exit 0
 fi
 
@@ -23,7 +28,7 @@ fi
 # workspace's test build is done.
 cargo test --workspace --locked --no-run
 production_log=$(mktemp)
-nice -n 19 cargo test "${production[@]}" --no-run >"$production_log" 2>&1 &
+nice -n 19 env -u RUSTC_WORKSPACE_WRAPPER cargo test "${production[@]}" --no-run >"$production_log" 2>&1 &
 production_build=$!
 trap 'kill "$production_build" 2>/dev/null || true; rm -f "$production_log"' EXIT
 cargo test --workspace --locked
@@ -34,4 +39,4 @@ if [ "$status" -ne 0 ]; then
 	echo "error: the build of the shipped worker (offchain-worker/production) failed" >&2
 	exit "$status"
 fi
-cargo test "${production[@]}"
+production_cargo test "${production[@]}"
