@@ -110,16 +110,13 @@ where
 	S: ScheduleSource + ?Sized,
 {
 	// Our own identity and chain view first: without them there is nothing to ask for.
-	let own = tee.identity()?.measurement;
-	let view = schedule_source.verified_schedule().await?;
+	let requester = Requester::new(tee, verifier, schedule_source, store, config).await?;
 	let addr_text = format!("{addr:?}");
 	let stream = super::connect(addr, config.connect_timeout)
 		.await
 		.map_err(|(addr, source)| RequestError::Connect { addr, source })?;
 	let span = tracing::info_span!("request_keys", provider = %addr_text);
-	exchange(stream, own, view, tee, verifier, schedule_source, store, config)
-		.instrument(span)
-		.await
+	requester.exchange(stream).instrument(span).await
 }
 
 /// [`request_keys`] over an established stream.
@@ -136,181 +133,196 @@ where
 	T: Tee + ?Sized,
 	S: ScheduleSource + ?Sized,
 {
-	let own = tee.identity()?.measurement;
-	let view = schedule_source.verified_schedule().await?;
-	exchange(stream, own, view, tee, verifier, schedule_source, store, config).await
+	Requester::new(tee, verifier, schedule_source, store, config).await?.exchange(stream).await
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn exchange<IO, T, S>(
-	stream: IO,
+/// One key request: this enclave's identity and chain view, taken before anything is sent, and
+/// what checks the provider's answer and keeps the keys.
+struct Requester<'a, T: ?Sized, S: ?Sized> {
 	own: Measurement,
 	view: VerifiedSchedule,
-	tee: &T,
-	verifier: &Verifier,
-	schedule_source: &S,
-	store: &Store,
-	config: &RequesterConfig,
-) -> Result<Handover, RequestError>
+	tee: &'a T,
+	verifier: &'a Verifier,
+	schedule_source: &'a S,
+	store: &'a Store,
+	config: &'a RequesterConfig,
+}
+
+impl<'a, T, S> Requester<'a, T, S>
 where
-	IO: AsyncRead + AsyncWrite + Unpin,
 	T: Tee + ?Sized,
 	S: ScheduleSource + ?Sized,
 {
-	let mut conn = Connection::new(stream, config.max_frame_len, config.io_timeout);
-	let result = run(&mut conn, own, view, tee, verifier, schedule_source, store, config).await;
-	match &result {
-		Ok(handover) => tracing::info!(
-			provider = %handover.provider,
-			key_checksum = %handover.key_checksum,
-			stored = ?handover.stored,
-			"received the keys"
-		),
-		Err(e) => {
-			tracing::warn!(error = %e, "key request failed");
-			if let Some(reason) = e.refusal() {
-				conn.refuse(reason).await;
+	async fn new(
+		tee: &'a T,
+		verifier: &'a Verifier,
+		schedule_source: &'a S,
+		store: &'a Store,
+		config: &'a RequesterConfig,
+	) -> Result<Self, RequestError> {
+		let own = tee.identity()?.measurement;
+		let view = schedule_source.verified_schedule().await?;
+		Ok(Self { own, view, tee, verifier, schedule_source, store, config })
+	}
+
+	/// Runs the exchange over `stream`, logs its end and tells the provider why it was refused.
+	async fn exchange<IO>(&self, stream: IO) -> Result<Handover, RequestError>
+	where
+		IO: AsyncRead + AsyncWrite + Unpin,
+	{
+		let config = self.config;
+		let mut conn = Connection::new(stream, config.max_frame_len, config.io_timeout);
+		let result = self.run(&mut conn).await;
+		match &result {
+			Ok(handover) => tracing::info!(
+				provider = %handover.provider,
+				key_checksum = %handover.key_checksum,
+				stored = ?handover.stored,
+				"received the keys"
+			),
+			Err(e) => {
+				tracing::warn!(error = %e, "key request failed");
+				if let Some(reason) = e.refusal() {
+					conn.refuse(reason).await;
+				}
+			},
+		}
+		result
+	}
+
+	async fn run<IO>(&self, conn: &mut Connection<IO>) -> Result<Handover, RequestError>
+	where
+		IO: AsyncRead + AsyncWrite + Unpin,
+	{
+		let Self { own, ref view, tee, verifier, schedule_source, store, config } = *self;
+		// Step 1: ask for a challenge; refuse early a provider our own view does not authorize.
+		let (request, challenge) = async {
+			let request =
+				ChallengeRequest { version: PROTOCOL_VERSION, genesis_hash: view.genesis_hash };
+			conn.send(&Message::ChallengeRequest(request.clone())).await?;
+			let challenge = match conn.recv("awaiting the challenge").await? {
+				Message::Challenge(challenge) => challenge,
+				other => return Err(unexpected("Challenge", other)),
+			};
+			if challenge.version != PROTOCOL_VERSION {
+				return Err(RequestError::UnsupportedVersion {
+					offered: challenge.version,
+					supported: PROTOCOL_VERSION,
+				});
 			}
-		},
-	}
-	result
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn run<IO, T, S>(
-	conn: &mut Connection<IO>,
-	own: Measurement,
-	view: VerifiedSchedule,
-	tee: &T,
-	verifier: &Verifier,
-	schedule_source: &S,
-	store: &Store,
-	config: &RequesterConfig,
-) -> Result<Handover, RequestError>
-where
-	IO: AsyncRead + AsyncWrite + Unpin,
-	T: Tee + ?Sized,
-	S: ScheduleSource + ?Sized,
-{
-	// Step 1: ask for a challenge; refuse early a provider our own view does not authorize.
-	let (request, challenge) = async {
-		let request =
-			ChallengeRequest { version: PROTOCOL_VERSION, genesis_hash: view.genesis_hash };
-		conn.send(&Message::ChallengeRequest(request.clone())).await?;
-		let challenge = match conn.recv("awaiting the challenge").await? {
-			Message::Challenge(challenge) => challenge,
-			other => return Err(unexpected("Challenge", other)),
-		};
-		if challenge.version != PROTOCOL_VERSION {
-			return Err(RequestError::UnsupportedVersion {
-				offered: challenge.version,
-				supported: PROTOCOL_VERSION,
-			});
+			if let Decision::Denied(reason) = view.decide(&challenge.provider_measurement, &own) {
+				return Err(RequestError::ProviderNotAuthorized(reason));
+			}
+			Ok((request, challenge))
 		}
-		if let Decision::Denied(reason) = view.decide(&challenge.provider_measurement, &own) {
-			return Err(RequestError::ProviderNotAuthorized(reason));
+		.instrument(tracing::info_span!("challenge"))
+		.await?;
+
+		// Step 2: the ephemeral key and our quote binding it to the nonce and the chain.
+		let ephemeral = EphemeralKey::generate();
+		let key_request = async {
+			let report_data =
+				request_report_data(&ephemeral.public_key(), &challenge.nonce, &view.genesis_hash);
+			let key_request = KeyRequest {
+				nonce: challenge.nonce,
+				ephemeral_public: ephemeral.public_key(),
+				evidence: tee.quote(&report_data)?,
+			};
+			conn.send(&Message::KeyRequest(key_request.clone())).await?;
+			Ok::<_, RequestError>(key_request)
 		}
-		Ok((request, challenge))
-	}
-	.instrument(tracing::info_span!("challenge"))
-	.await?;
+		.instrument(tracing::info_span!("key_request"))
+		.await?;
 
-	// Step 2: the ephemeral key and our quote binding it to the nonce and the chain.
-	let ephemeral = EphemeralKey::generate();
-	let key_request = async {
-		let report_data =
-			request_report_data(&ephemeral.public_key(), &challenge.nonce, &view.genesis_hash);
-		let key_request = KeyRequest {
-			nonce: challenge.nonce,
-			ephemeral_public: ephemeral.public_key(),
-			evidence: tee.quote(&report_data)?,
-		};
-		conn.send(&Message::KeyRequest(key_request.clone())).await?;
-		Ok::<_, RequestError>(key_request)
-	}
-	.instrument(tracing::info_span!("key_request"))
-	.await?;
+		// Step 4: check the provider and the keys, store them, acknowledge.
+		async {
+			let response = match conn.recv("awaiting the key response").await? {
+				Message::KeyResponse(response) => response,
+				other => return Err(unexpected("KeyResponse", other)),
+			};
+			let transcript = Transcript::new(&request, &challenge, &key_request);
+			let expected = response_report_data(&transcript.response_hash(&response));
+			// Our own latest verified view: its time is the collateral's verification time, and
+			// it must authorize this provider for us (below).
+			let latest = schedule_source.verified_schedule().await?;
+			let identity = match verify_peer(
+				verifier,
+				config.collateral.as_ref(),
+				response.provider_evidence.clone(),
+				expected,
+				latest.unix_seconds(),
+			)
+			.await
+			.map_err(RequestError::Internal)?
+			{
+				Ok((identity, true)) => identity,
+				Ok((_, false)) => return Err(RequestError::TranscriptMismatch),
+				Err(e) => return Err(RequestError::Attestation(e)),
+			};
+			if identity.measurement != challenge.provider_measurement {
+				return Err(RequestError::ProviderMeasurementMismatch {
+					claimed: challenge.provider_measurement,
+					attested: identity.measurement,
+				});
+			}
+			// Mutual: our own latest verified view must authorize this provider for us.
+			if latest.genesis_hash != view.genesis_hash {
+				return Err(RequestError::WrongGenesis);
+			}
+			let own_reason = match latest.decide(&identity.measurement, &own) {
+				Decision::Allowed(reason) => reason,
+				Decision::Denied(reason) => {
+					return Err(RequestError::ProviderNotAuthorized(reason))
+				},
+			};
 
-	// Step 4: check the provider and the keys, store them, acknowledge.
-	async {
-		let response = match conn.recv("awaiting the key response").await? {
-			Message::KeyResponse(response) => response,
-			other => return Err(unexpected("KeyResponse", other)),
-		};
-		let transcript = Transcript::new(&request, &challenge, &key_request);
-		let expected = response_report_data(&transcript.response_hash(&response));
-		// Our own latest verified view: its time is the collateral's verification time, and
-		// it must authorize this provider for us (below).
-		let latest = schedule_source.verified_schedule().await?;
-		let identity = match verify_peer(
-			verifier,
-			config.collateral.as_ref(),
-			response.provider_evidence.clone(),
-			expected,
-			latest.unix_seconds(),
-		)
+			let context = transcript.seal_context(
+				response.decided_at_block,
+				&response.decided_at_hash,
+				&response.reason,
+				&response.key_checksum,
+			);
+			let plaintext = ephemeral
+				.open(&response.encapsulated_key, &response.ciphertext, &context)
+				.map_err(|_| RequestError::Decrypt)?;
+			let keys = KeyMaterial::from_plaintext(&plaintext)?;
+			drop(plaintext);
+			let key_checksum = keys.checksum();
+			if key_checksum.0 != response.key_checksum {
+				return Err(RequestError::ChecksumMismatch {
+					expected: KeyChecksum(response.key_checksum),
+					got: key_checksum,
+				});
+			}
+			// One key set per chain: keys the registry does not hold for this chain (a stray
+			// `init`'s) are refused, whatever the provider attested.
+			if let Some(chain) = latest.other_key_set(&key_checksum) {
+				return Err(RequestError::NotTheChainsKeySet { chain, got: key_checksum });
+			}
+
+			let stored = store_keys(
+				tee,
+				store,
+				&own,
+				&keys,
+				config.replace_existing_keys,
+				&view.genesis_hash,
+			)?;
+			conn.send(&Message::Ack(Ack { key_checksum: key_checksum.0 })).await?;
+			Ok(Handover {
+				keys,
+				key_checksum,
+				provider: identity.measurement,
+				provider_reason: response.reason,
+				provider_block: response.decided_at_block,
+				own_reason,
+				own_block: latest.block_number,
+				stored,
+			})
+		}
+		.instrument(tracing::info_span!("key_response"))
 		.await
-		.map_err(RequestError::Internal)?
-		{
-			Ok((identity, true)) => identity,
-			Ok((_, false)) => return Err(RequestError::TranscriptMismatch),
-			Err(e) => return Err(RequestError::Attestation(e)),
-		};
-		if identity.measurement != challenge.provider_measurement {
-			return Err(RequestError::ProviderMeasurementMismatch {
-				claimed: challenge.provider_measurement,
-				attested: identity.measurement,
-			});
-		}
-		// Mutual: our own latest verified view must authorize this provider for us.
-		if latest.genesis_hash != view.genesis_hash {
-			return Err(RequestError::WrongGenesis);
-		}
-		let own_reason = match latest.decide(&identity.measurement, &own) {
-			Decision::Allowed(reason) => reason,
-			Decision::Denied(reason) => return Err(RequestError::ProviderNotAuthorized(reason)),
-		};
-
-		let context = transcript.seal_context(
-			response.decided_at_block,
-			&response.decided_at_hash,
-			&response.reason,
-			&response.key_checksum,
-		);
-		let plaintext = ephemeral
-			.open(&response.encapsulated_key, &response.ciphertext, &context)
-			.map_err(|_| RequestError::Decrypt)?;
-		let keys = KeyMaterial::from_plaintext(&plaintext)?;
-		drop(plaintext);
-		let key_checksum = keys.checksum();
-		if key_checksum.0 != response.key_checksum {
-			return Err(RequestError::ChecksumMismatch {
-				expected: KeyChecksum(response.key_checksum),
-				got: key_checksum,
-			});
-		}
-		// One key set per chain: keys the registry does not hold for this chain (a stray
-		// `init`'s) are refused, whatever the provider attested.
-		if let Some(chain) = latest.other_key_set(&key_checksum) {
-			return Err(RequestError::NotTheChainsKeySet { chain, got: key_checksum });
-		}
-
-		let stored =
-			store_keys(tee, store, &own, &keys, config.replace_existing_keys, &view.genesis_hash)?;
-		conn.send(&Message::Ack(Ack { key_checksum: key_checksum.0 })).await?;
-		Ok(Handover {
-			keys,
-			key_checksum,
-			provider: identity.measurement,
-			provider_reason: response.reason,
-			provider_block: response.decided_at_block,
-			own_reason,
-			own_block: latest.block_number,
-			stored,
-		})
 	}
-	.instrument(tracing::info_span!("key_response"))
-	.await
 }
 
 /// Seals `keys` to `own` in `store`, following the rules in the module docs, with their chain
