@@ -1,5 +1,6 @@
 //! `enclave-update-cli`: the commands of enclave-update that run outside the enclave, for users
-//! (`shield`), operators (`verify-quote`) and those who vote on a build (`schedule`, `policy`).
+//! (`shield`, `registry`), operators (`register`, `verify-quote`) and those who vote on a build
+//! (`schedule`, `policy`).
 //!
 //! They share the worker's library (its call format, proofs, verifier and measured policy) but
 //! not its binary: the enclave binary `enclave-worker` keeps only what runs inside the TEE
@@ -7,6 +8,8 @@
 //! measurement, and governance never has to schedule a build for one.
 
 mod policy;
+mod register;
+mod registry;
 mod schedule;
 mod shield;
 mod verify_quote;
@@ -27,10 +30,17 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-	/// Encrypt a shielded call to a worker's shielding public key (from `enclave-worker
-	/// status`), printing the envelope as 0x-hex for the inbox pallet's `submit`. Exactly one of
-	/// `--put`, `--delete`, `--increment`.
+	/// Encrypt a shielded call to the chain's shielding key (`--node`: from the enclave
+	/// registry, proof-checked; or `--to`), printing the envelope as 0x-hex for the inbox
+	/// pallet's `submit`. Exactly one of `--put`, `--delete`, `--increment`.
 	Shield(shield::ShieldArgs),
+	/// Show the enclave registry at the node's GRANDPA-verified finalized head, every record read
+	/// with a storage proof: the chain's key set, its shielding key, the registered enclaves.
+	Registry(registry::RegistryArgs),
+	/// Register an enclave on chain (`EnclaveRegistry::register_enclave`) from the evidence
+	/// `enclave-worker register-evidence --account` printed, signed by that account; the runtime
+	/// verifies the quote. Registering again renews the record (re-attestation).
+	Register(register::RegisterArgs),
 	/// Show the EnclaveUpdate schedule at the node's finalized head, read with storage proofs
 	/// checked against the header's state root (the node is not trusted for the values). With
 	/// `--provider` and `--requester`, also show whether the provider may hand its keys over;
@@ -58,14 +68,14 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+	let runtime = || tokio::runtime::Builder::new_current_thread().enable_all().build();
 	match cli.command {
-		Command::Shield(args) => shield::shield(&args),
+		Command::Shield(args) => runtime()?.block_on(shield::shield(&args)),
 		Command::VerifyQuote(args) => verify_quote::verify_quote(&args),
 		Command::Policy { json } => policy::print_policy(json),
-		Command::Schedule(args) => tokio::runtime::Builder::new_current_thread()
-			.enable_all()
-			.build()?
-			.block_on(schedule::schedule(&args)),
+		Command::Schedule(args) => runtime()?.block_on(schedule::schedule(&args)),
+		Command::Registry(args) => runtime()?.block_on(registry::registry(&args)),
+		Command::Register(args) => runtime()?.block_on(register::register(&args)),
 	}
 }
 

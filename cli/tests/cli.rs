@@ -130,8 +130,12 @@ fn pccs_url_is_a_collateral_flag() {
 fn help_explains_every_subcommand() {
 	let help = cli(&["--help"]);
 	assert!(help.ok);
-	for word in ["shield", "schedule", "verify-quote", "policy"] {
+	for word in ["shield", "schedule", "verify-quote", "policy", "registry", "register"] {
 		assert!(help.stdout.contains(word), "{word}: {}", help.stdout);
+	}
+	let register_help = cli(&["register", "--help"]);
+	for flag in ["--evidence", "--collateral", "--url", "--suri", "--suri-file", "--node"] {
+		assert!(register_help.stdout.contains(flag), "{flag}: {}", register_help.stdout);
 	}
 	let verify_help = cli(&["verify-quote", "--help"]);
 	for flag in [
@@ -226,8 +230,55 @@ fn shield_encrypts_calls_the_worker_opens() {
 		assert!(!out.ok);
 		assert!(out.stderr.contains(message), "{message}: {}", out.stderr);
 	}
+	// `--to` needs the chain it is for; `--node` and `--to` exclude each other.
+	let out = cli(&["shield", "--to", &to, "--delete", "k"]);
+	assert!(!out.ok && out.stderr.contains("--genesis"), "{}", out.stderr);
+	let out = cli(&["shield", "--to", &to, "--node", "ws://127.0.0.1:1", "--delete", "k"]);
+	assert!(!out.ok && out.stderr.contains("cannot be used with"), "{}", out.stderr);
 	let help = cli(&["shield", "--help"]);
-	for flag in ["--to", "--genesis", "--put", "--delete", "--increment", "status"] {
+	for flag in ["--node", "--to", "--genesis", "--put", "--delete", "--increment", "status"] {
 		assert!(help.stdout.contains(flag), "{flag}: {}", help.stdout);
 	}
+}
+
+/// `register` refuses, before it contacts any node, evidence that is not the worker's JSON and
+/// evidence bound to another account than the signer's; it never repeats the secret URI.
+#[test]
+fn register_checks_the_evidence_before_submitting() {
+	use enclave_worker::{registration::RegistrationEvidence, tee::TeeKind, Measurement};
+	let dir = tempfile::tempdir().unwrap();
+	let garbage = dir.path().join("garbage.json");
+	std::fs::write(&garbage, "{\"not\": \"evidence\"}").unwrap();
+	// Bob's account, while //Alice signs.
+	let bob =
+		hex::decode("8eaf04151687736326c9fea17e25fc5287613693c912909cb226aa4794f26a48").unwrap();
+	let evidence = RegistrationEvidence {
+		tee: TeeKind::Sim,
+		measurement: Measurement::MrEnclave([0xaa; 32]),
+		account: bob,
+		signing_key: [1; 32],
+		shielding_key: [2; 32],
+		key_set_checksum: [3; 32],
+		evidence: vec![4; 8],
+	};
+	let for_bob = dir.path().join("bob.json");
+	std::fs::write(&for_bob, serde_json::to_string(&evidence).unwrap()).unwrap();
+	let register = |file: &std::path::Path, suri: &str| {
+		let file = file.display().to_string();
+		// Port 1 on loopback: a node is never reached.
+		let args = ["register", "--node", "ws://127.0.0.1:1", "--evidence", &file, "--url", "x"];
+		let mut args = args.to_vec();
+		args.extend(["--suri", suri]);
+		cli(&args)
+	};
+	let out = register(&garbage, "//Alice");
+	assert!(!out.ok);
+	assert!(out.stderr.contains("register-evidence"), "{}", out.stderr);
+	let out = register(&for_bob, "//Alice");
+	assert!(!out.ok);
+	assert!(out.stderr.contains("not the signer's"), "{}", out.stderr);
+	let out = register(&for_bob, "not a //secret uri with spaces");
+	assert!(!out.ok);
+	assert!(!out.stderr.contains("secret uri with spaces"), "{}", out.stderr);
+	assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
 }

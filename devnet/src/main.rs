@@ -1,7 +1,9 @@
 //! `enclave-update-devnet`: the whole upgrade on one machine, step by step. A dev node, the
-//! chain's first worker A (measurement A, fresh keys), users' shielded calls, B scheduled by
+//! chain's first worker A (measurement A, fresh keys) registering on chain (its quote verified
+//! in the runtime, fixing the chain's key set), a stray `init` whose keys the chain refuses,
+//! users' shielded calls to the registry's shielding key, B scheduled by
 //! sudo, the council (2 of 3) retiring a build that must never get keys, B obtaining the keys
-//! from A under mutual attestation, standby, the cut-over at the scheduled block, a referendum
+//! from A under mutual attestation and registering too, standby, the cut-over at the scheduled block, a referendum
 //! (OpenGov, track EnclaveAdmin) scheduling the build after B, and the proof that nothing was
 //! lost: equal key checksums, and B's state equal to a replay of every call from genesis, its
 //! hash chained on A's final one.
@@ -11,8 +13,8 @@
 use anyhow::{bail, ensure, Context, Result};
 use clap::Parser;
 use enclave_update_devnet::{
-	chain::{retire_call, schedule_call, Chain, REFERENDUM_VOTES},
-	procs::{verified_schedule, Worker},
+	chain::{dev, retire_call, schedule_call, Chain, Keypair, REFERENDUM_VOTES},
+	procs::{register, verified_registry, verified_schedule, Worker},
 	story::{callers, reference_replay, sealed_state, sim_keys, wait_for_processed, Devnet},
 	Measurement, MEASUREMENT_B, MEASUREMENT_C,
 };
@@ -105,6 +107,33 @@ async fn stop_signal() -> &'static str {
 	}
 }
 
+/// An account's id as 0x-hex, as `register-evidence --account` takes it.
+fn account_hex(account: &Keypair) -> String {
+	format!("0x{}", hex::encode(account.public_key().0))
+}
+
+/// `worker` registers from the account of `suri` (`account`), as its operator would:
+/// `enclave-worker register-evidence`, then `enclave-update-cli register`.
+fn register_worker(
+	progress: &Progress,
+	node_url: &str,
+	worker: &Worker,
+	suri: &str,
+	account: &Keypair,
+) -> Result<()> {
+	let evidence = worker.register_evidence(&account_hex(account))?;
+	let result = register(node_url, &evidence, &worker.provide_addr(), suri)?;
+	ensure!(result.success, "the registration of {} failed: {}", worker.name, result.stderr);
+	let answer = result.json()?;
+	progress.note(&format!(
+		"`enclave-update-cli register`: {} from {} (events {})",
+		worker.name,
+		account_hex(account),
+		answer["events"]
+	));
+	Ok(())
+}
+
 fn show_status(progress: &Progress, worker: &Worker) -> Result<serde_json::Value> {
 	let status = worker.status()?;
 	progress.note(&format!(
@@ -141,12 +170,37 @@ async fn story(args: Args) -> Result<()> {
 	wait_for_processed(&devnet.a, 1, WAIT).await?;
 	let a_status = show_status(&progress, &devnet.a)?;
 
-	progress.step("users submit shielded calls (HPKE to A's shielding key) in every block");
-	let traffic = tokio::spawn(submit_calls(
-		devnet.node.url(),
-		devnet.shielding_public_key()?,
-		devnet.genesis_hash,
+	progress.step("A registers on chain from Alice's account: the runtime verifies its quote");
+	register_worker(&progress, &devnet.node.url(), &devnet.a, "//Alice", &dev::alice())?;
+	let registry = verified_registry(&devnet.node.url())?;
+	ensure!(registry["key_set"] == a_status["key_checksum"], "the key set is not A's: {registry}");
+	ensure!(
+		registry["shielding_key"] == a_status["shielding_public_key"],
+		"the registry's shielding key is not A's: {registry}"
+	);
+	progress.note(&format!(
+		"`enclave-update-cli registry` at #{} (proof-checked): key set {} fixed, shielding key {}",
+		registry["block_number"],
+		registry["key_set"].as_str().unwrap_or("-"),
+		registry["shielding_key"].as_str().unwrap_or("-")
 	));
+
+	progress.step("a stray `init` of build A elsewhere makes its own keys: the chain refuses them");
+	let stray = devnet.worker(&root, "A2", enclave_update_devnet::MEASUREMENT_A);
+	ensure!(stray.init()?.success, "the stray init failed");
+	let evidence = stray.register_evidence(&account_hex(&dev::charlie()))?;
+	let refused = register(&devnet.node.url(), &evidence, &stray.provide_addr(), "//Charlie")?;
+	ensure!(!refused.success, "a second key set was registered");
+	ensure!(refused.stderr.contains("KeySetMismatch"), "refused otherwise: {}", refused.stderr);
+	progress.note("refused: EnclaveRegistry::KeySetMismatch (one key set per chain)");
+
+	progress
+		.step("users submit shielded calls (HPKE to the registry's shielding key) in every block");
+	let shielding_key =
+		hex::decode(registry["shielding_key"].as_str().unwrap_or("").trim_start_matches("0x"))?
+			.try_into()
+			.map_err(|_| anyhow::anyhow!("the registry shows no 32-byte shielding key"))?;
+	let traffic = tokio::spawn(submit_calls(devnet.node.url(), shielding_key, devnet.genesis_hash));
 
 	// Root and two thirds of the council may both schedule and retire (the runtime's
 	// ScheduleOrigin and RetireOrigin); the story uses both, and a referendum below.
@@ -169,10 +223,12 @@ async fn story(args: Args) -> Result<()> {
 		refused.stderr.lines().rfind(|l| l.contains("refused")).unwrap_or("").trim()
 	));
 
-	progress
-		.step("worker B requests the keys from A (mutual attestation, both views proof-checked)");
+	progress.step(
+		"worker B requests the keys from the enclave the registry names, A (mutual attestation, \
+		 both views proof-checked)",
+	);
 	let b = devnet.worker(&root, "B", MEASUREMENT_B);
-	let got = b.request_keys(&devnet.a.provide_addr())?;
+	let got = b.request_keys_from_registry()?;
 	ensure!(got.success, "B was refused: {}", got.stderr);
 	let answer = got.json()?;
 	progress.note(&format!(
@@ -231,6 +287,31 @@ async fn story(args: Args) -> Result<()> {
 		"A's last block is not #{}",
 		xyz - 1
 	);
+
+	progress.step("B registers from Bob's account: the chain's key set, a signing key of its own");
+	register_worker(&progress, &devnet.node.url(), &b, "//Bob", &dev::bob())?;
+	let registry = verified_registry(&devnet.node.url())?;
+	let records = registry["enclaves"].as_array().cloned().unwrap_or_default();
+	let record_of = |worker: &Worker| {
+		let measurement = worker.measurement.to_string();
+		records.iter().find(|r| r["measurement"] == measurement.as_str()).cloned()
+	};
+	let (Some(a_record), Some(b_record)) = (record_of(&devnet.a), record_of(&b)) else {
+		bail!("the registry lacks A's or B's record: {registry}");
+	};
+	ensure!(
+		a_record["key_set_checksum"] == b_record["key_set_checksum"],
+		"two key sets: {registry}"
+	);
+	ensure!(a_record["signing_key"] != b_record["signing_key"], "B took A's signing key");
+	progress.note(&format!(
+		"registry: A at {} and B at {}, one key set {}, signing keys {} and {}",
+		a_record["url"].as_str().unwrap_or("-"),
+		b_record["url"].as_str().unwrap_or("-"),
+		registry["key_set"].as_str().unwrap_or("-"),
+		a_record["signing_key"].as_str().unwrap_or("-"),
+		b_record["signing_key"].as_str().unwrap_or("-")
+	));
 
 	// The next build is the token holders' decision: a referendum on the track whose origin may
 	// schedule (the runtime's ScheduleOrigin: Root, two thirds of the council, or EnclaveAdmin).

@@ -308,6 +308,27 @@ pub fn verified_schedule(node_url: &str) -> Result<serde_json::Value> {
 	result.json()
 }
 
+/// `enclave-update-cli registry --node <node_url> --json`: the enclave registry at the verified
+/// finalized head, every record read with a storage proof.
+pub fn verified_registry(node_url: &str) -> Result<serde_json::Value> {
+	let mut command = Command::new(binary(CLI_BIN)?);
+	command.args(["registry", "--node", node_url, "--json"]);
+	let result = run_worker_command(command, "enclave-update-cli registry")?;
+	if !result.success {
+		bail!("enclave-update-cli registry failed: {}", result.stderr);
+	}
+	result.json()
+}
+
+/// `enclave-update-cli register --json`: submits the registration `evidence` (a file
+/// `enclave-worker register-evidence` wrote) for the enclave serving at `url`, signed by `suri`.
+pub fn register(node_url: &str, evidence: &Path, url: &str, suri: &str) -> Result<CommandResult> {
+	let mut command = Command::new(binary(CLI_BIN)?);
+	command.args(["register", "--node", node_url, "--url", url, "--suri", suri, "--json"]);
+	command.arg("--evidence").arg(evidence);
+	run_worker_command(command, "enclave-update-cli register")
+}
+
 /// The result of a one-shot worker command.
 #[derive(Debug)]
 pub struct CommandResult {
@@ -389,6 +410,20 @@ impl Worker {
 		result.json()
 	}
 
+	/// `enclave-worker register-evidence --account <account>`, written to a file of its data
+	/// directory for `register`: the quote binding `account` and this enclave's keys.
+	pub fn register_evidence(&self, account: &str) -> Result<PathBuf> {
+		let mut command = self.command("register-evidence")?;
+		command.args(["--account", account]);
+		let result = self.output(command)?;
+		if !result.success {
+			bail!("register-evidence of worker {} failed: {}", self.name, result.stderr);
+		}
+		let path = self.data_dir.join(format!("registration-{}.json", unique_suffix()));
+		std::fs::write(&path, &result.stdout)?;
+		Ok(path)
+	}
+
 	fn request_keys_command(&self, provider: &str) -> Result<Command> {
 		std::fs::create_dir_all(&self.data_dir)?;
 		let mut command = self.command("request-keys")?;
@@ -399,6 +434,15 @@ impl Worker {
 	/// `enclave-worker request-keys --from <provider> --json`.
 	pub fn request_keys(&self, provider: &str) -> Result<CommandResult> {
 		self.output(self.request_keys_command(provider)?)
+	}
+
+	/// `enclave-worker request-keys --json` without `--from`: from an enclave the chain's
+	/// registry names.
+	pub fn request_keys_from_registry(&self) -> Result<CommandResult> {
+		std::fs::create_dir_all(&self.data_dir)?;
+		let mut command = self.command("request-keys")?;
+		command.args(["--node", &self.node_url, "--json"]);
+		self.output(command)
 	}
 
 	/// Starts `request-keys` as [`Worker::request_keys`] runs it, without waiting for it (to

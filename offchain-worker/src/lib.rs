@@ -42,6 +42,7 @@ pub mod fuzzing;
 pub mod keys;
 pub mod measured;
 pub mod provisioning;
+pub mod registration;
 pub mod runner;
 mod secret;
 mod serde_hex;

@@ -43,3 +43,17 @@ pub mod hex_array {
 		Ok(out)
 	}
 }
+
+/// `Vec<u8>` as a hex string.
+pub mod hex_bytes {
+	use serde::{Deserialize, Deserializer, Serializer};
+
+	pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+		s.serialize_str(&format!("0x{}", hex::encode(bytes)))
+	}
+
+	pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+		let text = String::deserialize(d)?;
+		hex::decode(text.strip_prefix("0x").unwrap_or(&text)).map_err(serde::de::Error::custom)
+	}
+}

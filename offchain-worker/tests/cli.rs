@@ -91,7 +91,7 @@ fn another_measurement_cannot_unseal_and_is_told_what_to_do() {
 fn the_enclave_binary_has_only_the_enclave_commands() {
 	let help = worker(&["--help"]);
 	assert!(help.ok);
-	for word in ["init", "status", "run", "request-keys"] {
+	for word in ["init", "status", "run", "request-keys", "register-evidence"] {
 		assert!(help.stdout.contains(word), "{word}: {}", help.stdout);
 	}
 	// The user's and operator's commands are enclave-update-cli's: editing them must not change
@@ -108,6 +108,63 @@ fn the_enclave_binary_has_only_the_enclave_commands() {
 			assert!(help.stdout.contains(flag), "{command} {flag}: {}", help.stdout);
 		}
 	}
+}
+
+/// Alice's well-known dev account.
+const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+
+fn register_evidence(dir: &str, measurement: &str, account: &str) -> Output {
+	worker(&[
+		"register-evidence",
+		"--data-dir",
+		dir,
+		"--tee",
+		"sim",
+		"--measurement",
+		measurement,
+		"--account",
+		account,
+	])
+}
+
+#[test]
+fn register_evidence_binds_the_account_and_keeps_one_signing_key() {
+	let tmp = tempfile::tempdir().unwrap();
+	let dir = tmp.path().join("a").display().to_string();
+	// No keys yet: nothing to register.
+	let without = register_evidence(&dir, A, ALICE);
+	assert!(!without.ok);
+	assert!(without.stderr.contains("init"), "{}", without.stderr);
+	assert!(init(&dir, A).ok);
+	let bad = register_evidence(&dir, A, "not-an-account");
+	assert!(!bad.ok);
+	assert!(bad.stderr.contains("--account"), "{}", bad.stderr);
+	assert!(!bad.stderr.contains("panicked"), "{}", bad.stderr);
+
+	let first = register_evidence(&dir, A, ALICE);
+	assert!(first.ok, "{}", first.stderr);
+	let first: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
+	assert_eq!(first["measurement"], A);
+	assert_eq!(
+		first["account"],
+		"0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d"
+	);
+	let status = worker(&["status", "--data-dir", &dir, "--json"]);
+	let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+	assert_eq!(first["key_set_checksum"], status["key_checksum"]);
+	assert_eq!(first["shielding_key"], status["shielding_public_key"]);
+	// The signing key is made once; another account gets another quote over it.
+	let hex_bob = "0x8eaf04151687736326c9fea17e25fc5287613693c912909cb226aa4794f26a48";
+	let second = register_evidence(&dir, A, hex_bob);
+	assert!(second.ok, "{}", second.stderr);
+	let second: serde_json::Value = serde_json::from_str(&second.stdout).unwrap();
+	assert_eq!(second["signing_key"], first["signing_key"]);
+	assert_eq!(second["account"], hex_bob);
+	assert_ne!(second["evidence"], first["evidence"]);
+	// Another build on the same directory cannot use A's signing key, nor A's keys.
+	let other = register_evidence(&dir, B, ALICE);
+	assert!(!other.ok);
+	assert!(!other.stderr.contains("panicked"), "{}", other.stderr);
 }
 
 /// The commands that hand or receive keys take no policy and no pallet names from the host:

@@ -133,7 +133,7 @@ fn the_host_cannot_pick_the_simulated_tee_or_the_policy() {
 		assert!(!ok);
 		assert!(stderr.contains("invalid value 'sim'"), "{args:?}: {stderr}");
 	}
-	for command in ["run", "request-keys", "init"] {
+	for command in ["run", "request-keys", "init", "register-evidence"] {
 		for flag in ["--measurement", "--host-secret", "--dev", "--allow-debug", "--inbox-pallet"] {
 			let (ok, _, stderr) = worker(&[command, flag, "x"]);
 			assert!(!ok, "{command} {flag}");
@@ -141,7 +141,7 @@ fn the_host_cannot_pick_the_simulated_tee_or_the_policy() {
 		}
 	}
 	// The user's and operator's commands are not in the enclave's binary (enclave-update-cli).
-	for command in ["policy", "verify-quote", "schedule", "shield"] {
+	for command in ["policy", "verify-quote", "schedule", "shield", "registry", "register"] {
 		let (ok, _, stderr) = worker(&[command]);
 		assert!(!ok, "{command}");
 		assert!(stderr.contains("unrecognized subcommand"), "{command}: {stderr}");

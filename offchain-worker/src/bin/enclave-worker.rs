@@ -1,6 +1,7 @@
 //! `enclave-worker`: the enclave's binary, the command-line front of the worker's trusted core.
 //!
-//! It holds only what runs inside the TEE: `init`, `run`, `request-keys` and `status`. The
+//! It holds only what runs inside the TEE: `init`, `run`, `request-keys`, `register-evidence`
+//! and `status`. The
 //! commands for users and operators (`shield`, `schedule`, `verify-quote`, `policy`) are in
 //! `enclave-update-cli` (`cli/`), so that editing them never changes the enclave's measurement.
 
@@ -13,9 +14,10 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use enclave_worker::{
 	attestation::{CollateralCache, Verifier},
-	chain::rpc::RpcChain,
+	chain::{rpc::RpcChain, ScheduleSource},
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{request_keys, Provider, ProviderConfig, RequesterConfig, StoreOutcome},
+	registration::{parse_account, registration_evidence},
 	runner::{Runner, RunnerConfig},
 	status::{Readiness, SealedKeys, WorkerStatus},
 	store::{ChainIdentity, SealedProgress, Store, StoreError},
@@ -66,10 +68,24 @@ enum Command {
 	/// successor's), and with `--provide-on` hand the keys and the state snapshot to enclaves
 	/// the schedule allows. Stops on SIGINT/SIGTERM; the state is sealed after every block.
 	Run(RunArgs),
-	/// Obtain the keys from a running worker (`run --provide-on`): mutual attestation, the
+	/// Obtain the keys from a running worker (`run --provide-on`; `--from`, or the registered
+	/// enclaves that may provide them): mutual attestation, the
 	/// provider's and this enclave's proof-checked schedules must both allow it. The keys are
 	/// sealed to this enclave's measurement; `status` then shows the provider's key checksum.
 	RequestKeys(RequestKeysArgs),
+	/// Print, as JSON, the evidence of this enclave's registration on chain, for
+	/// `enclave-update-cli register` to submit from ACCOUNT: a quote binding ACCOUNT, this
+	/// enclave's signing key (made and sealed on first use, never handed over), the shielding key
+	/// and the key-set checksum. Needs the keys (`init` or `request-keys` first).
+	RegisterEvidence {
+		#[command(flatten)]
+		data: DataDirArg,
+		#[command(flatten)]
+		tee: TeeArgs,
+		/// The account that will submit the registration (SS58, or its 32 bytes as 0x-hex).
+		#[arg(long, value_name = "ACCOUNT")]
+		account: String,
+	},
 }
 
 /// Where peers' DCAP collateral comes from (`run`, `request-keys`). Collateral is host input
@@ -148,9 +164,12 @@ struct RunArgs {
 struct RequestKeysArgs {
 	#[command(flatten)]
 	worker: WorkerArgs,
-	/// The provider's provisioning address (its `run --provide-on`).
+	/// The provider's provisioning address (its `run --provide-on`). Without it, the addresses
+	/// the chain's registry gives for the enclaves of its key set that the verified schedule
+	/// lets hand their keys to this one are tried in turn (read with proofs; the hand-over is
+	/// mutually attested whatever the address).
 	#[arg(long, value_name = "ADDR")]
-	from: String,
+	from: Option<String>,
 	/// Replace keys this enclave already holds if the provider's differ (the held ones are
 	/// kept as the previous copy). Never needed for a fresh enclave.
 	#[arg(long)]
@@ -247,6 +266,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
 	match cli.command {
 		Command::Init { data, tee, chain } => init(&data.data_dir, &tee, &chain),
 		Command::Status { data, tee, json } => status(&data.data_dir, &tee, json),
+		Command::RegisterEvidence { data, tee, account } => {
+			register_evidence(&data.data_dir, &tee, &account)
+		},
 		Command::Run(args) => tokio::runtime::Builder::new_multi_thread()
 			.enable_all()
 			.build()?
@@ -365,23 +387,40 @@ async fn request_keys_command(args: RequestKeysArgs) -> Result<ExitCode> {
 		..RequesterConfig::default()
 	};
 	let verifier = Verifier::new(enclave_worker::measured::policy());
-	let handover =
-		match request_keys(args.from.as_str(), &*tee, &verifier, &chain, &store, &config).await {
-			Ok(handover) => handover,
-			Err(e) => {
-				if provisioning {
-					// Never in place of the refusal: a status that cannot be saved is logged.
-					if let Err(save) = status_after_failed_request(&mut status, &store, &*tee) {
-						tracing::warn!(error = %format!("{save:#}"), "status file not updated");
-					}
-				}
-				if args.json {
-					let value = serde_json::json!({ "ok": false, "error": e.to_string() });
-					println!("{}", serde_json::to_string_pretty(&value)?);
-				}
-				bail!("key request refused: {e}");
+	let providers = match &args.from {
+		Some(from) => vec![from.clone()],
+		None => registered_providers(&chain, &identity.measurement).await?,
+	};
+	let mut outcome = None;
+	for (i, from) in providers.iter().enumerate() {
+		let result = request_keys(from.as_str(), &*tee, &verifier, &chain, &store, &config).await;
+		match result {
+			Err(e) if i + 1 < providers.len() => {
+				tracing::warn!(provider = %from, error = %e, "refused; asking the next registered enclave");
 			},
-		};
+			result => {
+				outcome = Some((result, from.clone()));
+				break;
+			},
+		}
+	}
+	let Some((result, from)) = outcome else { bail!("no provider to ask") };
+	let handover = match result {
+		Ok(handover) => handover,
+		Err(e) => {
+			if provisioning {
+				// Never in place of the refusal: a status that cannot be saved is logged.
+				if let Err(save) = status_after_failed_request(&mut status, &store, &*tee) {
+					tracing::warn!(error = %format!("{save:#}"), "status file not updated");
+				}
+			}
+			if args.json {
+				let value = serde_json::json!({ "ok": false, "error": e.to_string() });
+				println!("{}", serde_json::to_string_pretty(&value)?);
+			}
+			bail!("key request refused: {e}");
+		},
+	};
 	if matches!(status.readiness, Readiness::NoKeys | Readiness::Provisioning | Readiness::Retired)
 	{
 		// Holds keys now; `run` decides between standby and active from the schedule.
@@ -411,13 +450,33 @@ async fn request_keys_command(args: RequestKeysArgs) -> Result<ExitCode> {
 		});
 		println!("{}", serde_json::to_string_pretty(&value)?);
 	} else {
-		println!("received the keys from {} ({})", handover.provider, args.from);
+		println!("received the keys from {} ({from})", handover.provider);
 		println!("key checksum:    {}", handover.key_checksum);
 		println!("provider view:   {:?} at #{}", handover.provider_reason, handover.provider_block);
 		println!("own view:        {:?} at #{}", handover.own_reason, handover.own_block);
 		println!("sealed keys:     {stored}");
 	}
 	Ok(ExitCode::SUCCESS)
+}
+
+/// The provisioning addresses of the registered enclaves (of the chain's key set) that the
+/// verified schedule lets hand their keys to `own`, as the registry records them.
+async fn registered_providers(chain: &RpcChain, own: &Measurement) -> Result<Vec<String>> {
+	let schedule = chain.verified_schedule().await.context("reading the schedule")?;
+	let registry = chain.verified_registry().await.context("reading the enclave registry")?;
+	let addresses: Vec<String> = registry
+		.of_key_set()
+		.filter(|(_, record)| schedule.decide(&record.measurement, own).is_allowed())
+		.filter_map(|(_, record)| String::from_utf8(record.url.clone()).ok())
+		.collect();
+	if addresses.is_empty() {
+		bail!(
+			"no registered enclave may hand its keys to {own} at #{} (give --from)",
+			registry.block_number
+		);
+	}
+	tracing::info!(providers = ?addresses, "asking the registered enclaves");
+	Ok(addresses)
 }
 
 /// What the data directory's key files show for this enclave, read by unsealing them.
@@ -494,6 +553,28 @@ fn init(data_dir: &Path, tee_args: &TeeArgs, chain: &InitChainArgs) -> Result<Ex
 	);
 	println!("initialised {}", data_dir.display());
 	println!("{status}");
+	Ok(ExitCode::SUCCESS)
+}
+
+/// The registration evidence of this enclave (see `Command::RegisterEvidence`).
+fn register_evidence(data_dir: &Path, tee_args: &TeeArgs, account: &str) -> Result<ExitCode> {
+	let account = parse_account(account).map_err(anyhow::Error::msg).context("--account")?;
+	let tee = tee_args.build(data_dir)?.context("register-evidence needs --tee sim|gramine")?;
+	let identity = tee.identity()?;
+	let store = Store::open(data_dir)?;
+	let sealing_key = tee.sealing_key()?;
+	let (keys, _) = store
+		.read_sealed_keys(&sealing_key, &identity.measurement)
+		.context("loading this enclave's keys (`init` or `request-keys` first)")?;
+	let signing = store.signing_key(&sealing_key, &identity.measurement)?;
+	let evidence = registration_evidence(&*tee, &keys, &signing, &account)?;
+	tracing::info!(
+		measurement = %identity.measurement,
+		key_checksum = %keys.checksum(),
+		signing_key = %hex::encode(evidence.signing_key),
+		"registration evidence"
+	);
+	println!("{}", serde_json::to_string_pretty(&evidence)?);
 	Ok(ExitCode::SUCCESS)
 }
 

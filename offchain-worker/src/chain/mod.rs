@@ -15,6 +15,7 @@ use std::future::Future;
 pub mod grandpa;
 pub mod proof;
 pub mod referenda;
+pub mod registry;
 pub mod rpc;
 
 /// The block number type of the chains this worker follows.

@@ -169,7 +169,7 @@ pub enum ProofError {
 	},
 }
 
-fn read_proven(
+pub(super) fn read_proven(
 	state_root: [u8; 32],
 	proof: &StorageProof,
 	item: &'static str,
@@ -230,7 +230,10 @@ pub fn check_grandpa_proof(
 	Ok((authorities, set_id))
 }
 
-fn decode<T: Decode>(item: &'static str, bytes: Option<Vec<u8>>) -> Result<Option<T>, ProofError> {
+pub(super) fn decode<T: Decode>(
+	item: &'static str,
+	bytes: Option<Vec<u8>>,
+) -> Result<Option<T>, ProofError> {
 	bytes
 		.map(|bytes| T::decode_all(&mut &bytes[..]).map_err(|_| ProofError::Undecodable { item }))
 		.transpose()

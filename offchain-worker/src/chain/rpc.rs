@@ -32,6 +32,7 @@ use super::{
 		check_grandpa_proof, check_inbox_proof, check_read_proof, grandpa_keys, InboxKeys,
 		PalletKeys,
 	},
+	registry::{check_registry_proof, enclaves_prefix, key_set_key, VerifiedRegistry},
 	BlockNumber, ChainError, ChainProgress, ChainRecord, ScheduleSource, VerifiedSchedule,
 };
 use sp_core::H256;
@@ -380,6 +381,43 @@ impl RpcChain {
 			retired: storage.retired,
 			timestamp_ms: storage.timestamp_ms,
 			key_set: storage.key_set,
+		})
+	}
+
+	/// The enclave registry at the verified finalized head: the chain's key set and every
+	/// record the node lists, each read with a proof checked against the head's state root
+	/// (the node can leave records out, not forge one).
+	pub async fn verified_registry(&self) -> Result<VerifiedRegistry, ChainError> {
+		/// Keys asked for per `state_getKeysPaged` call.
+		const PAGE: u32 = 256;
+		let block = self.finalized_block().await?;
+		let rpc = self.rpc();
+		let at = Some(H256(block.hash));
+		let prefix = enclaves_prefix();
+		let mut record_keys: Vec<Vec<u8>> = Vec::new();
+		loop {
+			let start = record_keys.last().cloned();
+			let page = rpc
+				.state_get_keys_paged(&prefix, PAGE, start.as_deref(), at)
+				.await
+				.map_err(rpc_error)?;
+			let full = page.len() == PAGE as usize;
+			// A page must move forward, or a lying node would keep this loop going.
+			let advanced = page.last().is_some_and(|last| start.as_ref().is_none_or(|s| last > s));
+			record_keys.extend(page);
+			if !full || !advanced {
+				break;
+			}
+		}
+		let key_set = key_set_key();
+		let keys = std::iter::once(&key_set[..]).chain(record_keys.iter().map(|k| &k[..]));
+		let nodes = read_proof(&rpc, keys, block.hash).await?;
+		let (key_set, enclaves) = check_registry_proof(block.state_root, nodes, &record_keys)?;
+		Ok(VerifiedRegistry {
+			block_number: block.number,
+			block_hash: block.hash,
+			key_set,
+			enclaves,
 		})
 	}
 

@@ -32,6 +32,9 @@ pub enum FileKind {
 	/// The chain the keys belong to (its genesis hash, bound to the keys' checksum), sealed
 	/// with the TEE sealing key.
 	ChainIdentity = 5,
+	/// This enclave's own Ed25519 signing key (the key its on-chain registration names),
+	/// sealed with the TEE sealing key.
+	SigningKey = 6,
 }
 
 impl FileKind {
@@ -42,6 +45,7 @@ impl FileKind {
 			3 => Some(Self::ChainProgress),
 			4 => Some(Self::LightClient),
 			5 => Some(Self::ChainIdentity),
+			6 => Some(Self::SigningKey),
 			_ => None,
 		}
 	}

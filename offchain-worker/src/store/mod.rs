@@ -60,6 +60,7 @@ pub use snapshot::{decode_snapshot, encode_snapshot, Snapshot};
 use crate::{
 	fs::{self, atomic_write, lock_dir, move_aside, PreparedFile},
 	keys::{KeyMaterial, StateKey},
+	registration::EnclaveSigningKey,
 	tee::SealingKey,
 };
 
@@ -73,6 +74,8 @@ pub const CHAIN_PROGRESS_FILE: &str = "chain.progress";
 pub const LIGHT_CLIENT_FILE: &str = "chain.grandpa";
 /// Name of the sealed chain identity (the chain the keys belong to) in the data directory.
 pub const CHAIN_IDENTITY_FILE: &str = "chain.identity";
+/// Name of this enclave's sealed signing key ([`crate::registration::EnclaveSigningKey`]).
+pub const SIGNING_KEY_FILE: &str = "enclave.signing";
 const CHAIN_PROGRESS_LEN: usize = 4 + 32 + 32;
 const CHAIN_IDENTITY_LEN: usize = 32 + 32;
 
@@ -157,6 +160,7 @@ const OWN_FILES: &[&str] = &[
 	CHAIN_PROGRESS_FILE,
 	LIGHT_CLIENT_FILE,
 	CHAIN_IDENTITY_FILE,
+	SIGNING_KEY_FILE,
 	crate::status::STATUS_FILE,
 	#[cfg(feature = "dev-tee")]
 	crate::tee::sim::HOST_SECRET_FILE,
@@ -550,6 +554,54 @@ impl Store {
 		identity.genesis_hash.copy_from_slice(&bytes[..32]);
 		identity.key_checksum.copy_from_slice(&bytes[32..]);
 		Ok(Some(identity))
+	}
+
+	/// This enclave's sealed signing key, `None` when it has none yet. A file sealed by another
+	/// build is an error ([`StoreError::SealedByOtherEnclave`]): every build has its own key.
+	pub fn read_signing_key(
+		&self,
+		sealing_key: &SealingKey,
+		measurement: &Measurement,
+	) -> Result<Option<EnclaveSigningKey>, StoreError> {
+		let kind = FileKind::SigningKey;
+		let len = Some(32);
+		let Some(bytes) =
+			self.read_own_sealed(SIGNING_KEY_FILE, kind, sealing_key, measurement, len)?
+		else {
+			return Ok(None);
+		};
+		let mut secret = Zeroizing::new([0u8; 32]);
+		secret.copy_from_slice(&bytes);
+		drop(Zeroizing::new(bytes));
+		Ok(Some(EnclaveSigningKey::from_secret(&secret)))
+	}
+
+	/// This enclave's signing key, generated and sealed on first use. Created once (atomically,
+	/// never replacing a file): of concurrent first uses exactly one key wins, and every caller
+	/// returns that one.
+	pub fn signing_key(
+		&self,
+		sealing_key: &SealingKey,
+		measurement: &Measurement,
+	) -> Result<EnclaveSigningKey, StoreError> {
+		if let Some(key) = self.read_signing_key(sealing_key, measurement)? {
+			return Ok(key);
+		}
+		let key = EnclaveSigningKey::generate();
+		let path = self.dir.join(SIGNING_KEY_FILE);
+		let file = encode_file(
+			sealing_key.expose_secret(),
+			FileKind::SigningKey,
+			measurement,
+			&key.secret_bytes()[..],
+		)?;
+		match fs::atomic_create(&path, &file) {
+			Ok(()) => Ok(key),
+			Err(e) if e.kind() == io::ErrorKind::AlreadyExists => self
+				.read_signing_key(sealing_key, measurement)?
+				.ok_or_else(|| StoreError::InvalidPayload(format!("{SIGNING_KEY_FILE} vanished"))),
+			Err(e) => Err(io_err(&path)(e)),
+		}
 	}
 
 	/// Seals the light client's encoded state with this enclave's sealing key (atomically).
