@@ -1,5 +1,5 @@
 //! `enclave-update-cli`: the commands of enclave-update that run outside the enclave, for users
-//! (`shield`, `registry`), operators (`register`, `verify-quote`) and those who vote on a build
+//! (`shield`, `registry`), operators (`register`, `commit-cut-over`, `verify-quote`) and those who vote on a build
 //! (`schedule`, `policy`).
 //!
 //! They share the worker's library (its call format, proofs, verifier and measured policy) but
@@ -7,11 +7,13 @@
 //! (`init`, `run`, `request-keys`, `status`), so an edit here never changes the enclave's
 //! measurement, and governance never has to schedule a build for one.
 
+mod commit_cut_over;
 mod policy;
 mod register;
 mod registry;
 mod schedule;
 mod shield;
+mod submit;
 mod verify_quote;
 
 use std::process::ExitCode;
@@ -41,6 +43,10 @@ enum Command {
 	/// `enclave-worker register-evidence --account` printed, signed by that account; the runtime
 	/// verifies the quote. Registering again renews the record (re-attestation).
 	Register(register::RegisterArgs),
+	/// Submit a predecessor's signed commitment to its final state at a cut-over
+	/// (`EnclaveRegistry::commit_cut_over`), from the `cutover.commitment.json` its `run` wrote,
+	/// signed by the account of its registration. The successor waits for it.
+	CommitCutOver(commit_cut_over::CommitCutOverArgs),
 	/// Show the EnclaveUpdate schedule at the node's finalized head, read with storage proofs
 	/// checked against the header's state root (the node is not trusted for the values). With
 	/// `--provider` and `--requester`, also show whether the provider may hand its keys over;
@@ -76,6 +82,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
 		Command::Schedule(args) => runtime()?.block_on(schedule::schedule(&args)),
 		Command::Registry(args) => runtime()?.block_on(registry::registry(&args)),
 		Command::Register(args) => runtime()?.block_on(register::register(&args)),
+		Command::CommitCutOver(args) => {
+			runtime()?.block_on(commit_cut_over::commit_cut_over(&args))
+		},
 	}
 }
 

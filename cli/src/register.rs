@@ -6,14 +6,15 @@
 //! measurement is active or scheduled, and that the key set is the chain's. This command only
 //! checks what it can say more clearly first: that the evidence is for the signing account.
 
-use std::{path::PathBuf, process::ExitCode, str::FromStr};
+use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use codec::Encode;
 use enclave_worker::{attestation::Collateral, registration::RegistrationEvidence};
-use subxt::{dynamic::Value, ext::scale_value::Composite, OnlineClient, PolkadotConfig};
-use subxt_signer::{sr25519::Keypair, SecretUri};
+use subxt::{dynamic::Value, ext::scale_value::Composite};
+
+use crate::submit::{submit, SignerArgs};
 
 #[derive(Args, Debug)]
 pub struct RegisterArgs {
@@ -31,18 +32,9 @@ pub struct RegisterArgs {
 	/// `10.0.0.5:7001`), for the enclaves that request keys from it.
 	#[arg(long, value_name = "ADDR")]
 	url: String,
-	/// The secret URI of the account that submits (and the evidence binds), e.g. `//Alice` on a
-	/// dev chain. Prefer `--suri-file` elsewhere: a command line is visible to other users.
-	#[arg(
-		long,
-		value_name = "SURI",
-		conflicts_with = "suri_file",
-		required_unless_present = "suri_file"
-	)]
-	suri: Option<String>,
-	/// A file holding the secret URI (its first line).
-	#[arg(long, value_name = "FILE")]
-	suri_file: Option<PathBuf>,
+	/// The account that submits (and that the evidence binds).
+	#[command(flatten)]
+	signer: SignerArgs,
 	/// Print JSON instead of text.
 	#[arg(long)]
 	json: bool,
@@ -59,25 +51,9 @@ fn read_evidence(path: &PathBuf) -> Result<RegistrationEvidence> {
 		.context("--evidence: not the JSON of `enclave-worker register-evidence`")
 }
 
-fn signer(args: &RegisterArgs) -> Result<Keypair> {
-	let text = match (&args.suri, &args.suri_file) {
-		(Some(suri), _) => suri.clone(),
-		(None, Some(path)) => std::fs::read_to_string(path)
-			.with_context(|| format!("reading {}", path.display()))?
-			.lines()
-			.next()
-			.unwrap_or_default()
-			.to_owned(),
-		(None, None) => bail!("give --suri or --suri-file"),
-	};
-	// The secret URI is not repeated in any error.
-	let uri = SecretUri::from_str(text.trim()).map_err(|_| anyhow::anyhow!("not a secret URI"))?;
-	Keypair::from_uri(&uri).map_err(|_| anyhow::anyhow!("the secret URI gives no sr25519 key"))
-}
-
 pub async fn register(args: &RegisterArgs) -> Result<ExitCode> {
 	let evidence = read_evidence(&args.evidence)?;
-	let signer = signer(args)?;
+	let signer = args.signer.keypair()?;
 	let account = signer.public_key().0;
 	if evidence.account != account {
 		bail!(
@@ -106,29 +82,9 @@ pub async fn register(args: &RegisterArgs) -> Result<ExitCode> {
 			("key_set_checksum", Value::from_bytes(evidence.key_set_checksum)),
 		]),
 	);
-	let client = OnlineClient::<PolkadotConfig>::from_insecure_url(&args.node)
-		.await
-		.with_context(|| format!("connecting to {}", args.node))?;
-	// Immortal: a mortal transaction's birth block may be one the node's pool has no view on
-	// yet, which it refuses.
-	let params = subxt::config::PolkadotExtrinsicParamsBuilder::new().immortal().build();
-	let events = client
-		.at_current_block()
-		.await?
-		.transactions()
-		.sign_and_submit_then_watch(&call, &signer, params)
-		.await
-		.context("the node refuses the transaction")?
-		.wait_for_finalized_success()
+	let (extrinsic, names) = submit(&args.node, &call, &signer, "EnclaveRegistry")
 		.await
 		.context("the registration failed")?;
-	let names: Vec<String> = events
-		.iter()
-		.filter_map(|e| e.ok())
-		.filter(|e| e.pallet_name() == "EnclaveRegistry")
-		.map(|e| e.event_name().to_owned())
-		.collect();
-	let extrinsic = format!("0x{}", hex::encode(events.extrinsic_hash().as_ref()));
 	if args.json {
 		let value = serde_json::json!({
 			"extrinsic_hash": extrinsic,

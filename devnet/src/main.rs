@@ -14,7 +14,7 @@ use anyhow::{bail, ensure, Context, Result};
 use clap::Parser;
 use enclave_update_devnet::{
 	chain::{dev, retire_call, schedule_call, Chain, Keypair, REFERENDUM_VOTES},
-	procs::{register, verified_registry, verified_schedule, Worker},
+	procs::{commit_cut_over, register, verified_registry, verified_schedule, Worker},
 	story::{callers, reference_replay, sealed_state, sim_keys, wait_for_processed, Devnet},
 	Measurement, MEASUREMENT_B, MEASUREMENT_C,
 };
@@ -243,10 +243,28 @@ async fn story(args: Args) -> Result<()> {
 	tokio::time::sleep(Duration::from_secs(2)).await;
 	show_status(&progress, &b)?;
 
-	progress.step(&format!("cut-over: A stops after #{}, B executes from #{xyz}", xyz - 1));
+	progress.step(&format!(
+		"cut-over: A stops after #{}, commits to its final state on chain; B checks the snapshot \
+		 against the commitment and executes from #{xyz}",
+		xyz - 1
+	));
 	let mut shown = 0;
+	let mut committed = None;
 	loop {
 		let head = devnet.chain.finalized_number().await?;
+		let commitment = devnet.a.cut_over_commitment();
+		if committed.is_none() && commitment.is_file() {
+			// What A's operator does when A has stopped: submit the commitment A signed.
+			let result = commit_cut_over(&devnet.node.url(), &commitment, "//Alice")?;
+			ensure!(result.success, "A's commitment was refused: {}", result.stderr);
+			let answer = result.json()?;
+			progress.note(&format!(
+				"`enclave-update-cli commit-cut-over`: A's state after #{} is 0x{}",
+				answer["last_block"],
+				answer["state_hash"].as_str().unwrap_or("-").trim_start_matches("0x")
+			));
+			committed = Some(answer);
+		}
 		if head != shown && head % 3 == 0 {
 			let a = devnet.a.status()?;
 			let b = b.status()?;
@@ -287,6 +305,12 @@ async fn story(args: Args) -> Result<()> {
 		"A's last block is not #{}",
 		xyz - 1
 	);
+	let committed = committed.context("A never wrote its cut-over commitment")?;
+	ensure!(
+		committed["state_hash"] == a_status["state_hash"],
+		"the commitment is not A's final state: {committed}"
+	);
+	progress.note("B continued from the committed state: A's final state hash, on chain");
 
 	progress.step("B registers from Bob's account: the chain's key set, a signing key of its own");
 	register_worker(&progress, &devnet.node.url(), &b, "//Bob", &dev::bob())?;

@@ -329,6 +329,15 @@ pub fn register(node_url: &str, evidence: &Path, url: &str, suri: &str) -> Resul
 	run_worker_command(command, "enclave-update-cli register")
 }
 
+/// `enclave-update-cli commit-cut-over --json`: submits the signed cut-over `commitment` (the
+/// file a predecessor's `run` wrote), signed by `suri`.
+pub fn commit_cut_over(node_url: &str, commitment: &Path, suri: &str) -> Result<CommandResult> {
+	let mut command = Command::new(binary(CLI_BIN)?);
+	command.args(["commit-cut-over", "--node", node_url, "--suri", suri, "--json"]);
+	command.arg("--commitment").arg(commitment);
+	run_worker_command(command, "enclave-update-cli commit-cut-over")
+}
+
 /// The result of a one-shot worker command.
 #[derive(Debug)]
 pub struct CommandResult {
@@ -368,6 +377,11 @@ impl Worker {
 			node_url: node_url.to_string(),
 			provide_port: free_port(),
 		}
+	}
+
+	/// The signed commitment to its final state its `run` leaves at its cut-over.
+	pub fn cut_over_commitment(&self) -> PathBuf {
+		self.data_dir.join(enclave_worker::registration::CUT_OVER_FILE)
 	}
 
 	/// `127.0.0.1:<provide port>`.

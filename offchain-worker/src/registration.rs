@@ -16,11 +16,12 @@
 use std::fmt;
 
 use ed25519_dalek::{Signer, SigningKey};
-use enclave_update_primitives::{Measurement, RegistrationBinding};
+use enclave_update_primitives::{CutOverCommitment, Measurement, RegistrationBinding};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::{
+	chain::BlockNumber,
 	keys::KeyMaterial,
 	serde_hex::{hex_array, hex_bytes},
 	tee::{Tee, TeeError, TeeKind},
@@ -103,6 +104,53 @@ impl RegistrationEvidence {
 			key_set_checksum: &self.key_set_checksum,
 		}
 		.report_data()
+	}
+}
+
+/// The file of the data directory where an enclave leaves its signed cut-over commitment for
+/// its operator to submit (`enclave-update-cli commit-cut-over`). Nothing in it is secret.
+pub const CUT_OVER_FILE: &str = "cutover.commitment.json";
+
+/// A cut-over commitment signed by the enclave's registered key: the arguments of
+/// `EnclaveRegistry::commit_cut_over`, which `enclave-update-cli commit-cut-over` submits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedCutOver {
+	/// The committing (predecessor) enclave's measurement.
+	pub measurement: Measurement,
+	/// Its last block, `XYZ − 1`.
+	pub last_block: BlockNumber,
+	/// That block's hash.
+	#[serde(with = "hex_array")]
+	pub block_hash: [u8; 32],
+	/// The state hash after that block.
+	#[serde(with = "hex_array")]
+	pub state_hash: [u8; 32],
+	/// The enclave's Ed25519 signature over [`CutOverCommitment::message`].
+	#[serde(with = "hex_array")]
+	pub signature: [u8; 64],
+}
+
+impl SignedCutOver {
+	/// `commitment`, signed by `signing`.
+	pub fn sign(signing: &EnclaveSigningKey, commitment: CutOverCommitment<BlockNumber>) -> Self {
+		let signature = signing.sign(&commitment.message());
+		Self {
+			measurement: commitment.measurement,
+			last_block: commitment.last_block,
+			block_hash: commitment.block_hash,
+			state_hash: commitment.state_hash,
+			signature,
+		}
+	}
+
+	/// The commitment signed.
+	pub fn commitment(&self) -> CutOverCommitment<BlockNumber> {
+		CutOverCommitment {
+			measurement: self.measurement,
+			last_block: self.last_block,
+			block_hash: self.block_hash,
+			state_hash: self.state_hash,
+		}
 	}
 }
 
@@ -230,6 +278,24 @@ mod tests {
 		assert_eq!(parse_account(&format!("0x{}", hex::encode(&bytes))).unwrap(), bytes);
 		assert!(parse_account("0x1234").is_err());
 		assert!(parse_account("not an address").is_err());
+	}
+
+	#[test]
+	fn a_signed_cut_over_verifies_under_the_registered_key_and_round_trips() {
+		let signing = EnclaveSigningKey::generate();
+		let commitment = CutOverCommitment {
+			measurement: m(1),
+			last_block: 56,
+			block_hash: [2; 32],
+			state_hash: [3; 32],
+		};
+		let signed = SignedCutOver::sign(&signing, commitment);
+		assert_eq!(signed.commitment(), commitment);
+		let public = ed25519_dalek::VerifyingKey::from_bytes(&signing.public_key()).unwrap();
+		let signature = ed25519_dalek::Signature::from_bytes(&signed.signature);
+		assert!(public.verify_strict(&commitment.message(), &signature).is_ok());
+		let text = serde_json::to_string(&signed).unwrap();
+		assert_eq!(serde_json::from_str::<SignedCutOver>(&text).unwrap(), signed);
 	}
 
 	#[test]

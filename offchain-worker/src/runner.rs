@@ -21,7 +21,13 @@
 //!   is encrypted and authenticated with the state key, which only enclaves the schedule
 //!   allowed were handed), accepts it only if it is the state after exactly `XYZ − 1` and
 //!   `XYZ`'s parent hash is its block hash, and executes from `XYZ`. The state hash chains
-//!   across: the successor's first state hash covers the predecessor's last one.
+//!   across: the successor's first state hash covers the predecessor's last one. Once the chain
+//!   has a key set (its enclave registry is in use), the snapshot is bound to the chain too:
+//!   the predecessor signs a commitment to its final state with its registered key
+//!   ([`crate::registration::SignedCutOver`], left in the data directory for its operator to
+//!   submit as `EnclaveRegistry::commit_cut_over`), and the successor takes the snapshot only
+//!   if it is the committed state ([`RunnerError::SnapshotNotCommitted`] otherwise, retried),
+//!   waiting until the commitment is on chain.
 //! - [`Role::Retired`]: our measurement is superseded (and our last block executed) or
 //!   retired: we execute nothing more, and keep serving the final snapshot to the successor.
 //!
@@ -30,7 +36,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use enclave_update_primitives::Measurement;
+use enclave_update_primitives::{CutOverCommitment, Measurement};
 
 use crate::{
 	chain::{
@@ -40,8 +46,10 @@ use crate::{
 	demo::{ExecError, ExecutedState},
 	keys::{KeyStore, StateKey},
 	provisioning::{fetch_snapshot, FetchError, SnapshotFetchConfig},
+	registration::{SignedCutOver, CUT_OVER_FILE},
 	status::{CallCounts, Readiness, StatusError, WorkerStatus},
 	store::{decode_snapshot, Store, StoreError},
+	tee::SealingKey,
 };
 
 /// What this enclave does at the verified head.
@@ -76,6 +84,11 @@ pub struct RunnerConfig {
 	pub predecessor: Option<String>,
 	/// How the snapshot is fetched from it.
 	pub fetch: SnapshotFetchConfig,
+	/// This enclave's sealing key, to read its signing key (which `register-evidence` makes,
+	/// maybe while `run` is running) at its cut-over: it signs the commitment to its final state
+	/// ([`crate::registration::SignedCutOver`]). Without it, or without a signing key, no
+	/// commitment is made.
+	pub sealing_key: Option<Arc<SealingKey>>,
 }
 
 impl Default for RunnerConfig {
@@ -84,6 +97,7 @@ impl Default for RunnerConfig {
 			poll_interval: Duration::from_millis(250),
 			predecessor: None,
 			fetch: SnapshotFetchConfig::default(),
+			sealing_key: None,
 		}
 	}
 }
@@ -113,6 +127,17 @@ pub enum RunnerError {
 	/// A fetched or stored snapshot does not fit the chain or this enclave.
 	#[error("unusable snapshot: {0}")]
 	BadSnapshot(String),
+	/// The predecessor's snapshot is not the state its enclave committed to on chain for its
+	/// last block (`EnclaveRegistry::CutOvers`): it is refused, and fetched again later.
+	#[error("the snapshot of block {last_block} is not the state committed on chain (committed state hash 0x{committed}, offered 0x{offered})")]
+	SnapshotNotCommitted {
+		/// The predecessor's last block.
+		last_block: u64,
+		/// The committed state hash, hex.
+		committed: String,
+		/// The offered snapshot's state hash, hex.
+		offered: String,
+	},
 }
 
 impl RunnerError {
@@ -174,6 +199,27 @@ pub struct Runner {
 	state: Option<ExecutedState>,
 	status: WorkerStatus,
 	config: RunnerConfig,
+	/// The last block whose cut-over commitment this process has written.
+	committed: Option<BlockNumber>,
+}
+
+/// Checks the predecessor's final `state` against the commitment made on chain for its last
+/// block: the block, its hash and the state hash must all be the committed ones.
+fn check_committed(
+	state: &ExecutedState,
+	commitment: &CutOverCommitment<BlockNumber>,
+) -> Result<(), RunnerError> {
+	let same = u64::from(commitment.last_block) == state.block_number
+		&& commitment.block_hash == state.block_hash
+		&& commitment.state_hash == state.state_hash;
+	if !same {
+		return Err(RunnerError::SnapshotNotCommitted {
+			last_block: state.block_number,
+			committed: hex::encode(commitment.state_hash),
+			offered: hex::encode(state.state_hash),
+		});
+	}
+	Ok(())
 }
 
 impl Runner {
@@ -189,7 +235,7 @@ impl Runner {
 	) -> Result<Self, RunnerError> {
 		let material = keys.require().map_err(|_| RunnerError::NoKeys)?;
 		let state = sealed_state(&store, &material.state, chain.genesis_hash())?;
-		Ok(Self { chain, keys, store, own, state, status, config })
+		Ok(Self { chain, keys, store, own, state, status, config, committed: None })
 	}
 
 	/// The state, if any.
@@ -211,7 +257,7 @@ impl Runner {
 				let material = self.keys.require().map_err(|_| RunnerError::NoKeys)?;
 				self.state = sealed_state(&self.store, &material.state, self.chain.genesis_hash())?;
 				if self.state.is_none() {
-					self.obtain_state(&head, stretch).await?;
+					self.obtain_state(&head, stretch, view.key_set).await?;
 				}
 			}
 		}
@@ -255,6 +301,14 @@ impl Runner {
 			},
 			_ => Role::Standby,
 		};
+		// At the end of our stretch, the commitment to the final state, for the successor.
+		if let (false, Some(OwnStretch { end: Some(end), .. }), Some(state)) =
+			(retired, stretch, &self.state)
+		{
+			if state.block_number + 1 == u64::from(end) {
+				self.commit_cut_over(end - 1)?;
+			}
+		}
 		self.publish(role)?;
 		Ok(RoundReport { head: head.number, role, executed, last_block })
 	}
@@ -296,12 +350,50 @@ impl Runner {
 		}
 	}
 
+	/// Signs the commitment to the state after `last_block`, this enclave's final state, and
+	/// leaves it in the data directory ([`CUT_OVER_FILE`]) for its operator to submit. Once per
+	/// process: the signature is deterministic, so a restart writes the same file again.
+	fn commit_cut_over(&mut self, last_block: BlockNumber) -> Result<(), RunnerError> {
+		if self.committed == Some(last_block) {
+			return Ok(());
+		}
+		let (Some(sealing_key), Some(state)) = (&self.config.sealing_key, &self.state) else {
+			return Ok(());
+		};
+		let Some(signer) = self.store.read_signing_key(sealing_key, &self.own)? else {
+			// Not registered (no signing key): nothing to commit with.
+			return Ok(());
+		};
+		let commitment = CutOverCommitment {
+			measurement: self.own,
+			last_block,
+			block_hash: state.block_hash,
+			state_hash: state.state_hash,
+		};
+		let signed = SignedCutOver::sign(&signer, commitment);
+		let path = self.store.dir().join(CUT_OVER_FILE);
+		let json = serde_json::to_vec_pretty(&signed)
+			.map_err(|e| RunnerError::BadSnapshot(format!("encoding the commitment: {e}")))?;
+		crate::fs::atomic_write(&path, &json).map_err(crate::store::io_err(&path))?;
+		tracing::info!(
+			last_block,
+			state_hash = %hex::encode(state.state_hash),
+			file = %path.display(),
+			"signed the cut-over commitment: submit it with `enclave-update-cli commit-cut-over`"
+		);
+		self.committed = Some(last_block);
+		Ok(())
+	}
+
 	/// Gets the state to start from: the genesis state for the chain's first enclave, else the
-	/// snapshot of the enclave this one continues.
+	/// snapshot of the enclave this one continues. Once the chain has a key set (its registry
+	/// is in use), a successor takes the predecessor's final state only as the predecessor
+	/// committed it on chain, and waits until the commitment is there.
 	async fn obtain_state(
 		&mut self,
 		head: &VerifiedBlock,
 		stretch: OwnStretch,
+		key_set: Option<[u8; 32]>,
 	) -> Result<(), RunnerError> {
 		// The state this enclave continues from is the one after `start - 1`.
 		let needed = u64::from(stretch.start) - 1;
@@ -334,10 +426,25 @@ impl Runner {
 				);
 				return Ok(());
 			}
+			// The state a cut-over continues from is the committed one, whoever wrote the
+			// snapshot (its writer is named under the state key, which is no proof).
+			if state.block_number == needed && key_set.is_some() {
+				let last_block = stretch.start - 1;
+				let Some(commitment) = self.chain.cut_over_commitment(head, last_block).await?
+				else {
+					tracing::info!(
+						last_block,
+						"waiting for the predecessor's cut-over commitment on chain"
+					);
+					return Ok(());
+				};
+				check_committed(&state, &commitment)?;
+			}
 			tracing::info!(
 				block = state.block_number,
 				state_hash = %hex::encode(state.state_hash),
 				written_by = %snapshot.written_by,
+				committed = key_set.is_some(),
 				"took over the predecessor's final state"
 			);
 			state.write_to(&self.store, &material.state, &self.own)?;
@@ -478,6 +585,30 @@ mod tests {
 		let v = view(Some((0xa, 0)), &[], &[(0xb, 20), (0xc, 40)]);
 		assert_eq!(own_stretch(&v, &m(0xb)), Some(OwnStretch { start: 20, end: Some(40) }));
 		assert_eq!(own_stretch(&v, &m(0xc)), Some(OwnStretch { start: 40, end: None }));
+	}
+
+	#[test]
+	fn only_the_committed_state_is_taken_over() {
+		let mut state = ExecutedState::genesis([1; 32]);
+		state.block_number = 56;
+		state.block_hash = [2; 32];
+		let commitment = CutOverCommitment {
+			measurement: m(0xa),
+			last_block: 56,
+			block_hash: [2; 32],
+			state_hash: state.state_hash,
+		};
+		assert!(check_committed(&state, &commitment).is_ok());
+		for other in [
+			CutOverCommitment { state_hash: [9; 32], ..commitment },
+			CutOverCommitment { block_hash: [9; 32], ..commitment },
+			CutOverCommitment { last_block: 55, ..commitment },
+		] {
+			let refused = check_committed(&state, &other).unwrap_err();
+			assert!(matches!(refused, RunnerError::SnapshotNotCommitted { last_block: 56, .. }));
+			// Retried, not fatal: another fetch may bring the committed state.
+			assert!(!refused.is_fatal());
+		}
 	}
 
 	#[test]

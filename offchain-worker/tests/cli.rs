@@ -27,18 +27,15 @@ fn worker(args: &[&str]) -> Output {
 /// The genesis hash the keys of these tests are made for (no node runs here).
 const GENESIS: &str = "0x1111111111111111111111111111111111111111111111111111111111111111";
 
+/// `enclave-worker <command> --data-dir <dir> --tee sim --measurement <measurement> <extra…>`.
+fn sim_worker(command: &str, dir: &str, measurement: &str, extra: &[&str]) -> Output {
+	let mut args = vec![command, "--data-dir", dir, "--tee", "sim", "--measurement", measurement];
+	args.extend_from_slice(extra);
+	worker(&args)
+}
+
 fn init(dir: &str, measurement: &str) -> Output {
-	worker(&[
-		"init",
-		"--data-dir",
-		dir,
-		"--tee",
-		"sim",
-		"--measurement",
-		measurement,
-		"--genesis",
-		GENESIS,
-	])
+	sim_worker("init", dir, measurement, &["--genesis", GENESIS])
 }
 
 #[test]
@@ -114,17 +111,7 @@ fn the_enclave_binary_has_only_the_enclave_commands() {
 const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
 
 fn register_evidence(dir: &str, measurement: &str, account: &str) -> Output {
-	worker(&[
-		"register-evidence",
-		"--data-dir",
-		dir,
-		"--tee",
-		"sim",
-		"--measurement",
-		measurement,
-		"--account",
-		account,
-	])
+	sim_worker("register-evidence", dir, measurement, &["--account", account])
 }
 
 #[test]

@@ -43,11 +43,13 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use core::{fmt, str::FromStr};
 use scale_info::TypeInfo;
 
+pub mod cut_over;
 pub mod registration;
 pub mod registry;
 pub mod sim_quote;
 pub mod tdx;
 
+pub use cut_over::CutOverCommitment;
 pub use registration::RegistrationBinding;
 pub use tdx::{TdIdentityFields, TD_IDENTITY_LEN};
 

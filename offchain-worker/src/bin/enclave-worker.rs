@@ -338,6 +338,9 @@ async fn run_worker(args: RunArgs) -> Result<ExitCode> {
 	let config = RunnerConfig {
 		poll_interval: std::time::Duration::from_millis(args.poll_ms.max(10)),
 		predecessor: args.predecessor.clone(),
+		// To read the key of this enclave's registration at the cut-over, whenever
+		// `register-evidence` made it: it signs the commitment to the final state.
+		sealing_key: Some(Arc::new(tee.sealing_key()?)),
 		..RunnerConfig::default()
 	};
 	let runner = Runner::new(chain, keys, store, identity.measurement, status, config)?;

@@ -10,9 +10,9 @@
 use codec::{Decode, Encode};
 use enclave_update_primitives::{
 	registry::{EvidenceKind, TcbStatus},
-	Measurement,
+	CutOverCommitment, Measurement,
 };
-use sp_crypto_hashing::blake2_128;
+use sp_crypto_hashing::{blake2_128, twox_64};
 use sp_state_machine::StorageProof;
 
 use super::{
@@ -34,6 +34,32 @@ pub fn key_set_key() -> Vec<u8> {
 /// The storage key of the record of `account` (its SCALE encoding).
 pub fn enclave_key(account: &[u8]) -> Vec<u8> {
 	[enclaves_prefix(), blake2_128(account).to_vec(), account.to_vec()].concat()
+}
+
+/// The storage key of the registry's cut-over commitment for the predecessor's last block
+/// `last_block` (`CutOvers`, a `Twox64Concat` map by block number).
+pub fn cut_over_key(last_block: BlockNumber) -> Vec<u8> {
+	let encoded = last_block.encode();
+	[storage_value_key(REGISTRY_PALLET_NAME, "CutOvers"), twox_64(&encoded).to_vec(), encoded]
+		.concat()
+}
+
+/// Checks `proof` of [`cut_over_key`]`(last_block)` against `state_root`: the commitment the
+/// predecessor made for its last block `last_block`, `None` while there is none. A commitment
+/// stored under the key of another block is refused.
+pub fn check_cut_over_proof(
+	state_root: [u8; 32],
+	proof: Vec<Vec<u8>>,
+	last_block: BlockNumber,
+) -> Result<Option<CutOverCommitment<BlockNumber>>, ProofError> {
+	let proof = StorageProof::new(proof);
+	let item = "EnclaveRegistry::CutOvers";
+	let commitment: Option<CutOverCommitment<BlockNumber>> =
+		decode(item, read_proven(state_root, &proof, item, &cut_over_key(last_block))?)?;
+	if commitment.is_some_and(|c| c.last_block != last_block) {
+		return Err(ProofError::Inconsistent { item });
+	}
+	Ok(commitment)
 }
 
 /// The account (SCALE-encoded) a key of the `Enclaves` map names, `None` for a key that is not
@@ -207,6 +233,41 @@ mod tests {
 			enclaves: enclaves.clone(),
 		};
 		assert_eq!(registry.shielding_key(), Ok([3; 32]));
+	}
+
+	#[test]
+	fn a_runtime_commitment_is_read_under_its_block() {
+		let commitment = CutOverCommitment {
+			measurement: Measurement::MrEnclave([1; 32]),
+			last_block: 56u32,
+			block_hash: [2; 32],
+			state_hash: [3; 32],
+		};
+		// The runtime's key for block 56 of `CutOvers`.
+		let runtime_key =
+			pallet_enclave_registry::CutOvers::<enclave_update_runtime::Runtime>::hashed_key_for(
+				56,
+			);
+		assert_eq!(cut_over_key(56), runtime_key);
+		let mut backend = InMemoryBackend::<Blake2Hasher>::default();
+		backend.insert(
+			vec![(None, vec![(cut_over_key(56), Some(commitment.encode()))])],
+			Default::default(),
+		);
+		let root = backend.storage_root(std::iter::empty(), Default::default()).0.into();
+		let proof = |keys: &[Vec<u8>]| {
+			let keys: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+			prove_read(backend.clone(), keys).unwrap().into_iter_nodes().collect::<Vec<_>>()
+		};
+		assert_eq!(
+			check_cut_over_proof(root, proof(&[cut_over_key(56)]), 56),
+			Ok(Some(commitment))
+		);
+		assert_eq!(check_cut_over_proof(root, proof(&[cut_over_key(57)]), 57), Ok(None));
+		assert!(matches!(
+			check_cut_over_proof(root, proof(&[cut_over_key(57)]), 56),
+			Err(ProofError::NotProven { .. })
+		));
 	}
 
 	#[test]

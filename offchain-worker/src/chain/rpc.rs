@@ -32,9 +32,13 @@ use super::{
 		check_grandpa_proof, check_inbox_proof, check_read_proof, grandpa_keys, InboxKeys,
 		PalletKeys,
 	},
-	registry::{check_registry_proof, enclaves_prefix, key_set_key, VerifiedRegistry},
+	registry::{
+		check_cut_over_proof, check_registry_proof, cut_over_key, enclaves_prefix, key_set_key,
+		VerifiedRegistry,
+	},
 	BlockNumber, ChainError, ChainProgress, ChainRecord, ScheduleSource, VerifiedSchedule,
 };
+use enclave_update_primitives::CutOverCommitment;
 use sp_core::H256;
 use sp_runtime::traits::{BlakeTwo256, Hash as _};
 use std::{collections::BTreeMap, sync::Mutex};
@@ -419,6 +423,19 @@ impl RpcChain {
 			key_set,
 			enclaves,
 		})
+	}
+
+	/// The registry's cut-over commitment for the predecessor's last block `last_block`, at
+	/// the verified `block`, read with a proof checked against its state root (`None` while the
+	/// predecessor's operator has not submitted it).
+	pub async fn cut_over_commitment(
+		&self,
+		block: &VerifiedBlock,
+		last_block: BlockNumber,
+	) -> Result<Option<CutOverCommitment<BlockNumber>>, ChainError> {
+		let key = cut_over_key(last_block);
+		let nodes = read_proof(&self.rpc(), [&key[..]], block.hash).await?;
+		Ok(check_cut_over_proof(block.state_root, nodes, last_block)?)
 	}
 
 	fn check_not_older(&self, offered: BlockNumber) -> Result<(), ChainError> {

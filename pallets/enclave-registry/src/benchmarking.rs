@@ -6,9 +6,14 @@
 
 use super::*;
 use crate::attestation::{AttestedEnclave, EvidenceKind, TcbStatus};
+use enclave_update_primitives::CutOverCommitment;
 use frame_benchmarking::v2::*;
 use frame_support::{traits::Get, BoundedVec};
-use frame_system::RawOrigin;
+use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+
+/// The keystore key type of the benchmark's enclave signing key (the benchmarking CLI and the
+/// tests give the externalities a keystore).
+const BENCHMARK_KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"euct");
 
 const TDX_QUOTE: &[u8] = include_bytes!("../../../offchain-worker/tests/fixtures/tdx_quote");
 const TDX_COLLATERAL_JSON: &[u8] =
@@ -95,6 +100,38 @@ mod benchmarks {
 		deregister_enclave(RawOrigin::Signed(caller.clone()));
 
 		assert!(!Enclaves::<T>::contains_key(&caller));
+	}
+
+	#[benchmark]
+	fn commit_cut_over() {
+		let caller: T::AccountId = whitelisted_caller();
+		let measurement = Measurement::MrEnclave([0xbe; 32]);
+		T::Schedule::make_active_for_benchmarks(&measurement);
+		let signing_key = sp_io::crypto::ed25519_generate(BENCHMARK_KEY_TYPE, None);
+		Pallet::<T>::store_registration(
+			caller.clone(),
+			&attested(measurement),
+			longest_url::<T>(),
+			signing_key.0,
+			[2; 32],
+			[3; 32],
+		)
+		.expect("a registration");
+		let last_block: BlockNumberFor<T> = 7u32.into();
+		T::Schedule::make_superseded_for_benchmarks(&measurement, last_block + 1u32.into());
+		let block_hash = [5u8; 32];
+		let hash = <T::Hash as codec::Decode>::decode(&mut &block_hash[..]).expect("32 bytes");
+		frame_system::BlockHash::<T>::insert(last_block, hash);
+		let state_hash = [6u8; 32];
+		let commitment =
+			CutOverCommitment { measurement, last_block, block_hash, state_hash }.message();
+		let signature = sp_io::crypto::ed25519_sign(BENCHMARK_KEY_TYPE, &signing_key, &commitment)
+			.expect("the keystore holds the key it made");
+
+		#[extrinsic_call]
+		commit_cut_over(RawOrigin::Signed(caller), last_block, block_hash, state_hash, signature.0);
+
+		assert!(CutOvers::<T>::contains_key(last_block));
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

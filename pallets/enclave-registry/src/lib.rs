@@ -34,6 +34,13 @@
 //! that hands the keys to the active enclave, can be pruned by anyone
 //! ([`prune_enclave`](Pallet::prune_enclave)); an enclave's account can deregister it.
 //!
+//! At a cut-over, the predecessor's enclave signs a commitment to its final state with its
+//! registered key, and its account submits it ([`commit_cut_over`](Pallet::commit_cut_over)):
+//! the signature must be the record's key's, the enclave's measurement must have been superseded
+//! right after the committed block, and the block hash must be the chain's ([`CutOvers`]). The
+//! successor takes the predecessor's snapshot only if it is the committed state, so a snapshot
+//! written by any other holder of the state key is refused.
+//!
 //! ## Why the collateral travels with the call
 //!
 //! The alternative, collateral stored on chain and refreshed by anyone (Integritee's teerex),
@@ -72,6 +79,8 @@ pub use enclave_update_primitives::Measurement;
 pub use pallet::*;
 pub use weights::WeightInfo;
 
+use frame_system::pallet_prelude::BlockNumberFor;
+
 /// Where a measurement stands in the governed schedule (`EnclaveUpdate`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Standing {
@@ -88,16 +97,26 @@ pub enum Standing {
 }
 
 /// The schedule the registry asks where a measurement stands.
-pub trait MeasurementSchedule {
+pub trait MeasurementSchedule<BlockNumber> {
 	/// Where `measurement` stands now.
 	fn standing(measurement: &Measurement) -> Standing;
+
+	/// The block `measurement`'s successor became active at, when it has been superseded: its
+	/// last block is the one before (its most recent stretch, if it had several).
+	fn superseded_at(measurement: &Measurement) -> Option<BlockNumber>;
 
 	/// Makes `measurement` the active one, for benchmarks that need one.
 	#[cfg(feature = "runtime-benchmarks")]
 	fn make_active_for_benchmarks(measurement: &Measurement);
+
+	/// Records `measurement` as superseded at `at`, for benchmarks that need a cut-over.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn make_superseded_for_benchmarks(measurement: &Measurement, at: BlockNumber);
 }
 
-impl<T: pallet_enclave_update::Config> MeasurementSchedule for pallet_enclave_update::Pallet<T> {
+impl<T: pallet_enclave_update::Config> MeasurementSchedule<BlockNumberFor<T>>
+	for pallet_enclave_update::Pallet<T>
+{
 	fn standing(measurement: &Measurement) -> Standing {
 		if Self::is_retired(measurement) {
 			return Standing::Retired;
@@ -117,6 +136,14 @@ impl<T: pallet_enclave_update::Config> MeasurementSchedule for pallet_enclave_up
 		Standing::Gone
 	}
 
+	fn superseded_at(measurement: &Measurement) -> Option<BlockNumberFor<T>> {
+		pallet_enclave_update::History::<T>::get()
+			.iter()
+			.rev()
+			.find(|s| s.measurement == *measurement)
+			.map(|s| s.superseded_at)
+	}
+
 	#[cfg(feature = "runtime-benchmarks")]
 	fn make_active_for_benchmarks(measurement: &Measurement) {
 		let since = frame_system::Pallet::<T>::block_number();
@@ -125,13 +152,28 @@ impl<T: pallet_enclave_update::Config> MeasurementSchedule for pallet_enclave_up
 			since,
 		});
 	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn make_superseded_for_benchmarks(measurement: &Measurement, at: BlockNumberFor<T>) {
+		pallet_enclave_update::History::<T>::mutate(|history| {
+			if history.is_full() {
+				history.remove(0);
+			}
+			let entry = pallet_enclave_update::SupersededEnclave {
+				measurement: *measurement,
+				activated_at: Default::default(),
+				superseded_at: at,
+			};
+			history.try_push(entry).expect("room was made");
+		});
+	}
 }
 
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
 	use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-	use enclave_update_primitives::RegistrationBinding;
+	use enclave_update_primitives::{CutOverCommitment, RegistrationBinding};
 	use frame_support::{
 		pallet_prelude::*,
 		traits::{Contains, UnixTime},
@@ -150,7 +192,7 @@ pub mod pallet {
 	#[pallet::config]
 	pub trait Config: frame_system::Config {
 		/// Where a measurement stands in the governed schedule: `pallet_enclave_update::Pallet`.
-		type Schedule: MeasurementSchedule;
+		type Schedule: MeasurementSchedule<BlockNumberFor<Self>>;
 
 		/// The chain's time, which the collateral must be valid at: `pallet_timestamp`.
 		type Time: UnixTime;
@@ -225,6 +267,17 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type KeySet<T: Config> = StorageValue<_, [u8; 32], OptionQuery>;
 
+	/// The cut-over commitments, by the last block of the predecessor that made them (`XYZ − 1`
+	/// for a successor active from `XYZ`): the state a successor must continue from.
+	#[pallet::storage]
+	pub type CutOvers<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		CutOverCommitment<BlockNumberFor<T>>,
+		OptionQuery,
+	>;
+
 	/// Why a record was removed.
 	#[derive(
 		Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo,
@@ -255,6 +308,17 @@ pub mod pallet {
 		KeySetFixed {
 			/// The checksum.
 			checksum: [u8; 32],
+		},
+		/// A predecessor committed to the state it handed over at its cut-over.
+		CutOverCommitted {
+			/// The account of its registration, which submitted the commitment.
+			account: T::AccountId,
+			/// Its measurement.
+			measurement: Measurement,
+			/// Its last block.
+			last_block: BlockNumberFor<T>,
+			/// The state hash after that block.
+			state_hash: [u8; 32],
 		},
 		/// A record was removed.
 		Removed {
@@ -308,6 +372,16 @@ pub mod pallet {
 		NotRegistered,
 		/// The record's measurement may still hold or hand over the keys.
 		StillInUse,
+		/// The commitment is not signed by the registered enclave key of the caller's record.
+		CommitmentSignatureInvalid,
+		/// The caller's measurement was not superseded right after this block: it is not the
+		/// last block of its stretch.
+		NotCutOverBlock,
+		/// The block hash is not the chain's hash of that block (or the chain no longer keeps
+		/// that block's hash).
+		BlockHashMismatch,
+		/// A commitment for this cut-over is on chain already.
+		CutOverAlreadyCommitted,
 	}
 
 	impl<T> From<VerifyError> for Error<T> {
@@ -400,9 +474,75 @@ pub mod pallet {
 			);
 			Self::remove(account, Removal::Pruned)
 		}
+
+		/// Commit, for the caller's registered enclave, to the state it handed over at its
+		/// cut-over: the state hash after `last_block`, its last block, whose hash is
+		/// `block_hash`. `signature` is the enclave's, by the signing key of the caller's record,
+		/// over [`CutOverCommitment::message`]; the enclave's measurement must have been
+		/// superseded at `last_block + 1`, and the block hash must be the chain's. One per
+		/// cut-over. The successor compares the snapshot it fetched with it before it executes
+		/// its first block. Emits [`Event::CutOverCommitted`].
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::commit_cut_over())]
+		pub fn commit_cut_over(
+			origin: OriginFor<T>,
+			last_block: BlockNumberFor<T>,
+			block_hash: [u8; 32],
+			state_hash: [u8; 32],
+			signature: [u8; 64],
+		) -> DispatchResult {
+			let account = ensure_signed(origin)?;
+			Self::store_cut_over(account, last_block, block_hash, state_hash, signature)
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// Checks and stores the cut-over commitment `commitment` of `account`'s enclave, whose
+		/// registered key made `signature` (see [`Self::commit_cut_over`]).
+		pub(crate) fn store_cut_over(
+			account: T::AccountId,
+			last_block: BlockNumberFor<T>,
+			block_hash: [u8; 32],
+			state_hash: [u8; 32],
+			signature: [u8; 64],
+		) -> DispatchResult {
+			use sp_core::ed25519::{Public, Signature};
+			let record = Enclaves::<T>::get(&account).ok_or(Error::<T>::NotRegistered)?;
+			let commitment = CutOverCommitment {
+				measurement: record.measurement,
+				last_block,
+				block_hash,
+				state_hash,
+			};
+			ensure!(
+				sp_io::crypto::ed25519_verify(
+					&Signature::from_raw(signature),
+					&commitment.message(),
+					&Public::from_raw(record.signing_key),
+				),
+				Error::<T>::CommitmentSignatureInvalid
+			);
+			let next = sp_runtime::Saturating::saturating_add(last_block, 1u32.into());
+			ensure!(
+				T::Schedule::superseded_at(&record.measurement) == Some(next),
+				Error::<T>::NotCutOverBlock
+			);
+			// Only a block the chain still knows the hash of (the last `BlockHashCount`): an
+			// unknown block has no hash to compare with.
+			let known = frame_system::BlockHash::<T>::try_get(last_block)
+				.map_err(|_| Error::<T>::BlockHashMismatch)?;
+			ensure!(known.as_ref() == block_hash, Error::<T>::BlockHashMismatch);
+			ensure!(!CutOvers::<T>::contains_key(last_block), Error::<T>::CutOverAlreadyCommitted);
+			CutOvers::<T>::insert(last_block, commitment);
+			Self::deposit_event(Event::CutOverCommitted {
+				account,
+				measurement: record.measurement,
+				last_block,
+				state_hash,
+			});
+			Ok(())
+		}
+
 		/// Verifies evidence under the runtime's policy (debug, TCB status, signer pin), without
 		/// the binding of the report data: what [`Self::register_enclave`] checks first, and
 		/// what the runtime API exposes for a dry run.

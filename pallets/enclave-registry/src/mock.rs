@@ -112,6 +112,10 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	.build_storage()
 	.unwrap();
 	let mut ext = sp_io::TestExternalities::new(storage);
+	// The benchmarks sign with a key of the keystore, as under the benchmarking CLI.
+	ext.register_extension(sp_keystore::KeystoreExt::new(
+		sp_keystore::testing::MemoryKeystore::new(),
+	));
 	ext.execute_with(|| {
 		System::set_block_number(1);
 		set_time(TDX_AT);

@@ -4,9 +4,10 @@
 use crate::{
 	attestation::{self, RefuseSimulated, VerifyError},
 	mock::*,
-	EnclaveCount, Enclaves, Error, Event, EvidenceKind, KeySet, Removal, TcbStatus,
+	CutOvers, EnclaveCount, Enclaves, Error, Event, EvidenceKind, KeySet, Removal, TcbStatus,
 };
 use dcap_qvl::quote::Quote;
+use enclave_update_primitives::CutOverCommitment;
 use enclave_update_primitives::{Measurement, TdIdentityFields};
 use frame_support::{assert_noop, assert_ok, BoundedVec};
 use sp_core::Pair;
@@ -391,5 +392,111 @@ fn records_are_pruned_once_their_measurement_can_no_longer_hand_over() {
 		assert_ok!(EnclaveRegistry::deregister_enclave(RuntimeOrigin::signed(BOB)));
 		assert_eq!(EnclaveCount::<Test>::get(), 0);
 		assert_eq!(KeySet::<Test>::get(), Some([9; 32]));
+	});
+}
+
+/// Alice's enclave (measurement GENESIS) registered with a real signing key, superseded by
+/// Bob's at block 6: its last block is 5, whose hash the chain keeps. Returns both enclaves'
+/// signing keys.
+fn cut_over_at_six() -> (sp_core::ed25519::Pair, sp_core::ed25519::Pair) {
+	let signer = sp_core::ed25519::Pair::from_seed(&[0x51; 32]);
+	let bob_signer = sp_core::ed25519::Pair::from_seed(&[0x53; 32]);
+	let alice = Keys { signing: signer.public().0, ..keys(1, 9) };
+	let bob = Keys { signing: bob_signer.public().0, ..keys(2, 9) };
+	assert_ok!(register(ALICE, &sim_quote(m(GENESIS), binding(ALICE, &alice)), &[], &alice));
+	schedule(m(2));
+	assert_ok!(register(BOB, &sim_quote(m(2), binding(BOB, &bob)), &[], &bob));
+	frame_system::BlockHash::<Test>::insert(5, sp_core::H256([5; 32]));
+	System::set_block_number(6);
+	<EnclaveUpdate as frame_support::traits::Hooks<u64>>::on_initialize(6);
+	(signer, bob_signer)
+}
+
+fn commit(
+	who: u64,
+	signer: &sp_core::ed25519::Pair,
+	measurement: Measurement,
+	last_block: u64,
+	block_hash: [u8; 32],
+) -> frame_support::dispatch::DispatchResult {
+	let commitment = CutOverCommitment { measurement, last_block, block_hash, state_hash: [7; 32] };
+	let signature = signer.sign(&commitment.message()).0;
+	EnclaveRegistry::commit_cut_over(
+		RuntimeOrigin::signed(who),
+		last_block,
+		block_hash,
+		[7; 32],
+		signature,
+	)
+}
+
+#[test]
+fn the_predecessor_commits_to_its_final_state_once() {
+	build_and_execute(|| {
+		let (signer, _) = cut_over_at_six();
+		assert_ok!(commit(ALICE, &signer, m(GENESIS), 5, [5; 32]));
+		assert_eq!(
+			CutOvers::<Test>::get(5),
+			Some(CutOverCommitment {
+				measurement: m(GENESIS),
+				last_block: 5,
+				block_hash: [5; 32],
+				state_hash: [7; 32],
+			})
+		);
+		System::assert_last_event(
+			Event::CutOverCommitted {
+				account: ALICE,
+				measurement: m(GENESIS),
+				last_block: 5,
+				state_hash: [7; 32],
+			}
+			.into(),
+		);
+		assert_noop!(
+			commit(ALICE, &signer, m(GENESIS), 5, [5; 32]),
+			Error::<Test>::CutOverAlreadyCommitted
+		);
+	});
+}
+
+#[test]
+fn a_commitment_not_signed_by_the_registered_key_is_refused() {
+	build_and_execute(|| {
+		cut_over_at_six();
+		let other = sp_core::ed25519::Pair::from_seed(&[0x52; 32]);
+		assert_noop!(
+			commit(ALICE, &other, m(GENESIS), 5, [5; 32]),
+			Error::<Test>::CommitmentSignatureInvalid
+		);
+		// An account without a record cannot commit at all.
+		assert_noop!(commit(3, &other, m(GENESIS), 5, [5; 32]), Error::<Test>::NotRegistered);
+		assert!(CutOvers::<Test>::get(5).is_none());
+	});
+}
+
+#[test]
+fn a_commitment_for_the_wrong_block_is_refused() {
+	build_and_execute(|| {
+		let (signer, bob) = cut_over_at_six();
+		// Not the last block of Alice's stretch (it ended at 5).
+		frame_system::BlockHash::<Test>::insert(4, sp_core::H256([4; 32]));
+		assert_noop!(
+			commit(ALICE, &signer, m(GENESIS), 4, [4; 32]),
+			Error::<Test>::NotCutOverBlock
+		);
+		// The right block with another hash, and a block whose hash the chain does not keep.
+		assert_noop!(
+			commit(ALICE, &signer, m(GENESIS), 5, [6; 32]),
+			Error::<Test>::BlockHashMismatch
+		);
+		frame_system::BlockHash::<Test>::remove(5);
+		assert_noop!(
+			commit(ALICE, &signer, m(GENESIS), 5, [0; 32]),
+			Error::<Test>::BlockHashMismatch
+		);
+		// Bob's enclave is active: it has no cut-over to commit to yet.
+		assert_noop!(commit(BOB, &bob, m(2), 5, [5; 32]), Error::<Test>::NotCutOverBlock);
+		assert!(CutOvers::<Test>::iter().next().is_none());
 	});
 }

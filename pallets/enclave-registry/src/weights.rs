@@ -5,7 +5,7 @@
 //! `bash benchmarks/regenerate-weights.sh` (template `benchmarks/weights-template.hbs`).
 //! Regenerate on your own reference hardware, with your own runtime, before using these in
 //! production.
-//! DATE: `2026-12-02`, STEPS: `50`, REPEAT: `20`
+//! DATE: `2026-12-03`, STEPS: `50`, REPEAT: `20`
 //! WORST CASE MAP SIZE: `1000000`, ADDITIONAL TRIE LAYERS: `2`, ANALYSIS: `MinSquares`
 //! CPU: `Intel(R) Xeon(R) Processor`, WASM-EXECUTION: `Compiled`
 
@@ -25,6 +25,7 @@ pub trait WeightInfo {
 	fn verify_dcap_quote() -> Weight;
 	fn store_registration() -> Weight;
 	fn remove_enclave() -> Weight;
+	fn commit_cut_over() -> Weight;
 }
 
 /// Weights for `pallet_enclave_registry` using the Substrate node and recommended hardware.
@@ -34,8 +35,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 7_134_045_000 picoseconds.
-		Weight::from_parts(8_494_498_000, 0)
+		// Minimum execution time: 5_126_824_000 picoseconds.
+		Weight::from_parts(5_751_381_000, 0)
 	}
 	/// Storage: `EnclaveUpdate::Retired` (r:1 w:0)
 	/// Proof: `EnclaveUpdate::Retired` (`max_values`: Some(1), `max_size`: Some(6274), added: 6769, mode: `MaxEncodedLen`)
@@ -51,8 +52,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `129`
 		//  Estimated: `7759`
-		// Minimum execution time: 21_798_000 picoseconds.
-		Weight::from_parts(29_618_000, 7759)
+		// Minimum execution time: 14_738_000 picoseconds.
+		Weight::from_parts(17_117_000, 7759)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -64,10 +65,27 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `608`
 		//  Estimated: `3958`
-		// Minimum execution time: 18_670_000 picoseconds.
-		Weight::from_parts(23_410_000, 3958)
+		// Minimum execution time: 12_707_000 picoseconds.
+		Weight::from_parts(14_696_000, 3958)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	/// Storage: `EnclaveRegistry::Enclaves` (r:1 w:0)
+	/// Proof: `EnclaveRegistry::Enclaves` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveUpdate::History` (r:1 w:0)
+	/// Proof: `EnclaveUpdate::History` (`max_values`: Some(1), `max_size`: Some(1825), added: 2320, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveRegistry::CutOvers` (r:1 w:1)
+	/// Proof: `EnclaveRegistry::CutOvers` (`max_values`: None, `max_size`: Some(129), added: 2604, mode: `MaxEncodedLen`)
+	fn commit_cut_over() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `800`
+		//  Estimated: `3958`
+		// Minimum execution time: 57_268_000 picoseconds.
+		Weight::from_parts(69_240_000, 3958)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 }
 
@@ -77,8 +95,8 @@ impl WeightInfo for () {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 7_134_045_000 picoseconds.
-		Weight::from_parts(8_494_498_000, 0)
+		// Minimum execution time: 5_126_824_000 picoseconds.
+		Weight::from_parts(5_751_381_000, 0)
 	}
 	/// Storage: `EnclaveUpdate::Retired` (r:1 w:0)
 	/// Proof: `EnclaveUpdate::Retired` (`max_values`: Some(1), `max_size`: Some(6274), added: 6769, mode: `MaxEncodedLen`)
@@ -94,8 +112,8 @@ impl WeightInfo for () {
 		// Proof Size summary in bytes:
 		//  Measured:  `129`
 		//  Estimated: `7759`
-		// Minimum execution time: 21_798_000 picoseconds.
-		Weight::from_parts(29_618_000, 7759)
+		// Minimum execution time: 14_738_000 picoseconds.
+		Weight::from_parts(17_117_000, 7759)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
@@ -107,9 +125,26 @@ impl WeightInfo for () {
 		// Proof Size summary in bytes:
 		//  Measured:  `608`
 		//  Estimated: `3958`
-		// Minimum execution time: 18_670_000 picoseconds.
-		Weight::from_parts(23_410_000, 3958)
+		// Minimum execution time: 12_707_000 picoseconds.
+		Weight::from_parts(14_696_000, 3958)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
+	}
+	/// Storage: `EnclaveRegistry::Enclaves` (r:1 w:0)
+	/// Proof: `EnclaveRegistry::Enclaves` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveUpdate::History` (r:1 w:0)
+	/// Proof: `EnclaveUpdate::History` (`max_values`: Some(1), `max_size`: Some(1825), added: 2320, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveRegistry::CutOvers` (r:1 w:1)
+	/// Proof: `EnclaveRegistry::CutOvers` (`max_values`: None, `max_size`: Some(129), added: 2604, mode: `MaxEncodedLen`)
+	fn commit_cut_over() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `800`
+		//  Estimated: `3958`
+		// Minimum execution time: 57_268_000 picoseconds.
+		Weight::from_parts(69_240_000, 3958)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 }
