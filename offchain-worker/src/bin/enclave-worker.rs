@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use enclave_worker::{
 	attestation::{CollateralCache, Verifier},
-	chain::{rpc::RpcChain, ScheduleSource},
+	chain::rpc::RpcChain,
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{request_keys, Provider, ProviderConfig, RequesterConfig, StoreOutcome},
 	registration::{parse_account, registration_evidence},
@@ -298,8 +298,9 @@ async fn run_worker(args: RunArgs) -> Result<ExitCode> {
 		Arc::new(args.worker.tee.build(data_dir)?.context("run needs --tee sim|gramine")?);
 	let identity = tee.identity()?;
 	let store = Store::open(data_dir)?;
+	let sealing_key = Arc::new(tee.sealing_key()?);
 	let (keys, _) = store
-		.read_sealed_keys(&tee.sealing_key()?, &identity.measurement)
+		.read_sealed_keys(&sealing_key, &identity.measurement)
 		.context("loading this enclave's keys")?;
 	let checksum = keys.checksum();
 	let keys = Arc::new(KeyStore::with_keys(keys));
@@ -340,7 +341,7 @@ async fn run_worker(args: RunArgs) -> Result<ExitCode> {
 		predecessor: args.predecessor.clone(),
 		// To read the key of this enclave's registration at the cut-over, whenever
 		// `register-evidence` made it: it signs the commitment to the final state.
-		sealing_key: Some(Arc::new(tee.sealing_key()?)),
+		sealing_key: Some(sealing_key),
 		..RunnerConfig::default()
 	};
 	let runner = Runner::new(chain, keys, store, identity.measurement, status, config)?;
@@ -465,8 +466,10 @@ async fn request_keys_command(args: RequestKeysArgs) -> Result<ExitCode> {
 /// The provisioning addresses of the registered enclaves (of the chain's key set) that the
 /// verified schedule lets hand their keys to `own`, as the registry records them.
 async fn registered_providers(chain: &RpcChain, own: &Measurement) -> Result<Vec<String>> {
-	let schedule = chain.verified_schedule().await.context("reading the schedule")?;
-	let registry = chain.verified_registry().await.context("reading the enclave registry")?;
+	// One verified head for both, so that the decision and the records are of one block.
+	let head = chain.finalized_block().await.context("verifying the finalized head")?;
+	let schedule = chain.verified_at(&head).await.context("reading the schedule")?;
+	let registry = chain.registry_at(&head).await.context("reading the enclave registry")?;
 	let addresses: Vec<String> = registry
 		.of_key_set()
 		.filter(|(_, record)| schedule.decide(&record.measurement, own).is_allowed())

@@ -102,7 +102,7 @@ impl PalletKeys {
 			history: storage_value_key(pallet_name, "History"),
 			retired: storage_value_key(pallet_name, "Retired"),
 			timestamp: storage_value_key(TIMESTAMP_PALLET_NAME, "Now"),
-			key_set: storage_value_key(REGISTRY_PALLET_NAME, "KeySet"),
+			key_set: super::registry::key_set_key(),
 		}
 	}
 

@@ -392,9 +392,15 @@ impl RpcChain {
 	/// record the node lists, each read with a proof checked against the head's state root
 	/// (the node can leave records out, not forge one).
 	pub async fn verified_registry(&self) -> Result<VerifiedRegistry, ChainError> {
+		let head = self.finalized_block().await?;
+		self.registry_at(&head).await
+	}
+
+	/// The enclave registry at the verified `block` (from [`RpcChain::finalized_block`]), as
+	/// [`RpcChain::verified_registry`] reads it.
+	pub async fn registry_at(&self, block: &VerifiedBlock) -> Result<VerifiedRegistry, ChainError> {
 		/// Keys asked for per `state_getKeysPaged` call.
 		const PAGE: u32 = 256;
-		let block = self.finalized_block().await?;
 		let rpc = self.rpc();
 		let at = Some(H256(block.hash));
 		let prefix = enclaves_prefix();

@@ -161,6 +161,7 @@ const OWN_FILES: &[&str] = &[
 	LIGHT_CLIENT_FILE,
 	CHAIN_IDENTITY_FILE,
 	SIGNING_KEY_FILE,
+	crate::registration::CUT_OVER_FILE,
 	crate::status::STATUS_FILE,
 	#[cfg(feature = "dev-tee")]
 	crate::tee::sim::HOST_SECRET_FILE,
