@@ -1,5 +1,7 @@
 //! Command-line interface: the standard Substrate node flags (`sc_cli::RunCmd`: `--dev`,
-//! `--chain`, `--alice`, `--validator`, ...) plus this node's genesis and finality options.
+//! `--chain`, `--alice`, `--validator`, ...) plus this node's genesis, finality and development
+//! clock options (`--dev-clock-start`, which runs a built-in chain at another time, e.g. inside
+//! the validity window of a sample quote's collateral).
 
 use enclave_update_primitives::Measurement;
 use enclave_update_runtime::genesis_config_presets::DEV_GENESIS_ENCLAVE;
@@ -57,6 +59,37 @@ pub struct NodeParams {
 		value_parser = clap::value_parser!(u32).range(1..),
 	)]
 	pub justification_period: u32,
+
+	/// Development only: the chain time (`pallet_timestamp`, in unix seconds) at this node's
+	/// start, for the built-in `dev` and `local` chains; refused for a chain spec file. The node
+	/// authors and checks blocks as if its clock had been set to this time when it started, and
+	/// then runs on from there: for example inside the validity window of a sample quote's
+	/// collateral (Intel's samples are valid for a month of 2025).
+	///
+	/// The chain's clock is a consensus input, and this shifts only this node's view of it:
+	/// other nodes of the chain keep theirs (the nodes of a `local` chain need the same start,
+	/// given at the same moment: a block from a later slot than a node's clock is refused).
+	/// Restarting a chain with the same start moves its clock back, which the runtime refuses
+	/// (Aura's slots must increase), so use it on fresh chains (`--tmp`).
+	#[arg(long, value_name = "UNIX_SECONDS", value_parser = parse_dev_clock_start)]
+	pub dev_clock_start: Option<u64>,
+}
+
+/// The latest `--dev-clock-start`: 9999-12-31T23:59:59Z, so that the time in milliseconds
+/// (what `pallet_timestamp` stores) is far from overflowing.
+pub const MAX_DEV_CLOCK_START: u64 = 253_402_300_799;
+
+/// A chain start time: unix seconds after the epoch, no later than [`MAX_DEV_CLOCK_START`].
+fn parse_dev_clock_start(text: &str) -> Result<u64, String> {
+	let seconds: u64 =
+		text.parse().map_err(|error| format!("not a unix time in seconds: {error}"))?;
+	if seconds == 0 || seconds > MAX_DEV_CLOCK_START {
+		return Err(format!(
+			"a chain start time must be after the unix epoch and at most {MAX_DEV_CLOCK_START} \
+			 (year 9999), got {seconds}"
+		));
+	}
+	Ok(seconds)
 }
 
 /// A slot duration the runtime's `BlockTime` genesis accepts: even, and at least its minimum.
@@ -128,6 +161,23 @@ mod tests {
 		assert_eq!(cli.node.slot_duration_ms, Some(500));
 		for bad in ["501", "98", "fast"] {
 			let error = Cli::try_from_iter(["node", "--slot-duration-ms", bad]).unwrap_err();
+			assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation, "{bad}");
+		}
+	}
+
+	#[test]
+	fn the_dev_clock_start_is_a_unix_time_in_seconds() {
+		let cli = Cli::try_from_iter(["node", "--dev", "--dev-clock-start", "1751624655"]).unwrap();
+		assert_eq!(cli.node.dev_clock_start, Some(1_751_624_655));
+		assert_eq!(Cli::try_from_iter(["node", "--dev"]).unwrap().node.dev_clock_start, None);
+		let latest = MAX_DEV_CLOCK_START.to_string();
+		let cli = Cli::try_from_iter(["node", "--dev-clock-start", &latest]).unwrap();
+		assert_eq!(cli.node.dev_clock_start, Some(MAX_DEV_CLOCK_START));
+		let too_late = (MAX_DEV_CLOCK_START + 1).to_string();
+		for bad in ["0", "-1", "soon", "1751624655.5", &too_late] {
+			// `=`: a value, even one that looks like a flag.
+			let argument = format!("--dev-clock-start={bad}");
+			let error = Cli::try_from_iter(["node", &argument]).unwrap_err();
 			assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation, "{bad}");
 		}
 	}

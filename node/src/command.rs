@@ -34,17 +34,24 @@ impl SubstrateCli for Cli {
 	}
 
 	fn load_spec(&self, id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
-		Ok(Box::new(
-			chain_spec::load(
-				id,
-				chain_spec::GenesisOverrides {
-					runtime: self.node.genesis_runtime.clone(),
-					genesis_enclave: self.node.genesis_enclave,
-					slot_duration_ms: self.node.slot_duration_ms,
-				},
-			)
-			.map_err(|error| error.to_string())?,
-		))
+		let spec = chain_spec::load(
+			id,
+			chain_spec::GenesisOverrides {
+				runtime: self.node.genesis_runtime.clone(),
+				genesis_enclave: self.node.genesis_enclave,
+				slot_duration_ms: self.node.slot_duration_ms,
+			},
+		)
+		.map_err(|error| error.to_string())?;
+		// A chain spec file's chain has nodes on the real time, which would refuse this node's
+		// blocks or see them refused: its clock is left alone.
+		if self.node.dev_clock_start.is_some() && chain_spec::BuiltinChain::from_id(id).is_none() {
+			return Err(format!(
+				"--dev-clock-start is for the built-in `dev` and `local` chains only, not the chain \
+				 spec {id}: a chain's clock is a consensus input its nodes share"
+			));
+		}
+		Ok(Box::new(spec))
 	}
 }
 

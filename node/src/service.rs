@@ -1,5 +1,8 @@
 //! The service: client (executing the runtime's wasm), database, transaction pool, network, RPC,
 //! Aura block authoring and the GRANDPA voter.
+//!
+//! Aura and `pallet_timestamp` read the time from [`ChainClock`]: the system clock, or on a
+//! development chain started with `--dev-clock-start` the system clock shifted to another time.
 
 use crate::cli::NodeParams;
 use enclave_update_runtime::{apis::RuntimeApi, opaque::Block};
@@ -11,7 +14,11 @@ use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpS
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
 use sp_consensus_aura::sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair};
 use sp_runtime::traits::Block as BlockT;
-use std::{sync::Arc, time::Duration};
+use sp_timestamp::Timestamp;
+use std::{
+	sync::Arc,
+	time::{Duration, SystemTime},
+};
 
 /// The host functions the runtime may call: Substrate's standard set, nothing else.
 pub type HostFunctions = sp_io::SubstrateHostFunctions;
@@ -34,12 +41,70 @@ pub type Service = sc_service::PartialComponents<
 	FullSelectChain,
 	sc_consensus::DefaultImportQueue<Block>,
 	FullPool,
-	(GrandpaBlockImport, sc_consensus_grandpa::LinkHalf<Block, FullClient, FullSelectChain>),
+	(
+		GrandpaBlockImport,
+		sc_consensus_grandpa::LinkHalf<Block, FullClient, FullSelectChain>,
+		ChainClock,
+	),
 >;
 
+/// The time this node puts in the blocks it authors (the timestamp inherent, and the Aura slot
+/// taken from it) and checks the blocks it imports against: the system clock shifted by a fixed
+/// offset, zero unless `--dev-clock-start` set the time at the service's start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainClock {
+	/// Milliseconds added to the system time.
+	offset_ms: i64,
+}
+
+impl ChainClock {
+	/// The system clock as it is.
+	pub const SYSTEM: Self = Self { offset_ms: 0 };
+
+	/// The clock that reads `start` (unix seconds) now, or the system clock.
+	pub fn starting_at(start: Option<u64>) -> Result<Self, ServiceError> {
+		let Some(start) = start else { return Ok(Self::SYSTEM) };
+		let offset = i128::from(start) * 1000 - i128::from(system_time_ms());
+		let offset_ms = i64::try_from(offset).map_err(|_| {
+			ServiceError::Other(format!(
+				"--dev-clock-start {start} is too far from the system time"
+			))
+		})?;
+		Ok(Self { offset_ms })
+	}
+
+	/// How far this clock is ahead of the system clock (behind if negative), in milliseconds.
+	pub fn offset_ms(self) -> i64 {
+		self.offset_ms
+	}
+
+	/// The time now, in milliseconds after the unix epoch.
+	pub fn now(self) -> Timestamp {
+		Timestamp::new(system_time_ms().saturating_add_signed(self.offset_ms))
+	}
+}
+
+/// The system time in milliseconds after the unix epoch (the epoch itself for a clock set before
+/// it).
+fn system_time_ms() -> u64 {
+	SystemTime::now()
+		.duration_since(SystemTime::UNIX_EPOCH)
+		.map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// Builds the client, its database, the transaction pool and the import queue (Aura checks a
-/// block's author and slot, GRANDPA imports its justification).
+/// block's author and slot, GRANDPA imports its justification), and the clock the node's
+/// consensus reads.
 pub fn new_partial(config: &Configuration, params: &NodeParams) -> Result<Service, ServiceError> {
+	let clock = ChainClock::starting_at(params.dev_clock_start)?;
+	if let Some(start) = params.dev_clock_start {
+		let seconds = clock.offset_ms().unsigned_abs() / 1000;
+		let direction = if clock.offset_ms() < 0 { "behind" } else { "ahead of" };
+		log::warn!(
+			"--dev-clock-start {start}: this node's chain time starts at unix time {start}, \
+			 {seconds} s {direction} its system clock (development only)",
+		);
+	}
 	let executor = sc_service::new_wasm_executor::<HostFunctions>(&config.executor);
 	// No telemetry: a development node reports to nobody.
 	let (client, backend, keystore_container, task_manager) =
@@ -80,7 +145,9 @@ pub fn new_partial(config: &Configuration, params: &NodeParams) -> Result<Servic
 						&*cidp_client,
 						parent_hash,
 					)?;
-					let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
+					// This node's time: Aura refuses a block from a later slot than this one, the
+					// runtime's inherent check a timestamp too far ahead of this one.
+					let timestamp = sp_timestamp::InherentDataProvider::new(clock.now());
 					let slot = sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
 						*timestamp,
 						slot_duration,
@@ -104,7 +171,7 @@ pub fn new_partial(config: &Configuration, params: &NodeParams) -> Result<Servic
 		keystore_container,
 		select_chain,
 		transaction_pool,
-		other: (grandpa_block_import, grandpa_link),
+		other: (grandpa_block_import, grandpa_link, clock),
 	})
 }
 
@@ -122,7 +189,7 @@ pub fn new_full<Network: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
 		keystore_container,
 		select_chain,
 		transaction_pool,
-		other: (block_import, grandpa_link),
+		other: (block_import, grandpa_link, clock),
 	} = new_partial(&config, &params)?;
 
 	let mut net_config = sc_network::config::FullNetworkConfiguration::<
@@ -256,7 +323,9 @@ pub fn new_full<Network: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
 				block_import,
 				proposer_factory,
 				create_inherent_data_providers: move |_, ()| async move {
-					let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
+					// sc-consensus-slots authors in the slot this gives: the slot of the block's
+					// timestamp.
+					let timestamp = sp_timestamp::InherentDataProvider::new(clock.now());
 					let slot = sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
 						*timestamp,
 						slot_duration,
@@ -312,4 +381,46 @@ pub fn new_full<Network: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
 	}
 
 	Ok(task_manager)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn the_dev_clock_reads_its_start_time_and_runs_on_from_it() {
+		let start = 1_751_624_655;
+		let before = system_time_ms();
+		let clock = ChainClock::starting_at(Some(start)).unwrap();
+		let first = clock.now().as_millis();
+		assert!(first >= start * 1000, "{first}");
+		// Only the time this test took passed since the start (a minute is ample).
+		assert!(first < start * 1000 + 60_000, "{first}");
+		std::thread::sleep(Duration::from_millis(20));
+		let later = clock.now().as_millis();
+		assert!(later >= first + 20, "{first} then {later}");
+		// The offset is what the system clock needs to read the start (here: in the past).
+		let after = system_time_ms();
+		assert!(clock.offset_ms() < 0);
+		assert!(i128::from(clock.offset_ms()) <= i128::from(start) * 1000 - i128::from(before));
+		assert!(i128::from(clock.offset_ms()) >= i128::from(start) * 1000 - i128::from(after));
+	}
+
+	#[test]
+	fn without_a_start_the_chain_clock_is_the_system_clock() {
+		let clock = ChainClock::starting_at(None).unwrap();
+		assert_eq!(clock, ChainClock::SYSTEM);
+		let before = system_time_ms();
+		let now = clock.now().as_millis();
+		assert!((before..=system_time_ms()).contains(&now), "{now}");
+	}
+
+	#[test]
+	fn a_start_in_the_future_moves_the_clock_ahead() {
+		let start = crate::cli::MAX_DEV_CLOCK_START;
+		let clock = ChainClock::starting_at(Some(start)).unwrap();
+		assert!(clock.offset_ms() > 0);
+		let now = clock.now().as_millis();
+		assert!((start * 1000..start * 1000 + 60_000).contains(&now), "{now}");
+	}
 }

@@ -63,6 +63,51 @@ async fn submit(
 	}
 }
 
+/// Signs `payload` with `signer`, submits it and waits until it is in a finalized block, where it
+/// must have failed with a pallet error: returns that error's pallet and name, resolved through
+/// the node's metadata as any client resolves them, and the extrinsic's events.
+async fn submit_refused(
+	client: &Client,
+	payload: &DynamicPayload<Composite<()>>,
+	signer: &Keypair,
+) -> ((String, String), Vec<(String, String, Vec<u8>)>) {
+	let at = client.at_current_block().await.expect("a finalized block");
+	let in_block = at
+		.transactions()
+		.sign_and_submit_then_watch_default(payload, signer)
+		.await
+		.expect("the node accepts the transaction")
+		.wait_for_finalized()
+		.await
+		.expect("the transaction makes it into a finalized block");
+	let events: Vec<(String, String, Vec<u8>)> = in_block
+		.fetch_events()
+		.await
+		.expect("the transaction's events")
+		.iter()
+		.map(|event| {
+			let event = event.expect("events decode");
+			(
+				event.pallet_name().to_owned(),
+				event.event_name().to_owned(),
+				event.field_bytes().to_vec(),
+			)
+		})
+		.collect();
+	// `ExtrinsicFailed { dispatch_error, dispatch_info }`: the error comes first.
+	let error: DispatchError = event(&events, "System", "ExtrinsicFailed");
+	let DispatchError::Module(module_error) = error else {
+		panic!("expected a pallet error, got {error:?}");
+	};
+	let metadata = at.metadata();
+	let pallet = metadata
+		.pallet_by_error_index(module_error.index)
+		.expect("the error's pallet is in the metadata");
+	let variant =
+		pallet.error_variant_by_index(module_error.error[0]).expect("the error is in the metadata");
+	((pallet.name().to_owned(), variant.name.clone()), events)
+}
+
 /// The fields of the first `pallet.name` event, SCALE-decoded as `T`.
 fn event<T: Decode>(events: &[(String, String, Vec<u8>)], pallet: &str, name: &str) -> T {
 	let (_, _, fields) = events
@@ -389,4 +434,193 @@ async fn an_unknown_chain_and_a_corrupt_chain_spec_are_clear_errors() {
 	let stderr = String::from_utf8_lossy(&output.stderr);
 	assert!(stderr.contains("chain spec"), "{stderr}");
 	assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// A unix time inside the validity windows of the collateral of both of dcap-qvl's samples
+/// (2025-07-04T10:24:15Z, the time `runtime/src/registry_tests.rs` verifies the TDX sample at):
+/// the TCB infos and QE identities of `tdx_quote_collateral.json` and `sgx_quote_collateral.json`
+/// were issued on 2025-06-19 (10:56:11Z the latest) and are next updated on 2025-07-19
+/// (10:01:18Z the earliest).
+const SAMPLE_TIME: u64 = 1_751_624_655;
+/// When the TDX sample's collateral expires: its TCB info's `nextUpdate`, 2025-07-19T10:16:03Z
+/// (its QE identity's is later).
+const TDX_COLLATERAL_EXPIRY: u64 = 1_752_920_163;
+
+/// A file of dcap-qvl's samples (`offchain-worker/tests/fixtures`).
+fn sample(name: &str) -> Vec<u8> {
+	let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+		.join("../offchain-worker/tests/fixtures")
+		.join(name);
+	std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// A sample's collateral, SCALE-encoded as `register_enclave` takes it.
+fn sample_collateral(name: &str) -> Vec<u8> {
+	let collateral: dcap_qvl::QuoteCollateralV3 =
+		serde_json::from_slice(&sample(name)).expect("the sample's collateral parses");
+	codec::Encode::encode(&collateral)
+}
+
+/// `EnclaveRegistry::register_enclave` of `evidence` with `collateral`, and keys of the caller's
+/// that no sample's report data binds.
+fn register_call(evidence: &[u8], collateral: &[u8]) -> DynamicPayload<Composite<()>> {
+	call(
+		"EnclaveRegistry",
+		"register_enclave",
+		[
+			("evidence", Value::from_bytes(evidence)),
+			("collateral", Value::from_bytes(collateral)),
+			("url", Value::from_bytes(b"https://127.0.0.1:7001")),
+			("signing_key", Value::from_bytes([1u8; 32])),
+			("shielding_key", Value::from_bytes([2u8; 32])),
+			("key_set_checksum", Value::from_bytes([3u8; 32])),
+		],
+	)
+}
+
+/// Submits Alice's registration of `evidence` with `collateral`, which must fail; returns the
+/// name of the `EnclaveRegistry` error, after checking that the pallet emitted no event.
+async fn registration_error(client: &Client, evidence: &[u8], collateral: &[u8]) -> String {
+	let ((pallet, error), events) =
+		submit_refused(client, &register_call(evidence, collateral), &dev::alice()).await;
+	assert_eq!(pallet, "EnclaveRegistry", "{error}");
+	assert!(
+		!events.iter().any(|(pallet, _, _)| pallet == "EnclaveRegistry"),
+		"a refused registration emits no registry event: {events:?}"
+	);
+	error
+}
+
+/// The chain's time (`Timestamp::Now`) at the latest finalized block, in milliseconds.
+async fn chain_time_ms(client: &Client) -> u64 {
+	let at = client.at_current_block().await.expect("a finalized block");
+	let now = at
+		.storage()
+		.fetch(subxt::dynamic::storage::<(), Value>("Timestamp", "Now"), ())
+		.await
+		.expect("Timestamp::Now");
+	u64::decode(&mut now.bytes()).expect("a timestamp in milliseconds")
+}
+
+/// Asserts that the registry holds no enclave and no key set at the latest finalized block.
+async fn assert_nothing_registered(client: &Client) {
+	let at = client.at_current_block().await.expect("a finalized block");
+	let mut enclaves = at
+		.storage()
+		.iter(subxt::dynamic::storage::<(Value,), Value>("EnclaveRegistry", "Enclaves"), ())
+		.await
+		.expect("the registry's records can be listed");
+	if let Some(record) = enclaves.next().await {
+		panic!("an enclave is registered: {:?}", record.map(|r| r.key_bytes().to_vec()));
+	}
+	let key_set = at
+		.storage()
+		.try_fetch(subxt::dynamic::storage::<(), Value>("EnclaveRegistry", "KeySet"), ())
+		.await
+		.expect("the key set can be read");
+	assert!(key_set.is_none(), "the key set is fixed: {:?}", key_set.map(|v| v.into_bytes()));
+	let count = at
+		.storage()
+		.fetch(subxt::dynamic::storage::<(), Value>("EnclaveRegistry", "EnclaveCount"), ())
+		.await
+		.expect("the enclave count");
+	assert_eq!(u32::decode(&mut count.bytes()).expect("a count"), 0);
+}
+
+/// On a dev chain whose clock starts inside the samples' collateral window, the real
+/// Intel-signed TDX and SGX quotes pass the runtime's verification and policy in a signed
+/// extrinsic: what refuses them is the binding of their report data (which binds an account and
+/// keys of Intel's sample, not Alice's), the check after verification. A TDX quote with one
+/// bit of its signed report body flipped fails verification itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_real_samples_verify_on_a_dev_chain_started_in_their_collateral_window() {
+	bounded(async {
+		let mut node = Node::start_with(
+			Database::Tmp,
+			&["--dev"],
+			&["--dev-clock-start", &SAMPLE_TIME.to_string()],
+		);
+		let (_rpc, client) = node.connect().await;
+		wait_for_finalized(&client, 1, Duration::from_secs(60)).await;
+		// The chain's time ran on from the start for no longer than this test.
+		let now = chain_time_ms(&client).await;
+		let start_ms = SAMPLE_TIME * 1000;
+		let bound_ms = start_ms + u64::try_from(TEST_TIMEOUT.as_millis()).unwrap();
+		assert!((start_ms..bound_ms).contains(&now), "chain time {now} ms, started at {start_ms}");
+
+		let tdx = sample("tdx_quote");
+		let tdx_collateral = sample_collateral("tdx_quote_collateral.json");
+		assert_eq!(registration_error(&client, &tdx, &tdx_collateral).await, "ReportDataMismatch");
+
+		// The first byte of the TD report's REPORTDATA (after the 48-byte header, at 520 in the
+		// report body): what an attacker would rewrite to bind their own keys; the quote's
+		// signature covers it.
+		let mut tampered = tdx.clone();
+		tampered[48 + 520] ^= 1;
+		assert_eq!(registration_error(&client, &tampered, &tdx_collateral).await, "QuoteInvalid");
+
+		let sgx = sample("sgx_quote");
+		let sgx_collateral = sample_collateral("sgx_quote_collateral.json");
+		assert_eq!(registration_error(&client, &sgx, &sgx_collateral).await, "ReportDataMismatch");
+
+		assert_nothing_registered(&client).await;
+	})
+	.await;
+}
+
+/// On a dev chain at the real time (long after 2025-07-19), the same genuine TDX sample is
+/// refused for its collateral's validity window, before any signature is checked.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_the_dev_clock_the_real_tdx_sample_is_refused_as_expired() {
+	bounded(async {
+		let mut node = Node::start_with(Database::Tmp, &["--dev"], &[]);
+		let (_rpc, client) = node.connect().await;
+		wait_for_finalized(&client, 1, Duration::from_secs(60)).await;
+		let now = chain_time_ms(&client).await;
+		assert!(now > TDX_COLLATERAL_EXPIRY * 1000, "the chain's time {now} ms is the real one");
+
+		let tdx = sample("tdx_quote");
+		let tdx_collateral = sample_collateral("tdx_quote_collateral.json");
+		assert_eq!(registration_error(&client, &tdx, &tdx_collateral).await, "CollateralExpired");
+		assert_nothing_registered(&client).await;
+	})
+	.await;
+}
+
+/// `--dev-clock-start` shifts only the built-in chains: on a chain spec file (even one of the dev
+/// chain) the node refuses to start, and a start that is not a unix time after the epoch is a
+/// parse error; neither panics.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dev_clock_start_on_a_chain_spec_file_or_a_bad_value_is_a_clear_error() {
+	// A raw chain spec of the dev chain itself: a file, which the flag may not shift.
+	let output = run_node(&["build-spec", "--dev", "--raw"], COMMAND_TIMEOUT).await;
+	assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+	let dir = tempfile::tempdir().unwrap();
+	let spec = dir.path().join("dev-raw.json");
+	std::fs::write(&spec, &output.stdout).unwrap();
+	let spec = spec.to_str().expect("a UTF-8 temporary path");
+	let start = SAMPLE_TIME.to_string();
+	let output =
+		run_node(&["--chain", spec, "--tmp", "--dev-clock-start", &start], COMMAND_TIMEOUT).await;
+	assert!(!output.status.success());
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(
+		stderr.contains("--dev-clock-start is for the built-in `dev` and `local` chains only"),
+		"{stderr}"
+	);
+	assert!(!stderr.contains("panicked"), "{stderr}");
+
+	for (value, message) in [
+		("0", "a chain start time must be after the unix epoch"),
+		("-5", "not a unix time in seconds"),
+		("tomorrow", "not a unix time in seconds"),
+		("253402300800", "a chain start time must be after the unix epoch"),
+	] {
+		let argument = format!("--dev-clock-start={value}");
+		let output = run_node(&["--dev", "--tmp", &argument], COMMAND_TIMEOUT).await;
+		assert!(!output.status.success(), "{value}");
+		let stderr = String::from_utf8_lossy(&output.stderr);
+		assert!(stderr.contains(message), "{value}: {stderr}");
+		assert!(!stderr.contains("panicked"), "{value}: {stderr}");
+	}
 }
