@@ -37,6 +37,20 @@ fn longest_url<T: Config>() -> BoundedVec<u8, T::MaxUrlLen> {
 	BoundedVec::truncate_from(alloc::vec![b'u'; T::MaxUrlLen::get() as usize])
 }
 
+/// Registers `account`'s enclave of the active `measurement`, with `signing_key`.
+fn registered<T: Config>(account: &T::AccountId, measurement: Measurement, signing_key: [u8; 32]) {
+	T::Schedule::make_active_for_benchmarks(&measurement);
+	Pallet::<T>::store_registration(
+		account.clone(),
+		&attested(measurement),
+		longest_url::<T>(),
+		signing_key,
+		[2; 32],
+		[3; 32],
+	)
+	.expect("a registration");
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -84,17 +98,7 @@ mod benchmarks {
 	#[benchmark]
 	fn remove_enclave() {
 		let caller: T::AccountId = whitelisted_caller();
-		let measurement = Measurement::MrEnclave([0xbe; 32]);
-		T::Schedule::make_active_for_benchmarks(&measurement);
-		Pallet::<T>::store_registration(
-			caller.clone(),
-			&attested(measurement),
-			longest_url::<T>(),
-			[1; 32],
-			[2; 32],
-			[3; 32],
-		)
-		.expect("a registration");
+		registered::<T>(&caller, Measurement::MrEnclave([0xbe; 32]), [1; 32]);
 
 		#[extrinsic_call]
 		deregister_enclave(RawOrigin::Signed(caller.clone()));
@@ -102,21 +106,34 @@ mod benchmarks {
 		assert!(!Enclaves::<T>::contains_key(&caller));
 	}
 
+	/// The standing that reads the most: the active enclave's predecessor, whose cut-over
+	/// commitment is then read too.
+	#[benchmark]
+	fn prune_enclave() {
+		let caller: T::AccountId = whitelisted_caller();
+		let owner: T::AccountId = account("owner", 0, 0);
+		let measurement = Measurement::MrEnclave([0xbe; 32]);
+		registered::<T>(&owner, measurement, [1; 32]);
+		T::Schedule::make_active_for_benchmarks(&Measurement::MrEnclave([0xbf; 32]));
+		let superseded_at: BlockNumberFor<T> = 8u32.into();
+		T::Schedule::make_superseded_for_benchmarks(&measurement, superseded_at);
+		let last_block = superseded_at - 1u32.into();
+		let commitment =
+			CutOverCommitment { measurement, last_block, block_hash: [5; 32], state_hash: [6; 32] };
+		CutOvers::<T>::insert(last_block, commitment);
+
+		#[extrinsic_call]
+		prune_enclave(RawOrigin::Signed(caller), owner.clone());
+
+		assert!(!Enclaves::<T>::contains_key(&owner));
+	}
+
 	#[benchmark]
 	fn commit_cut_over() {
 		let caller: T::AccountId = whitelisted_caller();
 		let measurement = Measurement::MrEnclave([0xbe; 32]);
-		T::Schedule::make_active_for_benchmarks(&measurement);
 		let signing_key = sp_io::crypto::ed25519_generate(BENCHMARK_KEY_TYPE, None);
-		Pallet::<T>::store_registration(
-			caller.clone(),
-			&attested(measurement),
-			longest_url::<T>(),
-			signing_key.0,
-			[2; 32],
-			[3; 32],
-		)
-		.expect("a registration");
+		registered::<T>(&caller, measurement, signing_key.0);
 		let last_block: BlockNumberFor<T> = 7u32.into();
 		T::Schedule::make_superseded_for_benchmarks(&measurement, last_block + 1u32.into());
 		let block_hash = [5u8; 32];

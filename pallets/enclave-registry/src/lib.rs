@@ -30,9 +30,14 @@
 //!   useless.
 //!
 //! Registering again renews the record (re-attestation: a fresh quote, fresh collateral, maybe
-//! a new URL). Records of a measurement that is retired, or superseded and no longer the one
-//! that hands the keys to the active enclave, can be pruned by anyone
-//! ([`prune_enclave`](Pallet::prune_enclave)); an enclave's account can deregister it.
+//! a new URL). A record goes when its measurement is done with the keys: retired, cancelled
+//! before its activation, superseded before the active enclave's predecessor, or the active
+//! enclave's predecessor once its cut-over commitment is on chain (its last hand-over, the
+//! state, is done). The pallet removes such records in blocks' idle time
+//! ([`Hooks::on_idle`](frame_support::traits::Hooks::on_idle)): a pass over the records, resumed
+//! where the block's remaining weight stopped it, starts every [`Config::PruneInterval`] blocks
+//! and right after a commitment. Anyone can remove one at once
+//! ([`prune_enclave`](Pallet::prune_enclave)), and an enclave's account can deregister it.
 //!
 //! At a cut-over, the predecessor's enclave signs a commitment to its final state with its
 //! registered key, and its account submits it ([`commit_cut_over`](Pallet::commit_cut_over)):
@@ -177,6 +182,7 @@ pub mod pallet {
 	use frame_support::{
 		pallet_prelude::*,
 		traits::{Contains, UnixTime},
+		weights::WeightMeter,
 	};
 	use frame_system::pallet_prelude::*;
 	use scale_info::TypeInfo;
@@ -218,6 +224,12 @@ pub mod pallet {
 		/// The longest URL accepted.
 		#[pallet::constant]
 		type MaxUrlLen: Get<u32>;
+
+		/// How many blocks apart the idle-time passes that remove the records of measurements
+		/// done with the keys start (a cut-over commitment starts one at once): the longest a
+		/// retired or superseded measurement's record stays after the change.
+		#[pallet::constant]
+		type PruneInterval: Get<BlockNumberFor<Self>>;
 
 		/// Weight information for the calls of this pallet.
 		type WeightInfo: WeightInfo;
@@ -278,6 +290,15 @@ pub mod pallet {
 		OptionQuery,
 	>;
 
+	/// The account after which the idle-time pass over [`Enclaves`] in progress goes on; none:
+	/// no pass is in progress.
+	#[pallet::storage]
+	pub type PruneCursor<T: Config> = StorageValue<_, T::AccountId, OptionQuery>;
+
+	/// The block from which the next idle-time pass may start.
+	#[pallet::storage]
+	pub type NextPrune<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
+
 	/// Why a record was removed.
 	#[derive(
 		Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo,
@@ -285,7 +306,8 @@ pub mod pallet {
 	pub enum Removal {
 		/// Its account deregistered it.
 		Deregistered,
-		/// Its measurement is retired, or superseded and past its hand-over.
+		/// Its measurement is done with the keys (retired, cancelled, superseded and past its
+		/// last hand-over).
 		Pruned,
 	}
 
@@ -370,7 +392,8 @@ pub mod pallet {
 		EvidenceReused,
 		/// The account has no registered enclave.
 		NotRegistered,
-		/// The record's measurement may still hold or hand over the keys.
+		/// The record's measurement may still hold or hand over the keys: it is active, scheduled,
+		/// or the active enclave's predecessor without a cut-over commitment on chain.
 		StillInUse,
 		/// The commitment is not signed by the registered enclave key of the caller's record.
 		CommitmentSignatureInvalid,
@@ -402,6 +425,14 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		/// Removes the records of measurements done with the keys, as far as `limit` allows
+		/// (see [`Pallet::prune_in_idle_time`]).
+		fn on_idle(now: BlockNumberFor<T>, limit: Weight) -> Weight {
+			let mut meter = WeightMeter::with_limit(limit);
+			Self::prune_in_idle_time(now, &mut meter);
+			meter.consumed()
+		}
+
 		#[cfg(feature = "try-runtime")]
 		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
 			Self::do_try_state()
@@ -457,21 +488,15 @@ pub mod pallet {
 			Self::remove(account, Removal::Deregistered)
 		}
 
-		/// Remove `account`'s record, whose measurement is retired, or superseded and no longer
-		/// the one that may hand the keys to the active enclave. Anyone may call it. Emits
-		/// [`Event::Removed`].
+		/// Remove `account`'s record now, whose measurement is done with the keys (see
+		/// [`Pallet::done_with_keys`]), which the idle-time passes would remove later. Anyone
+		/// may call it. Emits [`Event::Removed`].
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::remove_enclave())]
+		#[pallet::weight(T::WeightInfo::prune_enclave())]
 		pub fn prune_enclave(origin: OriginFor<T>, account: T::AccountId) -> DispatchResult {
 			ensure_signed(origin)?;
 			let record = Enclaves::<T>::get(&account).ok_or(Error::<T>::NotRegistered)?;
-			ensure!(
-				matches!(
-					T::Schedule::standing(&record.measurement),
-					Standing::Retired | Standing::Gone
-				),
-				Error::<T>::StillInUse
-			);
+			ensure!(Self::done_with_keys(&record.measurement), Error::<T>::StillInUse);
 			Self::remove(account, Removal::Pruned)
 		}
 
@@ -534,6 +559,10 @@ pub mod pallet {
 			ensure!(known.as_ref() == block_hash, Error::<T>::BlockHashMismatch);
 			ensure!(!CutOvers::<T>::contains_key(last_block), Error::<T>::CutOverAlreadyCommitted);
 			CutOvers::<T>::insert(last_block, commitment);
+			// The predecessor's last hand-over is done: its records can go now. A new pass starts
+			// in this block's idle time (one in progress may have passed them already).
+			PruneCursor::<T>::kill();
+			NextPrune::<T>::put(frame_system::Pallet::<T>::block_number());
 			Self::deposit_event(Event::CutOverCommitted {
 				account,
 				measurement: record.measurement,
@@ -622,6 +651,76 @@ pub mod pallet {
 				renewed: previous.is_some(),
 			});
 			Ok(())
+		}
+
+		/// Whether the records of `measurement` can go: it is retired; or gone (cancelled before
+		/// its activation, or superseded before the active enclave's predecessor); or the active
+		/// enclave's predecessor, and its cut-over commitment is on chain, so that its last
+		/// hand-over is done.
+		pub fn done_with_keys(measurement: &Measurement) -> bool {
+			match T::Schedule::standing(measurement) {
+				Standing::Retired | Standing::Gone => true,
+				Standing::Predecessor => {
+					T::Schedule::superseded_at(measurement).is_some_and(|at| {
+						CutOvers::<T>::contains_key(sp_runtime::Saturating::saturating_sub(
+							at,
+							1u32.into(),
+						))
+					})
+				},
+				Standing::Active | Standing::Scheduled => false,
+			}
+		}
+
+		/// One block's share of the idle-time pass over [`Enclaves`]: from where the pass in
+		/// progress stopped (or, when none is, from the start, if [`NextPrune`] is due), look at
+		/// records as long as `meter` has room for one more removal, and remove those whose
+		/// measurement is [done with the keys](Self::done_with_keys). A pass that reaches the
+		/// end schedules the next one [`Config::PruneInterval`] blocks later.
+		pub fn prune_in_idle_time(now: BlockNumberFor<T>, meter: &mut WeightMeter) {
+			let db = T::DbWeight::get();
+			// The cursor and the next pass's block.
+			if meter.try_consume(db.reads(2)).is_err() {
+				return;
+			}
+			let cursor = PruneCursor::<T>::get();
+			if cursor.is_none() && now < NextPrune::<T>::get() {
+				return;
+			}
+			// A look at one record costs at most what `prune_enclave` does, plus the cursor's
+			// write.
+			let step = T::WeightInfo::prune_enclave().saturating_add(db.writes(1));
+			let mut records = match &cursor {
+				Some(account) => Enclaves::<T>::iter_from(Enclaves::<T>::hashed_key_for(account)),
+				None => Enclaves::<T>::iter(),
+			};
+			let mut last = None;
+			let mut done = alloc::vec::Vec::new();
+			let finished = loop {
+				if !meter.can_consume(step) {
+					break false;
+				}
+				let Some((account, record)) = records.next() else { break true };
+				meter.consume(step);
+				if Self::done_with_keys(&record.measurement) {
+					done.push(account.clone());
+				}
+				last = Some(account);
+			};
+			drop(records);
+			for account in done {
+				// Only records just read: their removal cannot fail.
+				let _ = Self::remove(account, Removal::Pruned);
+			}
+			if finished {
+				PruneCursor::<T>::kill();
+				NextPrune::<T>::put(sp_runtime::Saturating::saturating_add(
+					now,
+					T::PruneInterval::get(),
+				));
+			} else if let Some(last) = last {
+				PruneCursor::<T>::put(last);
+			}
 		}
 
 		fn remove(account: T::AccountId, reason: Removal) -> DispatchResult {

@@ -37,6 +37,8 @@ mod runtime {
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
 	type Block = Block;
+	// Storage accesses cost weight, so that the idle-time pass's accounting is tested.
+	type DbWeight = frame_support::weights::constants::RocksDbWeight;
 }
 
 impl pallet_timestamp::Config for Test {
@@ -84,6 +86,8 @@ impl pallet_enclave_registry::Config for Test {
 	type MaxEvidenceLen = ConstU32<{ 16 * 1024 }>;
 	type MaxCollateralLen = ConstU32<{ 64 * 1024 }>;
 	type MaxUrlLen = ConstU32<128>;
+	// A pass over the records every 10 blocks (and at once after a cut-over commitment).
+	type PruneInterval = ConstU64<10>;
 	type WeightInfo = ();
 }
 

@@ -4,12 +4,13 @@
 use crate::{
 	attestation::{self, RefuseSimulated, VerifyError},
 	mock::*,
-	CutOvers, EnclaveCount, Enclaves, Error, Event, EvidenceKind, KeySet, Removal, TcbStatus,
+	CutOvers, EnclaveCount, Enclaves, Error, Event, EvidenceKind, KeySet, NextPrune, PruneCursor,
+	Removal, TcbStatus,
 };
 use dcap_qvl::quote::Quote;
 use enclave_update_primitives::CutOverCommitment;
 use enclave_update_primitives::{Measurement, TdIdentityFields};
-use frame_support::{assert_noop, assert_ok, BoundedVec};
+use frame_support::{assert_noop, assert_ok, weights::Weight, BoundedVec};
 use sp_core::Pair;
 use sp_runtime::DispatchError;
 
@@ -359,26 +360,19 @@ fn re_attestation_renews_the_record_with_a_new_quote_only() {
 }
 
 #[test]
-fn records_are_pruned_once_their_measurement_can_no_longer_hand_over() {
+fn a_record_is_pruned_once_its_measurement_is_done_with_the_keys() {
 	build_and_execute(|| {
-		let (alice, bob) = (keys(1, 9), keys(2, 9));
-		assert_ok!(register(ALICE, &sim_quote(m(GENESIS), binding(ALICE, &alice)), &[], &alice));
-		schedule(m(2));
-		assert_ok!(register(BOB, &sim_quote(m(2), binding(BOB, &bob)), &[], &bob));
-		// Active, then the predecessor that hands the keys to the active one: still in use.
-		assert_noop!(
-			EnclaveRegistry::prune_enclave(RuntimeOrigin::signed(BOB), ALICE),
-			Error::<Test>::StillInUse
-		);
-		System::set_block_number(6);
-		<EnclaveUpdate as frame_support::traits::Hooks<u64>>::on_initialize(6);
-		assert_eq!(pallet_enclave_update::Active::<Test>::get().unwrap().measurement, m(2));
-		assert_noop!(
-			EnclaveRegistry::prune_enclave(RuntimeOrigin::signed(BOB), ALICE),
-			Error::<Test>::StillInUse
-		);
-		// Retired: anyone may prune it.
-		assert_ok!(EnclaveUpdate::retire_enclave(RuntimeOrigin::root(), m(GENESIS)));
+		let (signer, _) = cut_over_at_six();
+		// Bob's is active; Alice's is the active one's predecessor, whose cut-over is not
+		// committed yet: both still in use.
+		for account in [ALICE, BOB] {
+			assert_noop!(
+				EnclaveRegistry::prune_enclave(RuntimeOrigin::signed(BOB), account),
+				Error::<Test>::StillInUse
+			);
+		}
+		// Its commitment is its last hand-over: then anyone may prune it.
+		assert_ok!(commit(ALICE, &signer, m(GENESIS), 5, [5; 32]));
 		assert_ok!(EnclaveRegistry::prune_enclave(RuntimeOrigin::signed(BOB), ALICE));
 		System::assert_last_event(
 			Event::Removed { account: ALICE, measurement: m(GENESIS), reason: Removal::Pruned }
@@ -392,6 +386,133 @@ fn records_are_pruned_once_their_measurement_can_no_longer_hand_over() {
 		assert_ok!(EnclaveRegistry::deregister_enclave(RuntimeOrigin::signed(BOB)));
 		assert_eq!(EnclaveCount::<Test>::get(), 0);
 		assert_eq!(KeySet::<Test>::get(), Some([9; 32]));
+	});
+}
+
+#[test]
+fn a_retired_or_cancelled_measurements_record_is_pruned() {
+	build_and_execute(|| {
+		const CHARLIE: u64 = 3;
+		let (alice, bob, charlie) = (keys(1, 9), keys(2, 9), keys(3, 9));
+		assert_ok!(register(ALICE, &sim_quote(m(GENESIS), binding(ALICE, &alice)), &[], &alice));
+		schedule(m(2));
+		assert_ok!(register(BOB, &sim_quote(m(2), binding(BOB, &bob)), &[], &bob));
+		System::set_block_number(2);
+		schedule(m(3));
+		assert_ok!(register(CHARLIE, &sim_quote(m(3), binding(CHARLIE, &charlie)), &[], &charlie));
+		for account in [ALICE, BOB, CHARLIE] {
+			assert_noop!(
+				EnclaveRegistry::prune_enclave(RuntimeOrigin::signed(ALICE), account),
+				Error::<Test>::StillInUse
+			);
+		}
+		// Bob's build is cancelled, Charlie's retired (which cancels it too).
+		assert_ok!(EnclaveUpdate::cancel_scheduled(RuntimeOrigin::root(), m(2)));
+		assert_ok!(EnclaveRegistry::prune_enclave(RuntimeOrigin::signed(ALICE), BOB));
+		assert_ok!(EnclaveUpdate::retire_enclave(RuntimeOrigin::root(), m(3)));
+		assert_ok!(EnclaveRegistry::prune_enclave(RuntimeOrigin::signed(ALICE), CHARLIE));
+		// The active one's stays.
+		assert_noop!(
+			EnclaveRegistry::prune_enclave(RuntimeOrigin::signed(BOB), ALICE),
+			Error::<Test>::StillInUse
+		);
+		assert_eq!(Enclaves::<Test>::iter_keys().collect::<Vec<_>>(), vec![ALICE]);
+	});
+}
+
+/// Runs the registry's `on_idle` of block `now` with `limit`; returns the weight it used.
+fn idle(now: u64, limit: Weight) -> Weight {
+	<EnclaveRegistry as frame_support::traits::Hooks<u64>>::on_idle(now, limit)
+}
+
+/// The weight of the idle-time pass before it looks at a record, and of each look.
+fn idle_costs() -> (Weight, Weight) {
+	let db: frame_support::weights::RuntimeDbWeight =
+		<Test as frame_system::Config>::DbWeight::get();
+	(db.reads(2), <() as crate::WeightInfo>::prune_enclave().saturating_add(db.writes(1)))
+}
+
+fn removed_in_last_block() -> Vec<u64> {
+	System::events()
+		.into_iter()
+		.filter_map(|record| match record.event {
+			RuntimeEvent::EnclaveRegistry(Event::Removed { account, reason, .. }) => {
+				assert_eq!(reason, Removal::Pruned);
+				Some(account)
+			},
+			_ => None,
+		})
+		.collect()
+}
+
+#[test]
+fn idle_time_removes_the_records_of_measurements_done_with_the_keys() {
+	build_and_execute(|| {
+		// A third enclave, Charlie's, of a build scheduled after Bob's and cancelled.
+		const CHARLIE: u64 = 3;
+		let (signer, _) = cut_over_at_six();
+		let charlie = keys(3, 9);
+		schedule(m(3));
+		assert_ok!(register(CHARLIE, &sim_quote(m(3), binding(CHARLIE, &charlie)), &[], &charlie));
+		assert_ok!(EnclaveUpdate::cancel_scheduled(RuntimeOrigin::root(), m(3)));
+		System::reset_events();
+
+		// The first pass: Charlie's goes; Alice's waits for its commitment, Bob's is active.
+		idle(6, Weight::MAX);
+		assert_eq!(removed_in_last_block(), vec![CHARLIE]);
+		assert_eq!(Enclaves::<Test>::iter_keys().count(), 2);
+		assert_eq!((PruneCursor::<Test>::get(), NextPrune::<Test>::get()), (None, 16));
+		// Until the next pass is due, a block's idle time reads two values and nothing else.
+		let (check, _) = idle_costs();
+		assert_eq!(idle(7, Weight::MAX), check);
+
+		// A commitment starts a pass at once, which removes Alice's record.
+		System::reset_events();
+		assert_ok!(commit(ALICE, &signer, m(GENESIS), 5, [5; 32]));
+		System::reset_events();
+		idle(7, Weight::MAX);
+		assert_eq!(removed_in_last_block(), vec![ALICE]);
+		assert_eq!(Enclaves::<Test>::iter_keys().collect::<Vec<_>>(), vec![BOB]);
+		assert_eq!(EnclaveCount::<Test>::get(), 1);
+	});
+}
+
+#[test]
+fn an_idle_time_pass_stays_within_the_blocks_remaining_weight() {
+	build_and_execute(|| {
+		// Six records of a retired build and Bob's of the active one.
+		let bob = keys(2, 9);
+		schedule(m(2));
+		let retired: Vec<u64> = (10..16).collect();
+		for &who in &retired {
+			let keys = keys(who as u8, 9);
+			assert_ok!(register(who, &sim_quote(m(GENESIS), binding(who, &keys)), &[], &keys));
+		}
+		assert_ok!(register(BOB, &sim_quote(m(2), binding(BOB, &bob)), &[], &bob));
+		System::set_block_number(6);
+		<EnclaveUpdate as frame_support::traits::Hooks<u64>>::on_initialize(6);
+		assert_ok!(EnclaveUpdate::retire_enclave(RuntimeOrigin::root(), m(GENESIS)));
+
+		// Too little for one look: nothing read beyond the two values, nothing removed.
+		let (check, step) = idle_costs();
+		let used = idle(6, check.saturating_add(step).saturating_sub(Weight::from_parts(1, 0)));
+		assert_eq!(used, check);
+		assert_eq!(EnclaveCount::<Test>::get(), 7);
+
+		// Room for two looks a block: the pass goes on where it stopped, over four blocks.
+		let limit = check.saturating_add(step.saturating_mul(2));
+		let mut removed = Vec::new();
+		for now in 7..=10 {
+			System::reset_events();
+			let used = idle(now, limit);
+			assert!(used.all_lte(limit), "block {now} used {used:?} of {limit:?}");
+			removed.extend(removed_in_last_block());
+			assert_eq!(PruneCursor::<Test>::get().is_some(), now < 10, "block {now}");
+		}
+		removed.sort();
+		assert_eq!(removed, retired);
+		assert_eq!(Enclaves::<Test>::iter_keys().collect::<Vec<_>>(), vec![BOB]);
+		assert_eq!(NextPrune::<Test>::get(), 20);
 	});
 }
 

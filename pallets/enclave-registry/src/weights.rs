@@ -7,10 +7,10 @@
 //! production.
 //! DATE: `2026-12-03`, STEPS: `50`, REPEAT: `20`
 //! WORST CASE MAP SIZE: `1000000`, ADDITIONAL TRIE LAYERS: `2`, ANALYSIS: `MinSquares`
-//! CPU: `Intel(R) Xeon(R) Processor`, WASM-EXECUTION: `Compiled`
+//! CPU: `AMD EPYC`, WASM-EXECUTION: `Compiled`
 
 // Executed Command:
-// frame-omni-bencher v1 benchmark pallet --runtime target/release/wbuild/enclave-update-runtime/enclave_update_runtime.compact.compressed.wasm --pallet pallet_enclave_registry --extrinsic "*" --steps 50 --repeat 20 --genesis-builder-preset development --template benchmarks/weights-template.hbs --output pallets/enclave-registry/src/weights.rs
+// frame-omni-bencher v1 benchmark pallet --runtime /work/bench-target/release/wbuild/enclave-update-runtime/enclave_update_runtime.compact.compressed.wasm --pallet pallet_enclave_registry --extrinsic "*" --steps 50 --repeat 20 --genesis-builder-preset development --template benchmarks/weights-template.hbs --output pallets/enclave-registry/src/weights.rs
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
@@ -25,6 +25,7 @@ pub trait WeightInfo {
 	fn verify_dcap_quote() -> Weight;
 	fn store_registration() -> Weight;
 	fn remove_enclave() -> Weight;
+	fn prune_enclave() -> Weight;
 	fn commit_cut_over() -> Weight;
 }
 
@@ -35,8 +36,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_126_824_000 picoseconds.
-		Weight::from_parts(5_751_381_000, 0)
+		// Minimum execution time: 7_678_910_000 picoseconds.
+		Weight::from_parts(12_045_394_000, 0)
 	}
 	/// Storage: `EnclaveUpdate::Retired` (r:1 w:0)
 	/// Proof: `EnclaveUpdate::Retired` (`max_values`: Some(1), `max_size`: Some(6274), added: 6769, mode: `MaxEncodedLen`)
@@ -52,8 +53,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `129`
 		//  Estimated: `7759`
-		// Minimum execution time: 14_738_000 picoseconds.
-		Weight::from_parts(17_117_000, 7759)
+		// Minimum execution time: 16_755_000 picoseconds.
+		Weight::from_parts(27_681_000, 7759)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -65,9 +66,32 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `608`
 		//  Estimated: `3958`
-		// Minimum execution time: 12_707_000 picoseconds.
-		Weight::from_parts(14_696_000, 3958)
+		// Minimum execution time: 14_722_000 picoseconds.
+		Weight::from_parts(26_790_000, 3958)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	/// Storage: `EnclaveRegistry::Enclaves` (r:1 w:1)
+	/// Proof: `EnclaveRegistry::Enclaves` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveUpdate::Retired` (r:1 w:0)
+	/// Proof: `EnclaveUpdate::Retired` (`max_values`: Some(1), `max_size`: Some(6274), added: 6769, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveUpdate::Active` (r:1 w:0)
+	/// Proof: `EnclaveUpdate::Active` (`max_values`: Some(1), `max_size`: Some(53), added: 548, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveUpdate::Schedule` (r:1 w:0)
+	/// Proof: `EnclaveUpdate::Schedule` (`max_values`: Some(1), `max_size`: Some(425), added: 920, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveUpdate::History` (r:1 w:0)
+	/// Proof: `EnclaveUpdate::History` (`max_values`: Some(1), `max_size`: Some(1825), added: 2320, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveRegistry::CutOvers` (r:1 w:0)
+	/// Proof: `EnclaveRegistry::CutOvers` (`max_values`: None, `max_size`: Some(129), added: 2604, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveRegistry::EnclaveCount` (r:1 w:1)
+	/// Proof: `EnclaveRegistry::EnclaveCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	fn prune_enclave() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `823`
+		//  Estimated: `7759`
+		// Minimum execution time: 27_351_000 picoseconds.
+		Weight::from_parts(40_200_000, 7759)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `EnclaveRegistry::Enclaves` (r:1 w:0)
@@ -78,14 +102,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `EnclaveRegistry::CutOvers` (r:1 w:1)
 	/// Proof: `EnclaveRegistry::CutOvers` (`max_values`: None, `max_size`: Some(129), added: 2604, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveRegistry::PruneCursor` (r:0 w:1)
+	/// Proof: `EnclaveRegistry::PruneCursor` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveRegistry::NextPrune` (r:0 w:1)
+	/// Proof: `EnclaveRegistry::NextPrune` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn commit_cut_over() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `800`
 		//  Estimated: `3958`
-		// Minimum execution time: 57_268_000 picoseconds.
-		Weight::from_parts(69_240_000, 3958)
+		// Minimum execution time: 76_203_000 picoseconds.
+		Weight::from_parts(109_512_000, 3958)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 }
 
@@ -95,8 +123,8 @@ impl WeightInfo for () {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_126_824_000 picoseconds.
-		Weight::from_parts(5_751_381_000, 0)
+		// Minimum execution time: 7_678_910_000 picoseconds.
+		Weight::from_parts(12_045_394_000, 0)
 	}
 	/// Storage: `EnclaveUpdate::Retired` (r:1 w:0)
 	/// Proof: `EnclaveUpdate::Retired` (`max_values`: Some(1), `max_size`: Some(6274), added: 6769, mode: `MaxEncodedLen`)
@@ -112,8 +140,8 @@ impl WeightInfo for () {
 		// Proof Size summary in bytes:
 		//  Measured:  `129`
 		//  Estimated: `7759`
-		// Minimum execution time: 14_738_000 picoseconds.
-		Weight::from_parts(17_117_000, 7759)
+		// Minimum execution time: 16_755_000 picoseconds.
+		Weight::from_parts(27_681_000, 7759)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
@@ -125,9 +153,32 @@ impl WeightInfo for () {
 		// Proof Size summary in bytes:
 		//  Measured:  `608`
 		//  Estimated: `3958`
-		// Minimum execution time: 12_707_000 picoseconds.
-		Weight::from_parts(14_696_000, 3958)
+		// Minimum execution time: 14_722_000 picoseconds.
+		Weight::from_parts(26_790_000, 3958)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
+	}
+	/// Storage: `EnclaveRegistry::Enclaves` (r:1 w:1)
+	/// Proof: `EnclaveRegistry::Enclaves` (`max_values`: None, `max_size`: Some(493), added: 2968, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveUpdate::Retired` (r:1 w:0)
+	/// Proof: `EnclaveUpdate::Retired` (`max_values`: Some(1), `max_size`: Some(6274), added: 6769, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveUpdate::Active` (r:1 w:0)
+	/// Proof: `EnclaveUpdate::Active` (`max_values`: Some(1), `max_size`: Some(53), added: 548, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveUpdate::Schedule` (r:1 w:0)
+	/// Proof: `EnclaveUpdate::Schedule` (`max_values`: Some(1), `max_size`: Some(425), added: 920, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveUpdate::History` (r:1 w:0)
+	/// Proof: `EnclaveUpdate::History` (`max_values`: Some(1), `max_size`: Some(1825), added: 2320, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveRegistry::CutOvers` (r:1 w:0)
+	/// Proof: `EnclaveRegistry::CutOvers` (`max_values`: None, `max_size`: Some(129), added: 2604, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveRegistry::EnclaveCount` (r:1 w:1)
+	/// Proof: `EnclaveRegistry::EnclaveCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	fn prune_enclave() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `823`
+		//  Estimated: `7759`
+		// Minimum execution time: 27_351_000 picoseconds.
+		Weight::from_parts(40_200_000, 7759)
+			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	/// Storage: `EnclaveRegistry::Enclaves` (r:1 w:0)
@@ -138,13 +189,17 @@ impl WeightInfo for () {
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `EnclaveRegistry::CutOvers` (r:1 w:1)
 	/// Proof: `EnclaveRegistry::CutOvers` (`max_values`: None, `max_size`: Some(129), added: 2604, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveRegistry::PruneCursor` (r:0 w:1)
+	/// Proof: `EnclaveRegistry::PruneCursor` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `EnclaveRegistry::NextPrune` (r:0 w:1)
+	/// Proof: `EnclaveRegistry::NextPrune` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn commit_cut_over() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `800`
 		//  Estimated: `3958`
-		// Minimum execution time: 57_268_000 picoseconds.
-		Weight::from_parts(69_240_000, 3958)
+		// Minimum execution time: 76_203_000 picoseconds.
+		Weight::from_parts(109_512_000, 3958)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 }

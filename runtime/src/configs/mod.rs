@@ -250,6 +250,9 @@ impl pallet_enclave_registry::Config for Runtime {
 	type MaxEvidenceLen = ConstU32<{ 16 * 1024 }>;
 	type MaxCollateralLen = ConstU32<{ 64 * 1024 }>;
 	type MaxUrlLen = ConstU32<256>;
+	// Records of retired or superseded builds go within an hour (at once after a cut-over
+	// commitment), in blocks' idle time.
+	type PruneInterval = ConstU32<{ crate::HOURS }>;
 	type WeightInfo = pallet_enclave_registry::weights::SubstrateWeight<Runtime>;
 }
 
