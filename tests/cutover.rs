@@ -48,7 +48,9 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 async fn bounded<F: Future<Output = ()>>(test: F) {
 	let _turn = ONE_AT_A_TIME.lock().await;
-	tokio::time::timeout(TEST_TIMEOUT, test).await.expect("the test finishes in time");
+	tokio::time::timeout(TEST_TIMEOUT, test)
+		.await
+		.expect("the test finishes in time");
 }
 
 /// Submits shielded calls until stopped: increments of a shared counter, puts, and now and
@@ -167,8 +169,9 @@ async fn cut_over_executes_every_block_exactly_once() {
 		assert_eq!(b_state, reference, "B's state equals the replay of all calls");
 		assert!(reference.applied_total > 40 && reference.skipped_total > 0, "{reference:?}");
 		// Continuity: A's final state is the replay up to XYZ-1, and B went on from it.
-		let at_cut_over =
-			reference_replay(&devnet.chain, devnet.genesis_hash, &keys, xyz - 1).await.unwrap();
+		let at_cut_over = reference_replay(&devnet.chain, devnet.genesis_hash, &keys, xyz - 1)
+			.await
+			.unwrap();
 		assert_eq!(
 			a_status["state_hash"].as_str().unwrap(),
 			format!("0x{}", hex::encode(at_cut_over.state_hash))
@@ -220,7 +223,9 @@ async fn a_late_successor_catches_up_and_a_cancelled_schedule_changes_nothing() 
 		assert_eq!(b.status().unwrap()["readiness"], "Active");
 
 		let keys = sim_keys(&devnet.a).unwrap();
-		check_against_replay(&devnet.chain, devnet.genesis_hash, &b, &keys).await.unwrap();
+		check_against_replay(&devnet.chain, devnet.genesis_hash, &b, &keys)
+			.await
+			.unwrap();
 	})
 	.await;
 }
@@ -233,8 +238,9 @@ async fn keys_of_a_broken_enclave(devnet: &Devnet, root: &Path) -> KeyMaterial {
 	std::fs::create_dir_all(&data_dir).unwrap();
 	let tee = SimTee::in_data_dir(MEASUREMENT_B, &data_dir);
 	let store = Store::open(&data_dir).unwrap();
-	let node =
-		RpcChain::connect(&devnet.node.url(), Some(devnet.genesis_hash), None).await.unwrap();
+	let node = RpcChain::connect(&devnet.node.url(), Some(devnet.genesis_hash), None)
+		.await
+		.unwrap();
 	let verifier = Verifier::new(AttestationPolicy::dev());
 	let provider = devnet.a.provide_addr();
 	request_keys(provider.as_str(), &tee, &verifier, &node, &store, &RequesterConfig::default())
@@ -315,7 +321,9 @@ fn forge(state_key: &StateKey, file: &[u8], last_block: u64) -> Option<Vec<u8>> 
 	if state.block_number != last_block {
 		return None;
 	}
-	state.state.apply(ShieldedCall::Increment { key: b"counter".to_vec(), by: 1_000_000 });
+	state
+		.state
+		.apply(ShieldedCall::Increment { key: b"counter".to_vec(), by: 1_000_000 });
 	state.state_hash = sp_crypto_hashing::blake2_256(&[&b"forged"[..], &state.state_hash].concat());
 	let bytes = state.to_bytes();
 	encode_snapshot(state_key, &snapshot.written_by, last_block, &state.state_hash, &bytes).ok()
@@ -388,8 +396,9 @@ async fn the_successor_refuses_a_snapshot_other_than_the_committed_one() {
 		let took = log.lines().find(|l| l.contains("took over the predecessor's")).unwrap();
 		assert!(took.contains(a_final.trim_start_matches("0x")), "{took} vs A's {a_final}");
 		let keys = sim_keys(&devnet.a).unwrap();
-		let b_state =
-			check_against_replay(&devnet.chain, devnet.genesis_hash, &b, &keys).await.unwrap();
+		let b_state = check_against_replay(&devnet.chain, devnet.genesis_hash, &b, &keys)
+			.await
+			.unwrap();
 		assert!(b_state.state.counter(b"counter") < 1_000_000, "the forged call is in B's state");
 
 		b_run.stop(Duration::from_secs(10));

@@ -2,8 +2,9 @@
 //! SIGKILL at the steps of the hand-over and the cut-over; the hand-over's and the snapshot
 //! transfer's connections closed abruptly; a torn snapshot on disk; a worker whose disk is full
 //! (RLIMIT_FSIZE: its snapshot writes fail part-way). (The devnet driver stopped or killed is
-//! `devnet/tests/driver.rs`.) After every restart the key checksums are unchanged and the state the new worker ends with equals
-//! a replay of every call from genesis: nothing lost, nothing executed twice.
+//! `devnet/tests/driver.rs`.) After every restart the key checksums are unchanged and the state the
+//! new worker ends with equals a replay of every call from genesis: nothing lost, nothing executed
+//! twice.
 
 use enclave_update_devnet::{
 	chain::{schedule_call, Chain},
@@ -31,7 +32,9 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 async fn bounded<F: Future<Output = ()>>(test: F) {
 	let _turn = ONE_AT_A_TIME.lock().await;
-	tokio::time::timeout(TEST_TIMEOUT, test).await.expect("the test finishes in time");
+	tokio::time::timeout(TEST_TIMEOUT, test)
+		.await
+		.expect("the test finishes in time");
 }
 
 fn field(worker: &Worker, name: &str) -> serde_json::Value {
@@ -53,8 +56,10 @@ async fn some_calls(devnet: &Devnet, count: u64) -> u64 {
 /// block GRANDPA has not finalized yet may be lost with the process).
 async fn all_included(chain: &Chain) {
 	wait_until("every submitted call is in a block", WAIT, Duration::from_millis(100), || async {
-		let pending: Vec<serde_json::Value> =
-			chain.rpc.request("author_pendingExtrinsics", subxt::rpcs::rpc_params![]).await?;
+		let pending: Vec<serde_json::Value> = chain
+			.rpc
+			.request("author_pendingExtrinsics", subxt::rpcs::rpc_params![])
+			.await?;
 		Ok(pending.is_empty())
 	})
 	.await
@@ -280,8 +285,9 @@ async fn kills_at_every_step_lose_nothing() {
 
 		assert_eq!(field(&devnet.a, "key_checksum"), a_checksum);
 		assert_eq!(field(&b, "key_checksum"), a_checksum);
-		let reference =
-			check_against_replay(&devnet.chain, devnet.genesis_hash, &b, &keys).await.unwrap();
+		let reference = check_against_replay(&devnet.chain, devnet.genesis_hash, &b, &keys)
+			.await
+			.unwrap();
 		// Every increment submitted applied exactly once.
 		assert_eq!(reference.state.counter(b"counter"), increments, "{reference:?}");
 		b_run.stop(Duration::from_secs(10));
@@ -335,8 +341,9 @@ async fn hand_over_faults_lose_no_key() {
 		// acknowledges) at increasing delays, and once it has acknowledged.
 		let (relay, mut progress) = handover_relay(devnet.a.provide_addr(), None).await;
 		let after_the_keys_ms = [0, 2, 5, 10, 20, 35, 50, 70, 100, 150];
-		let kill_points =
-			std::iter::once((2, 0)).chain(after_the_keys_ms.map(|ms| (4, ms))).chain([(5, 0)]);
+		let kill_points = std::iter::once((2, 0))
+			.chain(after_the_keys_ms.map(|ms| (4, ms)))
+			.chain([(5, 0)]);
 		let mut outcomes = Vec::new();
 		for (i, (frames, delay_ms)) in kill_points.enumerate() {
 			let b = devnet.worker(root.path(), &format!("B-kill{i}"), MEASUREMENT_B);

@@ -1,6 +1,6 @@
 //! OpenGov end to end on the real node: a referendum on the `enclave_admin` track schedules a
-//! build; while it waits for its decision deposit, `enclave-update-cli schedule` lists it as pending;
-//! once enacted, the worker's proof-checked view schedules the build. A referendum on the
+//! build; while it waits for its decision deposit, `enclave-update-cli schedule` lists it as
+//! pending; once enacted, the worker's proof-checked view schedules the build. A referendum on the
 //! emergency track then retires it.
 
 use enclave_update_devnet::{

@@ -36,7 +36,9 @@ use tokio::net::TcpStream;
 const TEST_TIMEOUT: Duration = Duration::from_secs(300);
 
 async fn bounded<F: Future<Output = ()>>(test: F) {
-	tokio::time::timeout(TEST_TIMEOUT, test).await.expect("the test finishes in time");
+	tokio::time::timeout(TEST_TIMEOUT, test)
+		.await
+		.expect("the test finishes in time");
 }
 
 fn has_keys(worker: &Worker) -> bool {
@@ -189,8 +191,9 @@ async fn refusal_from(
 	std::fs::create_dir_all(&data_dir).unwrap();
 	let tee = SimTee::in_data_dir(measurement, &data_dir);
 	let store = Store::open(&data_dir).unwrap();
-	let node =
-		RpcChain::connect(&devnet.node.url(), Some(devnet.genesis_hash), None).await.unwrap();
+	let node = RpcChain::connect(&devnet.node.url(), Some(devnet.genesis_hash), None)
+		.await
+		.unwrap();
 	let mut view = node.verified_schedule().await.unwrap();
 	host_edit(&mut view);
 	let verifier = Verifier::new(AttestationPolicy::dev());

@@ -3,14 +3,13 @@
 //! (`shared/dcap-corpus` beside the checkout, or `DCAP_CORPUS`; read where it is, never copied,
 //! and its absence fails the test):
 //!
-//! - under the development runtime's attestation policy (its accepted TCB statuses; debug
-//!   enclaves, TDs without SEPT_VE_DISABLE and service TDs refused), both accept and refuse the
-//!   same quotes, and where both accept they prove the same measurement, TCB status and
-//!   report data;
+//! - under the development runtime's attestation policy (its accepted TCB statuses; debug enclaves,
+//!   TDs without SEPT_VE_DISABLE and service TDs refused), both accept and refuse the same quotes,
+//!   and where both accept they prove the same measurement, TCB status and report data;
 //! - a quote without collateral is refused by both;
-//! - no re-encoding of an accepted quote (zero padding after it, its signature's `s` replaced
-//!   by `n - s`) verifies under another evidence hash, so none can register a second time as
-//!   another quote.
+//! - no re-encoding of an accepted quote (zero padding after it, or its signature's `s` replaced by
+//!   `n - s`) verifies under another evidence hash, so none can register a second time as another
+//!   quote.
 
 #[path = "../offchain-worker/tests/support/corpus.rs"]
 mod corpus_support;

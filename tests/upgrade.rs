@@ -33,7 +33,9 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 async fn bounded<F: Future<Output = ()>>(test: F) {
 	let _turn = ONE_AT_A_TIME.lock().await;
-	tokio::time::timeout(TEST_TIMEOUT, test).await.expect("the test finishes in time");
+	tokio::time::timeout(TEST_TIMEOUT, test)
+		.await
+		.expect("the test finishes in time");
 }
 
 /// The previous release's runtime blob.
@@ -181,8 +183,10 @@ async fn sudo_upgrades_the_runtime_while_workers_run_and_the_cut_over_stays_exac
 async fn finalized_spec(chain: &Chain) -> anyhow::Result<u32> {
 	let head: String =
 		chain.rpc.request("chain_getFinalizedHead", subxt::rpcs::rpc_params![]).await?;
-	let version: serde_json::Value =
-		chain.rpc.request("state_getRuntimeVersion", subxt::rpcs::rpc_params![head]).await?;
+	let version: serde_json::Value = chain
+		.rpc
+		.request("state_getRuntimeVersion", subxt::rpcs::rpc_params![head])
+		.await?;
 	Ok(u32::try_from(version["specVersion"].as_u64().unwrap_or_default())?)
 }
 
@@ -222,7 +226,10 @@ async fn the_council_upgrades_the_runtime_through_the_whitelist() {
 		assert_eq!(chain.spec_version().await.unwrap(), PREVIOUS_SPEC_VERSION, "only authorized");
 
 		// Anyone may now apply exactly that code.
-		chain.submit_ok(&apply_authorized_upgrade_call(code), &dev::dave()).await.unwrap();
+		chain
+			.submit_ok(&apply_authorized_upgrade_call(code), &dev::dave())
+			.await
+			.unwrap();
 		wait_for_spec(&chain, VERSION.spec_version).await;
 		wait_for_migrated(&chain, VERSION.spec_version).await;
 		assert_eq!(inbox_storage_version(&chain).await, 2);
@@ -253,20 +260,26 @@ async fn blobs_that_are_no_valid_upgrade_are_refused_and_the_chain_goes_on() {
 
 		// Not wasm at all: no runtime version can be read from it.
 		let garbage = b"\0asm but not really a runtime".repeat(16);
-		let error =
-			chain.sudo_call_err(sudo_unchecked_weight(set_code_call(&garbage))).await.unwrap();
+		let error = chain
+			.sudo_call_err(sudo_unchecked_weight(set_code_call(&garbage)))
+			.await
+			.unwrap();
 		system_error(&error, frame_system::Error::FailedToExtractRuntimeVersion);
 
 		// The previous release: a lower spec version.
 		let previous = std::fs::read(previous_runtime()).unwrap();
-		let error =
-			chain.sudo_call_err(sudo_unchecked_weight(set_code_call(&previous))).await.unwrap();
+		let error = chain
+			.sudo_call_err(sudo_unchecked_weight(set_code_call(&previous)))
+			.await
+			.unwrap();
 		system_error(&error, frame_system::Error::SpecVersionNeedsToIncrease);
 
 		// This runtime under another chain's name.
 		let renamed = with_spec_name(this_runtime(), "enclave-update-dev", "enclave-update-xyz");
-		let error =
-			chain.sudo_call_err(sudo_unchecked_weight(set_code_call(&renamed))).await.unwrap();
+		let error = chain
+			.sudo_call_err(sudo_unchecked_weight(set_code_call(&renamed)))
+			.await
+			.unwrap();
 		system_error(&error, frame_system::Error::InvalidSpecName);
 
 		// The chain keeps producing and finalizing blocks on its old runtime.

@@ -13,10 +13,10 @@
 //!   canonical decoding alone (our share of the time);
 //! - `verify_corpus/<platform>`: one real quote per platform of the DCAP corpus
 //!   (`shared/dcap-corpus` beside the checkout; the bench panics without it). Where bare
-//!   `dcap_qvl::verify` refuses the quote by policy (Alibaba's service TD), the bare side
-//!   is `QuoteVerifier` with that one check allowed; for Azure's TD (no SEPT_VE_DISABLE)
-//!   bare dcap-qvl has no such option and refuses it as its last step, after all the work,
-//!   so the bare side is that refusal.
+//!   `dcap_qvl::verify` refuses the quote by policy (Alibaba's service TD), the bare side is
+//!   `QuoteVerifier` with that one check allowed; for Azure's TD (no SEPT_VE_DISABLE) bare dcap-qvl
+//!   has no such option and refuses it as its last step, after all the work, so the bare side is
+//!   that refusal.
 
 use std::{
 	path::{Path, PathBuf},
@@ -32,8 +32,9 @@ use enclave_worker::attestation::{AttestationPolicy, Collateral, TcbStatus, Veri
 const TDX_AT: u64 = 1_751_624_655;
 
 fn fixture(name: &str) -> Vec<u8> {
-	let path =
-		Path::new(env!("CARGO_MANIFEST_DIR")).join("../offchain-worker/tests/fixtures").join(name);
+	let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+		.join("../offchain-worker/tests/fixtures")
+		.join(name);
 	std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -133,9 +134,8 @@ fn verify_corpus(c: &mut Criterion) {
 			serde_json::from_slice(&collateral_json).expect("collateral");
 		verifier.verify(&quote, Some(&collateral), at, None).expect("ours accepts");
 		let run_bare = move |quote: &[u8]| match bare {
-			Bare::Verify | Bare::RefusesLast => {
-				dcap_qvl::verify::verify(quote, &dcap_collateral, at)
-			},
+			Bare::Verify | Bare::RefusesLast =>
+				dcap_qvl::verify::verify(quote, &dcap_collateral, at),
 			Bare::AllowingServiceTd => dcap_qvl::verify::QuoteVerifier::new_prod()
 				.allow_service_td(true)
 				.verify(quote, &dcap_collateral, at),

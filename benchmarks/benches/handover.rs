@@ -1,20 +1,19 @@
 //! The key hand-over (`enclave_worker::provisioning`):
 //!
-//! - `handover/full_loopback_sim`: a complete hand-over A → B over loopback TCP with sim
-//!   quotes (challenge, quote, verification and decision, HPKE, the provider's quote, the
-//!   requester's checks, sealing the keys to B with fsync, ack). The requester's key file is
-//!   removed between runs, outside the timing, so every run writes. Before criterion runs,
-//!   p50/p99/max over [`PERCENTILE_RUNS`] hand-overs are printed.
-//! - `provider_decision/*`: the provider's decision path against bare
-//!   `dcap_qvl::verify::verify` on the same real TDX quote, in one run.
-//!   `proof_check_and_decision_tdx` is the whole path: `chain::proof::check_read_proof` of a
-//!   real storage proof of the pallet's `Active`, `Schedule`, `History` and `Retired` (made
-//!   from an in-memory state trie holding them among [`FILLER_ENTRIES`] other entries), then
-//!   `provisioning::authorize_requester` over the proven view (evidence verification with
-//!   collateral and policy, report-data binding, `VerifiedSchedule::decide`). `proof_check`
-//!   is the proof check alone. Before criterion runs, the medians of the whole path and of
-//!   bare `verify` over [`MEDIAN_RUNS`] interleaved runs and their ratio (our overhead) are
-//!   printed.
+//! - `handover/full_loopback_sim`: a complete hand-over A → B over loopback TCP with sim quotes
+//!   (challenge, quote, verification and decision, HPKE, the provider's quote, the requester's
+//!   checks, sealing the keys to B with fsync, ack). The requester's key file is removed between
+//!   runs, outside the timing, so every run writes. Before criterion runs, p50/p99/max over
+//!   [`PERCENTILE_RUNS`] hand-overs are printed.
+//! - `provider_decision/*`: the provider's decision path against bare `dcap_qvl::verify::verify` on
+//!   the same real TDX quote, in one run. `proof_check_and_decision_tdx` is the whole path:
+//!   `chain::proof::check_read_proof` of a real storage proof of the pallet's `Active`, `Schedule`,
+//!   `History` and `Retired` (made from an in-memory state trie holding them among
+//!   [`FILLER_ENTRIES`] other entries), then `provisioning::authorize_requester` over the proven
+//!   view (evidence verification with collateral and policy, report-data binding,
+//!   `VerifiedSchedule::decide`). `proof_check` is the proof check alone. Before criterion runs,
+//!   the medians of the whole path and of bare `verify` over [`MEDIAN_RUNS`] interleaved runs and
+//!   their ratio (our overhead) are printed.
 
 use std::{
 	net::SocketAddr,
@@ -149,8 +148,9 @@ fn full_handover(c: &mut Criterion) {
 	});
 	let requester = Requester::new();
 
-	let mut samples: Vec<Duration> =
-		(0..PERCENTILE_RUNS).map(|_| runtime.block_on(requester.handover(addr))).collect();
+	let mut samples: Vec<Duration> = (0..PERCENTILE_RUNS)
+		.map(|_| runtime.block_on(requester.handover(addr)))
+		.collect();
 	samples.sort();
 	println!(
 		"handover/full_loopback_sim over {PERCENTILE_RUNS} runs: p50 {:?}, p99 {:?}, max {:?}",

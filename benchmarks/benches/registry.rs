@@ -27,8 +27,9 @@ use sp_runtime::DispatchError;
 const TDX_AT: u64 = 1_751_624_655;
 
 fn fixture(name: &str) -> Vec<u8> {
-	let path =
-		Path::new(env!("CARGO_MANIFEST_DIR")).join("../offchain-worker/tests/fixtures").join(name);
+	let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+		.join("../offchain-worker/tests/fixtures")
+		.join(name);
 	std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

@@ -46,7 +46,9 @@ fn snapshots(c: &mut Criterion) {
 			b.iter(|| {
 				let tag =
 					raw_cipher.encrypt_in_place_detached(&nonce, b"", &mut buffer).expect("seal");
-				raw_cipher.decrypt_in_place_detached(&nonce, b"", &mut buffer, &tag).expect("open");
+				raw_cipher
+					.decrypt_in_place_detached(&nonce, b"", &mut buffer, &tag)
+					.expect("open");
 				black_box(buffer.len())
 			})
 		});

@@ -1,6 +1,6 @@
 //! `enclave-update-cli`: the commands of enclave-update that run outside the enclave, for users
-//! (`shield`, `registry`), operators (`register`, `commit-cut-over`, `verify-quote`) and those who vote on a build
-//! (`schedule`, `policy`).
+//! (`shield`, `registry`), operators (`register`, `commit-cut-over`, `verify-quote`) and those who
+//! vote on a build (`schedule`, `policy`).
 //!
 //! They share the worker's library (its call format, proofs, verifier and measured policy) but
 //! not its binary: the enclave binary `enclave-worker` keeps only what runs inside the TEE
@@ -82,9 +82,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
 		Command::Schedule(args) => runtime()?.block_on(schedule::schedule(&args)),
 		Command::Registry(args) => runtime()?.block_on(registry::registry(&args)),
 		Command::Register(args) => runtime()?.block_on(register::register(&args)),
-		Command::CommitCutOver(args) => {
-			runtime()?.block_on(commit_cut_over::commit_cut_over(&args))
-		},
+		Command::CommitCutOver(args) =>
+			runtime()?.block_on(commit_cut_over::commit_cut_over(&args)),
 	}
 }
 

@@ -98,10 +98,9 @@ pub fn verify_quote(args: &VerifyQuoteArgs) -> Result<ExitCode> {
 		CollateralCache::from_options(args.collateral_dir.as_deref(), args.pccs_url.as_deref())?;
 	let collateral = match (&args.collateral, cache) {
 		(Some(file), _) => Some(Collateral::from_file(file)?),
-		(None, Some(cache)) => {
+		(None, Some(cache)) =>
 			enclave_worker::provisioning::collateral_for(Some(&cache), &quote, now)
-				.context("collateral from --collateral-dir")?
-		},
+				.context("collateral from --collateral-dir")?,
 		(None, None) => None,
 	};
 	let report_data = match &args.report_data {
@@ -123,8 +122,10 @@ pub fn verify_quote(args: &VerifyQuoteArgs) -> Result<ExitCode> {
 			return Ok(ExitCode::FAILURE);
 		},
 	};
-	let verdict =
-		verifier.policy().evaluate(&identity, report_data.as_ref()).map_err(|e| e.to_string());
+	let verdict = verifier
+		.policy()
+		.evaluate(&identity, report_data.as_ref())
+		.map_err(|e| e.to_string());
 	print_verdict(args.json, Some(&identity), &verdict, now)?;
 	Ok(if verdict.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

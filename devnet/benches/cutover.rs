@@ -5,8 +5,8 @@
 //! - `cutover/gap`: from the moment block XYZ is seen finalized (a subscriber on the node) to the
 //!   moment the successor has executed it (its status file says so). Every sample is one more
 //!   upgrade of a chain of enclaves on one dev node: W1 takes over from A, W2 from W1, and so on.
-//!   The gap in blocks (the finalized head when the successor executed XYZ, minus XYZ) is
-//!   printed after the run.
+//!   The gap in blocks (the finalized head when the successor executed XYZ, minus XYZ) is printed
+//!   after the run.
 //! - `catch_up/blocks`: blocks per second the active worker executes when it catches up after a
 //!   restart (finalized-head walk, a storage proof per block, decryption and execution, a sealed
 //!   snapshot per block).
@@ -113,11 +113,16 @@ fn bench(c: &mut Criterion) {
 	});
 
 	let mut group = c.benchmark_group("cutover");
-	group.sampling_mode(SamplingMode::Flat).sample_size(10).warm_up_time(Duration::from_millis(1));
+	group
+		.sampling_mode(SamplingMode::Flat)
+		.sample_size(10)
+		.warm_up_time(Duration::from_millis(1));
 	group.measurement_time(Duration::from_secs(60));
 	group.bench_function("gap", |b| {
 		b.iter_custom(|iters| {
-			(0..iters).map(|_| runtime.block_on(chain.upgrade(root.path()))).sum::<Duration>()
+			(0..iters)
+				.map(|_| runtime.block_on(chain.upgrade(root.path())))
+				.sum::<Duration>()
 		})
 	});
 	group.finish();
@@ -130,7 +135,10 @@ fn bench(c: &mut Criterion) {
 	);
 
 	let mut group = c.benchmark_group("catch_up");
-	group.sampling_mode(SamplingMode::Flat).sample_size(10).warm_up_time(Duration::from_millis(1));
+	group
+		.sampling_mode(SamplingMode::Flat)
+		.sample_size(10)
+		.warm_up_time(Duration::from_millis(1));
 	group.measurement_time(Duration::from_secs(60));
 	group.throughput(Throughput::Elements(CATCH_UP_BLOCKS.into()));
 	group.bench_function("blocks", |b| {

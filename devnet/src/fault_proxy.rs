@@ -138,7 +138,10 @@ impl SnapshotRelay {
 
 	/// Waits until the next planned transfer has reached its point; returns which.
 	pub async fn reached(&mut self) -> Transfer {
-		tokio::time::timeout(WAIT, self.reached.recv()).await.expect("a snapshot fetch").unwrap()
+		tokio::time::timeout(WAIT, self.reached.recv())
+			.await
+			.expect("a snapshot fetch")
+			.unwrap()
 	}
 }
 
@@ -179,7 +182,10 @@ pub async fn handover_relay(
 /// Waits until the relay has forwarded `frames` frames of the current hand-over.
 pub async fn forwarded(reports: &mut mpsc::UnboundedReceiver<usize>, frames: usize) {
 	loop {
-		let n = tokio::time::timeout(WAIT, reports.recv()).await.expect("relay progress").unwrap();
+		let n = tokio::time::timeout(WAIT, reports.recv())
+			.await
+			.expect("relay progress")
+			.unwrap();
 		if n >= frames {
 			return;
 		}

@@ -3,10 +3,10 @@
 //! in the runtime, fixing the chain's key set), a stray `init` whose keys the chain refuses,
 //! users' shielded calls to the registry's shielding key, B scheduled by
 //! sudo, the council (2 of 3) retiring a build that must never get keys, B obtaining the keys
-//! from A under mutual attestation and registering too, standby, the cut-over at the scheduled block, a referendum
-//! (OpenGov, track EnclaveAdmin) scheduling the build after B, and the proof that nothing was
-//! lost: equal key checksums, and B's state equal to a replay of every call from genesis, its
-//! hash chained on A's final one.
+//! from A under mutual attestation and registering too, standby, the cut-over at the scheduled
+//! block, a referendum (OpenGov, track EnclaveAdmin) scheduling the build after B, and the proof
+//! that nothing was lost: equal key checksums, and B's state equal to a replay of every call from
+//! genesis, its hash chained on A's final one.
 //! Exits 0 only if all of that held. Every process it started is stopped on the way out, on
 //! SIGINT, SIGTERM or SIGHUP too; if the driver is killed outright they die with it.
 
@@ -353,8 +353,10 @@ async fn story(args: Args) -> Result<()> {
 	// schedule (the runtime's ScheduleOrigin: Root, two thirds of the council, or EnclaveAdmin).
 	let d_at = xyz + D_AFTER_B;
 	progress.step(&format!("a referendum schedules the build after B, measurement D, for #{d_at}"));
-	let referendum =
-		devnet.chain.referendum_ok("EnclaveAdmin", schedule_call(&MEASUREMENT_D, d_at)).await?;
+	let referendum = devnet
+		.chain
+		.referendum_ok("EnclaveAdmin", schedule_call(&MEASUREMENT_D, d_at))
+		.await?;
 	progress.note(&format!(
 		"origin: referendum #{} on track EnclaveAdmin ({REFERENDUM_VOTES}): schedule_enclave(D, \
 		 #{d_at})",

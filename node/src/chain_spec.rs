@@ -271,10 +271,11 @@ mod tests {
 		.unwrap();
 		let json = sc_service::ChainSpec::as_json(&spec, true).unwrap();
 		let reloaded = ChainSpec::from_json_bytes(json.into_bytes()).unwrap();
-		let code =
-			sc_service::ChainSpec::as_storage_builder(&reloaded).build_storage().unwrap().top
-				[well_known_keys::CODE]
-				.clone();
+		let code = sc_service::ChainSpec::as_storage_builder(&reloaded)
+			.build_storage()
+			.unwrap()
+			.top[well_known_keys::CODE]
+			.clone();
 		assert_eq!(code, wasm());
 	}
 

@@ -28,7 +28,9 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs `test` with a bound on its duration.
 async fn bounded<F: std::future::Future<Output = ()>>(test: F) {
-	tokio::time::timeout(TEST_TIMEOUT, test).await.expect("the test finishes in time");
+	tokio::time::timeout(TEST_TIMEOUT, test)
+		.await
+		.expect("the test finishes in time");
 }
 
 /// Signs `payload` with `signer`, submits it and waits until it is in a finalized block; returns
@@ -103,8 +105,9 @@ async fn submit_refused(
 	let pallet = metadata
 		.pallet_by_error_index(module_error.index)
 		.expect("the error's pallet is in the metadata");
-	let variant =
-		pallet.error_variant_by_index(module_error.error[0]).expect("the error is in the metadata");
+	let variant = pallet
+		.error_variant_by_index(module_error.error[0])
+		.expect("the error is in the metadata");
 	((pallet.name().to_owned(), variant.name.clone()), events)
 }
 

@@ -17,7 +17,9 @@ use subxt::rpcs::rpc_params;
 const TEST_TIMEOUT: Duration = Duration::from_secs(240);
 
 async fn bounded<F: std::future::Future<Output = ()>>(test: F) {
-	tokio::time::timeout(TEST_TIMEOUT, test).await.expect("the test finishes in time");
+	tokio::time::timeout(TEST_TIMEOUT, test)
+		.await
+		.expect("the test finishes in time");
 }
 
 fn unhex(text: &str) -> Vec<u8> {

@@ -45,8 +45,8 @@ pub(crate) fn is_temp_file_of(name: &str, files: &[&str]) -> bool {
 		};
 		let hex_digits = |s: &str| s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
 		let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-		(suffix.len() == 2 * TEMP_RANDOM_LEN && hex_digits(suffix))
-			|| suffix.split_once('-').is_some_and(|(pid, n)| digits(pid) && digits(n))
+		(suffix.len() == 2 * TEMP_RANDOM_LEN && hex_digits(suffix)) ||
+			suffix.split_once('-').is_some_and(|(pid, n)| digits(pid) && digits(n))
 	})
 }
 
@@ -69,8 +69,8 @@ pub(crate) fn temp_name(file_name: &std::ffi::OsStr, suffix: &str) -> std::ffi::
 /// Takes `lock` (`LOCK_SH` or `LOCK_EX`, maybe with `LOCK_NB`) on the directory `dir`.
 ///
 /// Writers hold the shared lock from before their temp file exists until its name is gone;
-/// [`crate::store::Store::remove_leftovers`] removes temp files only under the exclusive one, so it never
-/// removes the temp file of a live writer, in this process or another.
+/// [`crate::store::Store::remove_leftovers`] removes temp files only under the exclusive one, so it
+/// never removes the temp file of a live writer, in this process or another.
 pub(crate) fn lock_dir(dir: &File, lock: libc::c_int) -> io::Result<()> {
 	use std::os::fd::AsRawFd as _;
 	loop {
@@ -94,7 +94,8 @@ pub(crate) fn lock_dir(dir: &File, lock: libc::c_int) -> io::Result<()> {
 /// a planted one) is skipped for a fresh one. Not `O_TMPFILE` + `linkat`: an unnamed file can
 /// be linked into place but not renamed over an existing one (what [`atomic_write`] needs),
 /// and neither is available on every file system or in every enclave runtime (Gramine).
-/// A writer killed midway leaves its temp file; [`crate::store::Store::remove_leftovers`] removes it.
+/// A writer killed midway leaves its temp file; [`crate::store::Store::remove_leftovers`] removes
+/// it.
 pub(crate) struct PreparedFile {
 	tmp: PathBuf,
 	/// The directory, shared-locked while the temp file exists (see [`lock_dir`]).

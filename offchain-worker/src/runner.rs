@@ -1,35 +1,35 @@
 //! The block loop: which enclave executes which block, and the cut-over between two builds.
 //!
 //! Every round the runner takes the node's finalized head (as far as the GRANDPA light client
-//! believes it, [`crate::chain::grandpa`]), reads the EnclaveUpdate schedule there with storage proofs, and asks it
-//! who executes each block: `measurement_at(n)`. It executes exactly the blocks whose
-//! measurement is its own, in order, each once:
+//! believes it, [`crate::chain::grandpa`]), reads the EnclaveUpdate schedule there with storage
+//! proofs, and asks it who executes each block: `measurement_at(n)`. It executes exactly the blocks
+//! whose measurement is its own, in order, each once:
 //!
-//! - [`Role::Active`]: block `n` is ours. The shielded calls of `n` are read from the inbox
-//!   pallet with a storage proof against `n`'s state root, applied to the state
-//!   ([`crate::demo::ExecutedState::apply_block`], which refuses any block but the next one on
-//!   the state's own parent hash), and the state is sealed to disk with the state key
+//! - [`Role::Active`]: block `n` is ours. The shielded calls of `n` are read from the inbox pallet
+//!   with a storage proof against `n`'s state root, applied to the state
+//!   ([`crate::demo::ExecutedState::apply_block`], which refuses any block but the next one on the
+//!   state's own parent hash), and the state is sealed to disk with the state key
 //!   ([`crate::store::Store::write_snapshot`], atomic, the previous copy kept) before the next
 //!   block is touched. A restart resumes from that snapshot, so no block is executed twice or
-//!   skipped. A block whose state cannot be sealed (disk full, I/O error) counts as not
-//!   executed: the state goes back to the sealed one and the block is retried next round.
+//!   skipped. A block whose state cannot be sealed (disk full, I/O error) counts as not executed:
+//!   the state goes back to the sealed one and the block is retried next round.
 //! - [`Role::Standby`]: our activation block `XYZ` is scheduled but not reached: we follow and
 //!   verify the finalized heads and execute nothing.
-//! - the cut-over: the predecessor executes up to `XYZ − 1` and stops there, because `XYZ` is
-//!   not its block; its last snapshot is its final state. The successor fetches that snapshot
-//!   from the predecessor's provisioning port ([`crate::provisioning::fetch_snapshot`]: the file
-//!   is encrypted and authenticated with the state key, which only enclaves the schedule
-//!   allowed were handed), accepts it only if it is the state after exactly `XYZ − 1` and
-//!   `XYZ`'s parent hash is its block hash, and executes from `XYZ`. The state hash chains
-//!   across: the successor's first state hash covers the predecessor's last one. Once the chain
-//!   has a key set (its enclave registry is in use), the snapshot is bound to the chain too:
-//!   the predecessor signs a commitment to its final state with its registered key
-//!   ([`crate::registration::SignedCutOver`], left in the data directory for its operator to
-//!   submit as `EnclaveRegistry::commit_cut_over`), and the successor takes the snapshot only
-//!   if it is the committed state ([`RunnerError::SnapshotNotCommitted`] otherwise, retried),
-//!   waiting until the commitment is on chain.
-//! - [`Role::Retired`]: our measurement is superseded (and our last block executed) or
-//!   retired: we execute nothing more, and keep serving the final snapshot to the successor.
+//! - the cut-over: the predecessor executes up to `XYZ − 1` and stops there, because `XYZ` is not
+//!   its block; its last snapshot is its final state. The successor fetches that snapshot from the
+//!   predecessor's provisioning port ([`crate::provisioning::fetch_snapshot`]: the file is
+//!   encrypted and authenticated with the state key, which only enclaves the schedule allowed were
+//!   handed), accepts it only if it is the state after exactly `XYZ − 1` and `XYZ`'s parent hash is
+//!   its block hash, and executes from `XYZ`. The state hash chains across: the successor's first
+//!   state hash covers the predecessor's last one. Once the chain has a key set (its enclave
+//!   registry is in use), the snapshot is bound to the chain too: the predecessor signs a
+//!   commitment to its final state with its registered key ([`crate::registration::SignedCutOver`],
+//!   left in the data directory for its operator to submit as `EnclaveRegistry::commit_cut_over`),
+//!   and the successor takes the snapshot only if it is the committed state
+//!   ([`RunnerError::SnapshotNotCommitted`] otherwise, retried), waiting until the commitment is on
+//!   chain.
+//! - [`Role::Retired`]: our measurement is superseded (and our last block executed) or retired: we
+//!   execute nothing more, and keep serving the final snapshot to the successor.
 //!
 //! Nothing is taken from the host on trust: headers are hashed and linked by parent hash to
 //! the accepted finalized head, and the schedule and the calls come with storage proofs.
@@ -146,9 +146,9 @@ impl RunnerError {
 	pub fn is_fatal(&self) -> bool {
 		matches!(
 			self,
-			Self::Chain(ChainError::NotAncestor | ChainError::WrongGenesis)
-				| Self::Exec(_)
-				| Self::NoKeys
+			Self::Chain(ChainError::NotAncestor | ChainError::WrongGenesis) |
+				Self::Exec(_) |
+				Self::NoKeys
 		)
 	}
 }
@@ -209,9 +209,9 @@ fn check_committed(
 	state: &ExecutedState,
 	commitment: &CutOverCommitment<BlockNumber>,
 ) -> Result<(), RunnerError> {
-	let same = u64::from(commitment.last_block) == state.block_number
-		&& commitment.block_hash == state.block_hash
-		&& commitment.state_hash == state.state_hash;
+	let same = u64::from(commitment.last_block) == state.block_number &&
+		commitment.block_hash == state.block_hash &&
+		commitment.state_hash == state.state_hash;
 	if !same {
 		return Err(RunnerError::SnapshotNotCommitted {
 			last_block: state.block_number,
@@ -265,7 +265,9 @@ impl Runner {
 		// Nothing left to execute once the state reaches the end of our stretch: a retired
 		// worker does not walk the chain again every round.
 		let finished = |state: &ExecutedState| {
-			stretch.and_then(|s| s.end).is_some_and(|end| state.block_number + 1 >= u64::from(end))
+			stretch
+				.and_then(|s| s.end)
+				.is_some_and(|end| state.block_number + 1 >= u64::from(end))
 		};
 		let from = match &self.state {
 			Some(state) if !retired && !finished(state) => Some((
@@ -291,14 +293,10 @@ impl Runner {
 			(true, _, _) | (_, None, Some(_)) => Role::Retired,
 			(false, Some(OwnStretch { end: Some(end), .. }), Some(last))
 				if last + 1 >= u64::from(end) && head.number >= end =>
-			{
-				Role::Retired
-			},
+				Role::Retired,
 			(false, Some(_), Some(_))
 				if view.view().measurement_at(head.number) == Some(self.own) =>
-			{
-				Role::Active
-			},
+				Role::Active,
 			_ => Role::Standby,
 		};
 		// At the end of our stretch, the commitment to the final state, for the successor.
@@ -323,12 +321,11 @@ impl Runner {
 		let mut last_role = None;
 		loop {
 			match self.round().await {
-				Ok(report) => {
+				Ok(report) =>
 					if last_role != Some(report.role) {
 						tracing::info!(role = ?report.role, head = report.head, last_block = ?report.last_block, "role");
 						last_role = Some(report.role);
-					}
-				},
+					},
 				Err(e) if e.is_fatal() => {
 					tracing::error!(error = %e, "stopping: continuing could corrupt the state");
 					return Err(e);
@@ -416,8 +413,8 @@ impl Runner {
 			}
 			// A successor starts from exactly the block before its activation; a replica of
 			// the same measurement may start from any later state of its own measurement.
-			let usable = state.block_number == needed
-				|| (state.block_number > needed && snapshot.written_by == self.own);
+			let usable = state.block_number == needed ||
+				(state.block_number > needed && snapshot.written_by == self.own);
 			if !usable {
 				tracing::info!(
 					have = state.block_number,
@@ -520,9 +517,7 @@ fn sealed_state(
 	};
 	let state = ExecutedState::from_snapshot(&snapshot)?;
 	if state.genesis_hash != genesis {
-		return Err(RunnerError::BadSnapshot(
-			"the stored snapshot belongs to another chain".into(),
-		));
+		return Err(RunnerError::BadSnapshot("the stored snapshot belongs to another chain".into()));
 	}
 	tracing::info!(block = state.block_number, ?from, "resuming from the sealed snapshot");
 	Ok(Some(state))

@@ -144,8 +144,9 @@ fn rejected_advisory() {
 #[test]
 fn signer_product_and_svn_pins() {
 	let (quote, collateral) = sgx();
-	let identity =
-		Verifier::new(sgx_policy()).verify(&quote, Some(&collateral), SGX_AT, None).unwrap();
+	let identity = Verifier::new(sgx_policy())
+		.verify(&quote, Some(&collateral), SGX_AT, None)
+		.unwrap();
 	let (signer, product, svn) =
 		(identity.signer.clone().unwrap(), identity.product_id.unwrap(), identity.svn.unwrap());
 
@@ -155,7 +156,9 @@ fn signer_product_and_svn_pins() {
 		min_svn: Some(svn),
 		..sgx_policy()
 	};
-	Verifier::new(pinned.clone()).verify(&quote, Some(&collateral), SGX_AT, None).expect("pins");
+	Verifier::new(pinned.clone())
+		.verify(&quote, Some(&collateral), SGX_AT, None)
+		.expect("pins");
 
 	let mut other_signer = signer.clone();
 	other_signer[0] ^= 0xff;
@@ -215,7 +218,9 @@ fn debug_enclave_refused() {
 	let dir = tempfile::tempdir().unwrap();
 	let sim = SimTee::in_data_dir(Measurement::MrEnclave([1; 32]), dir.path()).with_debug(true);
 	let quote = sim.quote(&[0; 64]).unwrap();
-	let err = Verifier::new(AttestationPolicy::dev()).verify(&quote, None, 0, None).unwrap_err();
+	let err = Verifier::new(AttestationPolicy::dev())
+		.verify(&quote, None, 0, None)
+		.unwrap_err();
 	assert_eq!(err, AttestationError::DebugEnclave);
 	let allowing = AttestationPolicy { allow_debug: true, ..AttestationPolicy::dev() };
 	assert!(Verifier::new(allowing).verify(&quote, None, 0, None).unwrap().debug);
@@ -264,8 +269,9 @@ fn unsupported_quotes() {
 		("another QE vendor", with(&quote, 12, &[0xee; 16]), &collateral, SGX_AT),
 	];
 	for (what, quote, collateral, at) in cases {
-		let err =
-			Verifier::new(sgx_policy()).verify(&quote, Some(collateral), at, None).unwrap_err();
+		let err = Verifier::new(sgx_policy())
+			.verify(&quote, Some(collateral), at, None)
+			.unwrap_err();
 		assert!(matches!(err, AttestationError::UnsupportedQuote(_)), "{what}: {err:?}");
 	}
 }
@@ -290,7 +296,9 @@ fn flipped_byte_in_report_body() {
 fn flipped_byte_in_signatures() {
 	let (quote, collateral) = sgx();
 	let verify = |q: Vec<u8>| {
-		Verifier::new(sgx_policy()).verify(&q, Some(&collateral), SGX_AT, None).unwrap_err()
+		Verifier::new(sgx_policy())
+			.verify(&q, Some(&collateral), SGX_AT, None)
+			.unwrap_err()
 	};
 	assert_eq!(
 		verify(flipped(&quote, SGX_ISV_SIGNATURE + 10)),
@@ -313,7 +321,9 @@ fn flipped_byte_in_certification_data() {
 	let cert_at = sgx_cert_data_offset(&quote);
 	assert!(quote[cert_at..].starts_with(b"-----BEGIN CERTIFICATE-----"));
 	let verify = |q: Vec<u8>| {
-		Verifier::new(sgx_policy()).verify(&q, Some(&collateral), SGX_AT, None).unwrap_err()
+		Verifier::new(sgx_policy())
+			.verify(&q, Some(&collateral), SGX_AT, None)
+			.unwrap_err()
 	};
 	// Inside the base64 body of the PCK leaf (its DER no longer parses), and in its PEM
 	// armour (which would otherwise make a parser skip the leaf).
@@ -322,8 +332,11 @@ fn flipped_byte_in_certification_data() {
 		assert!(matches!(err, AttestationError::CertificationDataInvalid(_)), "{at}: {err:?}");
 	}
 	// In the leaf's signature: well-formed, but the chain no longer verifies.
-	let leaf_end = cert_at
-		+ quote[cert_at..].windows(25).position(|w| w == b"-----END CERTIFICATE-----").unwrap();
+	let leaf_end = cert_at +
+		quote[cert_at..]
+			.windows(25)
+			.position(|w| w == b"-----END CERTIFICATE-----")
+			.unwrap();
 	let err = verify(flipped(&quote, leaf_end - 10));
 	assert!(matches!(err, AttestationError::CertificateChainInvalid(_)), "{err:?}");
 }
@@ -378,7 +391,9 @@ fn collateral_time_validity() {
 	let err = verifier.verify(&quote, Some(&collateral), valid_from - 1, None).unwrap_err();
 	assert!(matches!(err, AttestationError::CollateralNotYetValid { .. }), "{err:?}");
 	// A year later, as a stale cache would be.
-	let err = verifier.verify(&quote, Some(&collateral), TDX_AT + 365 * 86_400, None).unwrap_err();
+	let err = verifier
+		.verify(&quote, Some(&collateral), TDX_AT + 365 * 86_400, None)
+		.unwrap_err();
 	assert!(matches!(err, AttestationError::CollateralExpired { .. }), "{err:?}");
 }
 
@@ -394,8 +409,9 @@ fn tampered_or_missing_collateral() {
 		.verify(&quote, Some(&tampered), TDX_AT, None)
 		.unwrap_err();
 	assert!(matches!(err, AttestationError::CollateralInvalid(_)), "{err:?}");
-	let err =
-		Verifier::new(AttestationPolicy::default()).verify(&quote, None, TDX_AT, None).unwrap_err();
+	let err = Verifier::new(AttestationPolicy::default())
+		.verify(&quote, None, TDX_AT, None)
+		.unwrap_err();
 	assert_eq!(err, AttestationError::MissingCollateral);
 	assert!(matches!(Collateral::from_json(b"{}"), Err(AttestationError::CollateralInvalid(_))));
 }
@@ -417,11 +433,13 @@ fn simulated_quotes_only_in_dev_mode() {
 	let dir = tempfile::tempdir().unwrap();
 	let tee = SimTee::in_data_dir(Measurement::MrEnclave([0xab; 32]), dir.path());
 	let quote = tee.quote(&[7; 64]).unwrap();
-	let err =
-		Verifier::new(AttestationPolicy::default()).verify(&quote, None, 0, None).unwrap_err();
+	let err = Verifier::new(AttestationPolicy::default())
+		.verify(&quote, None, 0, None)
+		.unwrap_err();
 	assert_eq!(err, AttestationError::SimulatedQuoteRefused);
-	let identity =
-		Verifier::new(AttestationPolicy::dev()).verify(&quote, None, 0, Some(&[7; 64])).unwrap();
+	let identity = Verifier::new(AttestationPolicy::dev())
+		.verify(&quote, None, 0, Some(&[7; 64]))
+		.unwrap();
 	assert_eq!(identity.kind, EvidenceKind::Simulated);
 	assert_eq!(identity.measurement, Measurement::MrEnclave([0xab; 32]));
 	// Even a verified simulated identity is refused by a non-dev policy.
@@ -482,7 +500,9 @@ fn collateral_cache_serves_valid_entries_offline() {
 	));
 	cache.insert(&sgx_quote, &sgx_collateral).unwrap();
 	let cached = cache.get(&sgx_quote, SGX_AT).unwrap();
-	Verifier::new(sgx_policy()).verify(&sgx_quote, Some(&cached), SGX_AT, None).unwrap();
+	Verifier::new(sgx_policy())
+		.verify(&sgx_quote, Some(&cached), SGX_AT, None)
+		.unwrap();
 	assert!(matches!(
 		cache.get(&sgx_quote, SGX_AT + 365 * 86_400),
 		Err(AttestationError::CollateralExpired { .. })

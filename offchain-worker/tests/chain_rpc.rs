@@ -182,7 +182,11 @@ async fn a_forged_block_on_the_real_head_is_not_believed() {
 	// Signed by keys of its own, it is refused.
 	let forged = chain.lock().unwrap().blocks[2].header.clone();
 	let attacker = keys(&[0xa1, 0xa2, 0xa3]);
-	chain.lock().unwrap().justifications.insert(2, justification(&forged, 1, 0, &attacker));
+	chain
+		.lock()
+		.unwrap()
+		.justifications
+		.insert(2, justification(&forged, 1, 0, &attacker));
 	let err = follower.verified_schedule().await.unwrap_err();
 	assert!(
 		matches!(
@@ -200,7 +204,14 @@ async fn the_sealed_light_client_binds_the_worker_to_its_chain() {
 	let (url, _server) = serve(chain.clone()).await;
 	let worker = Sealed::new();
 	assert_eq!(
-		worker.connect(&url).await.unwrap().verified_schedule().await.unwrap().block_number,
+		worker
+			.connect(&url)
+			.await
+			.unwrap()
+			.verified_schedule()
+			.await
+			.unwrap()
+			.block_number,
 		1
 	);
 
@@ -222,7 +233,9 @@ async fn the_sealed_light_client_binds_the_worker_to_its_chain() {
 		tee: SimTee::in_data_dir(m(0xcc), worker.dir.path()),
 	};
 	let other_progress = SealedProgress { measurement: m(0xcc), ..other.progress() };
-	RpcChain::connect(&other_url, None, Some(Box::new(other_progress))).await.unwrap();
+	RpcChain::connect(&other_url, None, Some(Box::new(other_progress)))
+		.await
+		.unwrap();
 	std::fs::copy(other.data("chain.grandpa"), worker.data("chain.grandpa")).unwrap();
 	let err = worker.connect(&url).await.err().expect("refused");
 	assert!(matches!(err, ChainError::Progress(_)), "{err}");
@@ -231,7 +244,14 @@ async fn the_sealed_light_client_binds_the_worker_to_its_chain() {
 	std::fs::write(worker.data("chain.grandpa"), light).unwrap();
 	finalize_next(&chain, 0xaa);
 	assert_eq!(
-		worker.connect(&url).await.unwrap().verified_schedule().await.unwrap().block_number,
+		worker
+			.connect(&url)
+			.await
+			.unwrap()
+			.verified_schedule()
+			.await
+			.unwrap()
+			.block_number,
 		2
 	);
 }
@@ -252,10 +272,20 @@ async fn the_keys_bind_the_worker_to_their_chain_whatever_files_are_deleted() {
 	let sealed = worker.progress();
 	let keys = KeyMaterial::generate();
 	let identity = ChainIdentity { genesis_hash: genesis, key_checksum: keys.checksum().0 };
-	sealed.store.write_chain_identity(&sealed.sealing_key, &m(0xaa), &identity).unwrap();
+	sealed
+		.store
+		.write_chain_identity(&sealed.sealing_key, &m(0xaa), &identity)
+		.unwrap();
 	sealed.store.init_keys(&sealed.sealing_key, &m(0xaa), &keys).unwrap();
 	assert_eq!(
-		worker.connect(&url).await.unwrap().verified_schedule().await.unwrap().block_number,
+		worker
+			.connect(&url)
+			.await
+			.unwrap()
+			.verified_schedule()
+			.await
+			.unwrap()
+			.block_number,
 		1
 	);
 
@@ -268,7 +298,14 @@ async fn the_keys_bind_the_worker_to_their_chain_whatever_files_are_deleted() {
 	assert!(!worker.data("chain.grandpa").exists(), "nothing written for the other chain");
 	// Its own chain it follows again, from the checkpoint of the genesis its keys name.
 	assert_eq!(
-		worker.connect(&url).await.unwrap().verified_schedule().await.unwrap().block_number,
+		worker
+			.connect(&url)
+			.await
+			.unwrap()
+			.verified_schedule()
+			.await
+			.unwrap()
+			.block_number,
 		1
 	);
 
@@ -307,7 +344,14 @@ async fn the_keys_bind_the_worker_to_their_chain_whatever_files_are_deleted() {
 	// Restored from backup, the worker goes on.
 	std::fs::write(worker.data("chain.identity"), own_identity).unwrap();
 	assert_eq!(
-		worker.connect(&url).await.unwrap().verified_schedule().await.unwrap().block_number,
+		worker
+			.connect(&url)
+			.await
+			.unwrap()
+			.verified_schedule()
+			.await
+			.unwrap()
+			.block_number,
 		1
 	);
 }

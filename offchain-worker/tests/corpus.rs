@@ -5,18 +5,18 @@
 //!
 //! - every quote with collateral gets the verdict its `meta.json` predicts, at the instant the
 //!   corpus chose for that collateral; every quote without collateral is refused cleanly;
-//! - no mutant of a quote's unsigned bytes verifies under another encoding than the
-//!   canonical one, and every mutant of its signed bytes is refused;
-//! - every encoding with a signature's `s` replaced by `n - s` (raw or in a certificate)
-//!   decodes to the quote's canonical encoding, which is low-`s` but for Intel's root, and
-//!   gets the quote's verdict; an embedded PCK chain other than exactly the path to Intel's
-//!   root, which dcap-qvl alone accepts, is refused;
-//! - Azure's TD (no SEPT_VE_DISABLE) and Alibaba's TD 1.5 (bound to a service TD) verify
-//!   under a policy that allows them and are refused, naming the attribute, otherwise;
+//! - no mutant of a quote's unsigned bytes verifies under another encoding than the canonical one,
+//!   and every mutant of its signed bytes is refused;
+//! - every encoding with a signature's `s` replaced by `n - s` (raw or in a certificate) decodes to
+//!   the quote's canonical encoding, which is low-`s` but for Intel's root, and gets the quote's
+//!   verdict; an embedded PCK chain other than exactly the path to Intel's root, which dcap-qvl
+//!   alone accepts, is refused;
+//! - Azure's TD (no SEPT_VE_DISABLE) and Alibaba's TD 1.5 (bound to a service TD) verify under a
+//!   policy that allows them and are refused, naming the attribute, otherwise;
 //! - the refusals operators read name their cause (item 4 of issue 14);
-//! - every verified TD's measurement is its identity digest, computed here from the quote's
-//!   bytes, and TDs that share a firmware (MRTD) but not their RTMRs are different
-//!   measurements (item 7 of issue 13).
+//! - every verified TD's measurement is its identity digest, computed here from the quote's bytes,
+//!   and TDs that share a firmware (MRTD) but not their RTMRs are different measurements (item 7 of
+//!   issue 13).
 
 #[path = "support/corpus.rs"]
 mod corpus_support;
@@ -224,10 +224,10 @@ fn every_quote_without_collateral_is_refused_cleanly() {
 		assert!(
 			matches!(
 				err,
-				AttestationError::MissingCollateral
-					| AttestationError::NonCanonical(_)
-					| AttestationError::CertificationDataInvalid(_)
-					| AttestationError::Malformed(_)
+				AttestationError::MissingCollateral |
+					AttestationError::NonCanonical(_) |
+					AttestationError::CertificationDataInvalid(_) |
+					AttestationError::Malformed(_)
 			),
 			"{}: {err:?}",
 			entry.name
@@ -523,10 +523,10 @@ fn no_non_canonical_encoding_of_a_corpus_quote_decodes() {
 				assert!(
 					matches!(
 						err,
-						AttestationError::NonCanonical(_)
-							| AttestationError::Malformed(_)
-							| AttestationError::Truncated { .. }
-							| AttestationError::CertificationDataInvalid(_)
+						AttestationError::NonCanonical(_) |
+							AttestationError::Malformed(_) |
+							AttestationError::Truncated { .. } |
+							AttestationError::CertificationDataInvalid(_)
 					),
 					"{name}: length at {at} {delta:+}: {err:?}"
 				);
@@ -788,8 +788,9 @@ fn a_bad_pck_crl_is_reported_as_such() {
 	foreign["pck_crl"] = collateral_json(self::entry("08-"), 0)["pck_crl"].clone();
 	let foreign = collateral_from(&foreign);
 	foreign.check_valid_at(*at).expect("the processor CA's CRL is current then");
-	let err =
-		Verifier::new(permissive()).verify(&platform.quote, Some(&foreign), *at, None).unwrap_err();
+	let err = Verifier::new(permissive())
+		.verify(&platform.quote, Some(&foreign), *at, None)
+		.unwrap_err();
 	assert!(matches!(err, AttestationError::PckCrlInvalid(_)), "{err:?}");
 	assert!(!err.to_string().contains("certificate chain does not verify"), "{err}");
 }
@@ -817,8 +818,9 @@ fn a_quote_without_a_pck_chain_asks_for_one_in_the_collateral() {
 	// 01 carries an encrypted PPID (certification data type 3), not its PCK chain.
 	let entry = entry("01-");
 	let (collateral, at, _) = &entry_with_sgx_collateral().collaterals[0];
-	let err =
-		Verifier::new(permissive()).verify(&entry.quote, Some(collateral), *at, None).unwrap_err();
+	let err = Verifier::new(permissive())
+		.verify(&entry.quote, Some(collateral), *at, None)
+		.unwrap_err();
 	assert_eq!(err, AttestationError::PckChainMissing { cert_type: 3 });
 	let text = err.to_string();
 	assert!(!text.contains("get_collateral"), "{text}");

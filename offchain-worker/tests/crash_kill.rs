@@ -307,8 +307,11 @@ fn closed_port() -> String {
 
 #[test]
 fn request_keys_killed_at_random_moments_then_failing_never_reports_no_keys() {
-	let runtime =
-		tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+	let runtime = tokio::runtime::Builder::new_multi_thread()
+		.worker_threads(2)
+		.enable_all()
+		.build()
+		.unwrap();
 	// Block 1 schedules B; justified by the chain's GRANDPA authorities.
 	let (node, _server) = runtime.block_on(support::node::serve(support::node::two_block_chain()));
 

@@ -56,7 +56,9 @@ impl Rng {
 
 fn fixture(name: &str) -> Vec<u8> {
 	std::fs::read(
-		std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name),
+		std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+			.join("tests/fixtures")
+			.join(name),
 	)
 	.unwrap()
 }
@@ -65,8 +67,9 @@ fn fixture(name: &str) -> Vec<u8> {
 fn evidence_decoder_survives_random_and_mutated_inputs() {
 	let mut rng = Rng(0x5eed_0001);
 	let dir = tempfile::tempdir().unwrap();
-	let sim =
-		SimTee::in_data_dir(Measurement::MrEnclave([3; 32]), dir.path()).quote(&[1; 64]).unwrap();
+	let sim = SimTee::in_data_dir(Measurement::MrEnclave([3; 32]), dir.path())
+		.quote(&[1; 64])
+		.unwrap();
 	let seeds = [fixture("sgx_quote"), fixture("tdx_quote"), sim];
 	for _ in 0..300 {
 		let len = rng.below(600);

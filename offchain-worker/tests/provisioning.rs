@@ -239,8 +239,9 @@ async fn scheduled_successor_gets_the_keys_sealed_to_its_measurement() {
 
 	// Sealed to B: B's enclave unseals them, A's enclave on the same host cannot.
 	let store = b.store();
-	let (held, _) =
-		store.read_sealed_keys(&b.tee.sealing_key().unwrap(), &m(B)).expect("B reads its keys");
+	let (held, _) = store
+		.read_sealed_keys(&b.tee.sealing_key().unwrap(), &m(B))
+		.expect("B reads its keys");
 	assert_eq!(held.checksum(), running.checksum);
 	// With the chain the hand-over was attested on (the provider's: it refuses any other),
 	// sealed with them: the keys follow no other chain from now on.
@@ -848,7 +849,10 @@ async fn oversized_and_malformed_frames_are_refused() {
 		assert!(matches!(Message::decode_frame(&first), Ok(Message::ChallengeRequest(_))));
 		stream.write_all(&3u32.to_be_bytes()).await.unwrap();
 		stream.write_all(&[0xff, 0xff, 0xff]).await.unwrap();
-		Connection::new(stream, 64 * 1024, Duration::from_secs(10)).recv("refusal").await.ok()
+		Connection::new(stream, 64 * 1024, Duration::from_secs(10))
+			.recv("refusal")
+			.await
+			.ok()
 	});
 	let requested = within(request_keys(
 		fake_addr,
@@ -1125,8 +1129,10 @@ async fn malformed_key_material_is_refused() {
 
 #[tokio::test]
 async fn snapshot_transfer_serves_the_encrypted_state_and_refuses_without_one() {
-	use enclave_worker::provisioning::{fetch_snapshot, FetchError, SnapshotFetchConfig};
-	use enclave_worker::store::decode_snapshot;
+	use enclave_worker::{
+		provisioning::{fetch_snapshot, FetchError, SnapshotFetchConfig},
+		store::decode_snapshot,
+	};
 
 	let snapshots = tempfile::tempdir().unwrap();
 	let store = Store::open(snapshots.path()).unwrap();

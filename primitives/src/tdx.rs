@@ -31,30 +31,30 @@
 //! [`Measurement`] still tells its kind by its length and keeps its encoded size.
 //!
 //! Why these fields:
-//! - MRTD, RTMR0–3: the code. With Intel's TDVF, RTMR0 holds the firmware's configuration
-//!   (TD HOB, ACPI tables), RTMR1 the boot loader and kernel, RTMR2 the kernel command line
-//!   and initrd, and RTMR3 is left to the workload. A register the build leaves unused is
-//!   covered as all zero, so whatever extends it later makes another identity.
-//! - MRCONFIGID, MROWNER, MROWNERCONFIG: set by the host at TD creation and readable by the
-//!   TD; software may act on any of them (an owner key, a configuration), so a host that
-//!   changes one makes another TD. MROWNERCONFIG is included for the same reason as the other
-//!   two: leaving out one host-chosen value the TD can read would let the host vary it
-//!   without changing the identity. A deployment that leaves them zero pays nothing.
-//! - TDATTRIBUTES (all 8 bytes): debug, SEPT_VE_DISABLE, migration, PKS, … change what the
-//!   host can do to the TD. The attestation policy judges some of them as well; covering all
-//!   of them here means a TD launched with other attributes is another identity.
+//! - MRTD, RTMR0–3: the code. With Intel's TDVF, RTMR0 holds the firmware's configuration (TD HOB,
+//!   ACPI tables), RTMR1 the boot loader and kernel, RTMR2 the kernel command line and initrd, and
+//!   RTMR3 is left to the workload. A register the build leaves unused is covered as all zero, so
+//!   whatever extends it later makes another identity.
+//! - MRCONFIGID, MROWNER, MROWNERCONFIG: set by the host at TD creation and readable by the TD;
+//!   software may act on any of them (an owner key, a configuration), so a host that changes one
+//!   makes another TD. MROWNERCONFIG is included for the same reason as the other two: leaving out
+//!   one host-chosen value the TD can read would let the host vary it without changing the
+//!   identity. A deployment that leaves them zero pays nothing.
+//! - TDATTRIBUTES (all 8 bytes): debug, SEPT_VE_DISABLE, migration, PKS, … change what the host can
+//!   do to the TD. The attestation policy judges some of them as well; covering all of them here
+//!   means a TD launched with other attributes is another identity.
 //!
 //! Left out, each for a reason:
-//! - TEE_TCB_SVN, MRSEAM, MRSIGNERSEAM, SEAMATTRIBUTES (and TD 1.5's TEE_TCB_SVN2): the TDX
-//!   module, the platform's TCB, which Intel's collateral appraises; a module update must
-//!   not change the TD's identity.
-//! - XFAM: the CPU extended features the host enabled, which depend on the CPU model; it
-//!   would give one build a different identity on each generation of hardware.
+//! - TEE_TCB_SVN, MRSEAM, MRSIGNERSEAM, SEAMATTRIBUTES (and TD 1.5's TEE_TCB_SVN2): the TDX module,
+//!   the platform's TCB, which Intel's collateral appraises; a module update must not change the
+//!   TD's identity.
+//! - XFAM: the CPU extended features the host enabled, which depend on the CPU model; it would give
+//!   one build a different identity on each generation of hardware.
 //! - REPORTDATA: chosen per quote (it binds keys and nonces), not part of the identity.
-//! - MR_SERVICETD (TD 1.5): a binding to a service TD, which the attestation policy refuses
-//!   by default (the policy is itself part of the measured build); a TD 1.5 report's identity
-//!   is computed from its TD 1.0 body, so the same TD has the same identity on a TDX 1.0 and a
-//!   TDX 1.5 module.
+//! - MR_SERVICETD (TD 1.5): a binding to a service TD, which the attestation policy refuses by
+//!   default (the policy is itself part of the measured build); a TD 1.5 report's identity is
+//!   computed from its TD 1.0 body, so the same TD has the same identity on a TDX 1.0 and a TDX 1.5
+//!   module.
 //!
 //! A future version changes the tag (`…/v2`) and is a new measurement governance must
 //! schedule.

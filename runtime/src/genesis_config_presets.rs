@@ -5,9 +5,9 @@
 //!   needs both (a supermajority of two is two).
 //!
 //! In both, a block is authored every second (a genesis without `blockTime` has six-second
-//! slots, a production chain's); Alice is sudo; Alice, Bob and Charlie are the council; the well-known dev accounts are
-//! endowed; [`DEV_GENESIS_ENCLAVE`] is the active measurement. These keys are public: such a chain
-//! proves the mechanics, not security.
+//! slots, a production chain's); Alice is sudo; Alice, Bob and Charlie are the council; the
+//! well-known dev accounts are endowed; [`DEV_GENESIS_ENCLAVE`] is the active measurement. These
+//! keys are public: such a chain proves the mechanics, not security.
 
 use crate::{
 	AccountId, AuraConfig, BalancesConfig, BlockTimeConfig, CouncilConfig, EnclaveUpdateConfig,
@@ -67,7 +67,10 @@ pub fn genesis(
 /// A development chain's genesis with `validators` as its authorities.
 fn development_genesis(validators: &[(Sr25519Keyring, Ed25519Keyring)]) -> Value {
 	genesis(
-		validators.iter().map(|&(aura, grandpa)| authority_keys(aura, grandpa)).collect(),
+		validators
+			.iter()
+			.map(|&(aura, grandpa)| authority_keys(aura, grandpa))
+			.collect(),
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Sr25519Keyring::Alice.to_account_id(),
 		vec![

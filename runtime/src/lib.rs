@@ -9,8 +9,8 @@
 //! authoring), Grandpa (finality), Balances, TransactionPayment, Sudo, Council, Preimage and
 //! Whitelist (through which the council dispatches root calls such as a runtime upgrade),
 //! Scheduler, Referenda, ConvictionVoting and Origins (OpenGov), DevAuthorities (root's GRANDPA
-//! set changes on development chains), EnclaveUpdate, and ShieldedInbox, where users submit calls encrypted to the TEE worker's
-//! shielding key.
+//! set changes on development chains), EnclaveUpdate, and ShieldedInbox, where users submit calls
+//! encrypted to the TEE worker's shielding key.
 //!
 //! The std build also builds the wasm blob with `substrate-wasm-builder` ([`WASM_BINARY`]): that
 //! blob is what `enclave-update-node` stores as `:code` and executes. The std build itself serves

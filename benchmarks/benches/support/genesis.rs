@@ -10,7 +10,10 @@ use sp_runtime::BuildStorage;
 pub fn development() -> Storage {
 	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
 	merge(&mut config, development_config_genesis());
-	serde_json::from_value::<RuntimeGenesisConfig>(config).unwrap().build_storage().unwrap()
+	serde_json::from_value::<RuntimeGenesisConfig>(config)
+		.unwrap()
+		.build_storage()
+		.unwrap()
 }
 
 /// Merges the JSON `patch` into `base`, like a chain spec applies a genesis preset.

@@ -196,12 +196,10 @@ pub fn mr_enclave(byte: u8) -> Measurement {
 /// A measurement as the dynamic `Value` of the runtime's `Measurement` enum.
 pub fn measurement_value(measurement: &Measurement) -> Value {
 	match measurement {
-		Measurement::MrEnclave(bytes) => {
-			Value::unnamed_variant("MrEnclave", [Value::from_bytes(bytes)])
-		},
-		Measurement::TdIdentity(bytes) => {
-			Value::unnamed_variant("TdIdentity", [Value::from_bytes(bytes)])
-		},
+		Measurement::MrEnclave(bytes) =>
+			Value::unnamed_variant("MrEnclave", [Value::from_bytes(bytes)]),
+		Measurement::TdIdentity(bytes) =>
+			Value::unnamed_variant("TdIdentity", [Value::from_bytes(bytes)]),
 	}
 }
 
@@ -236,8 +234,10 @@ pub fn sudo(inner: DynamicPayload<Composite<()>>) -> DynamicPayload<Composite<()
 
 /// The number of the newest finalized block.
 pub async fn finalized_number(rpc: &RpcClient) -> u32 {
-	let hash: serde_json::Value =
-		rpc.request("chain_getFinalizedHead", rpc_params![]).await.expect("a finalized head");
+	let hash: serde_json::Value = rpc
+		.request("chain_getFinalizedHead", rpc_params![])
+		.await
+		.expect("a finalized head");
 	let header: serde_json::Value =
 		rpc.request("chain_getHeader", rpc_params![hash]).await.expect("its header");
 	let number = header["number"].as_str().expect("a hex block number");
@@ -246,8 +246,10 @@ pub async fn finalized_number(rpc: &RpcClient) -> u32 {
 
 /// The number of the best block.
 pub async fn best_number(rpc: &RpcClient) -> u32 {
-	let header: serde_json::Value =
-		rpc.request("chain_getHeader", rpc_params![]).await.expect("chain_getHeader answers");
+	let header: serde_json::Value = rpc
+		.request("chain_getHeader", rpc_params![])
+		.await
+		.expect("chain_getHeader answers");
 	let number = header["number"].as_str().expect("a hex block number");
 	u32::from_str_radix(number.trim_start_matches("0x"), 16).expect("a hex block number")
 }
@@ -265,8 +267,10 @@ pub async fn schedule(client: &Client) -> Vec<enclave_update_primitives::Schedul
 /// Calls a runtime API method through the `state_call` RPC and decodes its SCALE output.
 pub async fn state_call<T: Decode>(rpc: &RpcClient, method: &str, args: &[u8]) -> T {
 	let args = format!("0x{}", hex(args));
-	let output: String =
-		rpc.request("state_call", rpc_params![method, args]).await.expect("state_call answers");
+	let output: String = rpc
+		.request("state_call", rpc_params![method, args])
+		.await
+		.expect("state_call answers");
 	let bytes = unhex(&output);
 	T::decode(&mut &bytes[..]).expect("the runtime API output decodes")
 }

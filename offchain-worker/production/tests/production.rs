@@ -18,8 +18,8 @@ use std::process::Command;
 
 use enclave_worker::{
 	attestation::{
-		sim_quote::{SignSimQuote, SimQuote}, AttestationError, Collateral, EvidenceKind, PeerIdentity, TcbStatus,
-		Verifier,
+		sim_quote::{SignSimQuote, SimQuote},
+		AttestationError, Collateral, EvidenceKind, PeerIdentity, TcbStatus, Verifier,
 	},
 	measured, Measurement,
 };
@@ -113,9 +113,9 @@ fn a_debug_enclave_is_refused() {
 		match verdict {
 			Err(AttestationError::DebugEnclave) => refused += 1,
 			Err(
-				AttestationError::NonCanonical(_)
-				| AttestationError::UnsupportedQuote(_)
-				| AttestationError::Malformed(_),
+				AttestationError::NonCanonical(_) |
+				AttestationError::UnsupportedQuote(_) |
+				AttestationError::Malformed(_),
 			) => {},
 			other => panic!("{}: {other:?}", entry.display()),
 		}
@@ -156,7 +156,9 @@ fn the_host_cannot_pick_the_simulated_tee_or_the_policy() {
 	relaxed.allow_debug = true;
 	relaxed.allow_td_without_sept_ve_disable = true;
 	relaxed.allow_service_td = true;
-	relaxed.accepted_tcb_statuses.extend([TcbStatus::OutOfDate, TcbStatus::SWHardeningNeeded]);
+	relaxed
+		.accepted_tcb_statuses
+		.extend([TcbStatus::OutOfDate, TcbStatus::SWHardeningNeeded]);
 	assert!(!relaxed.accepts_simulated());
 	let refused = Verifier::new(relaxed).check_evidence(&simulated_quote([0; 64]), None, 0);
 	assert!(matches!(refused, Err(AttestationError::SimulatedQuoteRefused)), "{refused:?}");
@@ -180,8 +182,8 @@ fn the_enclave_binary_is_built_from_the_worker_and_the_primitives_only() {
 		let name = name.to_string_lossy();
 		let set_for_tests = ["CARGO_MANIFEST_", "CARGO_PKG_", "CARGO_BIN_", "CARGO_CRATE_"]
 			.iter()
-			.any(|prefix| name.starts_with(prefix))
-			|| [
+			.any(|prefix| name.starts_with(prefix)) ||
+			[
 				"CARGO_PRIMARY_PACKAGE",
 				"CARGO_TARGET_TMPDIR",
 				"CARGO_RUSTC_CURRENT_DIR",
@@ -199,8 +201,10 @@ fn the_enclave_binary_is_built_from_the_worker_and_the_primitives_only() {
 	let text = std::fs::read_to_string(&dep_info)
 		.unwrap_or_else(|e| panic!("cargo's dep-info {}: {e}", dep_info.display()));
 	let (_, inputs) = text.split_once(": ").expect("`target: inputs`");
-	let root =
-		std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
+	let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+		.join("../..")
+		.canonicalize()
+		.unwrap();
 	let inputs: Vec<std::path::PathBuf> = inputs
 		.split_whitespace()
 		.map(|input| {

@@ -112,9 +112,8 @@ impl CollateralCache {
 			}
 		}
 		cached.map_err(|e| match e {
-			AttestationError::CollateralNotCached { .. } => {
-				AttestationError::CollateralNotCached { key }
-			},
+			AttestationError::CollateralNotCached { .. } =>
+				AttestationError::CollateralNotCached { key },
 			other => other,
 		})
 	}

@@ -9,19 +9,19 @@
 //! and deduplicated (on-chain registration does), so one quote must have exactly one encoding.
 //! [`decode_evidence`] accepts a DCAP quote only when:
 //!
-//! - its framing is exact: the signature-data length ends exactly where its contents do
-//!   (ECDSA signature 64, attestation key 64, then for v3 the QE report section, for v4/v5
-//!   the outer certification data), the outer certification data (v4/v5) ends where the
-//!   signature data does, and the inner certification data ends where the QE report section
-//!   does. Lengths that do not add up are refused ([`NonCanonicalEncoding::LengthMismatch`]);
-//! - the outer certification data of a v4/v5 quote has type 6, "QE report certification
-//!   data" ([`NonCanonicalEncoding::OuterCertificationType`]); dcap-qvl does not look at it;
-//! - an embedded PCK chain (certification data type 5) is the canonical PEM of its
-//!   certificates — `-----BEGIN CERTIFICATE-----`, 64-column base64, LF line ends, blocks
-//!   back to back — optionally followed by one NUL byte, as Intel's quote generation library
-//!   writes it (GCP's writes none) ([`NonCanonicalEncoding::PckChainNotCanonicalPem`]);
-//! - whatever follows the quote is all zero bytes or nothing. Published quotes often sit in
-//!   a fixed-size zero-filled buffer (8000 bytes on GCP); any non-zero byte there is refused
+//! - its framing is exact: the signature-data length ends exactly where its contents do (ECDSA
+//!   signature 64, attestation key 64, then for v3 the QE report section, for v4/v5 the outer
+//!   certification data), the outer certification data (v4/v5) ends where the signature data does,
+//!   and the inner certification data ends where the QE report section does. Lengths that do not
+//!   add up are refused ([`NonCanonicalEncoding::LengthMismatch`]);
+//! - the outer certification data of a v4/v5 quote has type 6, "QE report certification data"
+//!   ([`NonCanonicalEncoding::OuterCertificationType`]); dcap-qvl does not look at it;
+//! - an embedded PCK chain (certification data type 5) is the canonical PEM of its certificates —
+//!   `-----BEGIN CERTIFICATE-----`, 64-column base64, LF line ends, blocks back to back —
+//!   optionally followed by one NUL byte, as Intel's quote generation library writes it (GCP's
+//!   writes none) ([`NonCanonicalEncoding::PckChainNotCanonicalPem`]);
+//! - whatever follows the quote is all zero bytes or nothing. Published quotes often sit in a
+//!   fixed-size zero-filled buffer (8000 bytes on GCP); any non-zero byte there is refused
 //!   ([`NonCanonicalEncoding::TrailingBytes`]).
 //!
 //! The accepted forms still differ in their zero tail, in the PCK chain's NUL and in their
@@ -33,14 +33,13 @@
 //!
 //! - no tail;
 //! - the PCK chain without its NUL;
-//! - every signature with a low `s` (`s <= (n - 1) / 2`, else `s` is replaced by `n - s`):
-//!   the two raw `r ‖ s` signatures of the quote — the attestation key's over header and
-//!   body, the PCK's over the QE report — in place, and the signature of each certificate
-//!   of the embedded PCK chain but Intel's root CA certificate, whose `INTEGER s` is then
-//!   encoded minimally (so the signature's BIT STRING, the certificate and its PEM text may
-//!   get shorter);
-//! - when the PCK chain changed, the three length fields above it (certification data,
-//!   outer certification data, signature data) adjusted to its new length.
+//! - every signature with a low `s` (`s <= (n - 1) / 2`, else `s` is replaced by `n - s`): the two
+//!   raw `r ‖ s` signatures of the quote — the attestation key's over header and body, the PCK's
+//!   over the QE report — in place, and the signature of each certificate of the embedded PCK chain
+//!   but Intel's root CA certificate, whose `INTEGER s` is then encoded minimally (so the
+//!   signature's BIT STRING, the certificate and its PEM text may get shorter);
+//! - when the PCK chain changed, the three length fields above it (certification data, outer
+//!   certification data, signature data) adjusted to its new length.
 //!
 //! That is what [`DcapEvidence::canonical_bytes`] returns, what the verifier hands to
 //! dcap-qvl (which accepts low and high `s` alike), and what anyone hashing or storing
@@ -378,11 +377,10 @@ impl Frame {
 				let size = read_u32(bytes, at + 2).ok_or_else(|| truncated(at + 6))?;
 				BODY_DESCRIPTOR_LEN.saturating_add(size)
 			},
-			_ => {
+			_ =>
 				return Err(AttestationError::UnsupportedQuote(format!(
 					"quote version {version} with TEE type {tee_type:#x}"
-				)))
-			},
+				))),
 		};
 		let sig_len_at = DCAP_HEADER_LEN.saturating_add(body_len);
 		let sig_at = sig_len_at.saturating_add(4);
@@ -704,7 +702,9 @@ fn certificate_validity(der: &[u8]) -> Option<(u64, u64)> {
 		return None;
 	}
 	let time = |tlv: &[u8]| {
-		x509_cert::time::Time::from_der(tlv).ok().map(|t| t.to_unix_duration().as_secs())
+		x509_cert::time::Time::from_der(tlv)
+			.ok()
+			.map(|t| t.to_unix_duration().as_secs())
 	};
 	Some((time(not_before)?, time(after_not_before)?))
 }

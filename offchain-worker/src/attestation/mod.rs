@@ -1,14 +1,14 @@
 //! Verify a peer's evidence and decide whether to trust it.
 //!
 //! Two stages, both needed and kept apart so each refusal has its own error:
-//! 1. [`Verifier::check_evidence`]: cryptography. A DCAP quote is verified with
-//!    `dcap-qvl` against Intel's root and the given [`Collateral`] at a given time; a
-//!    simulated quote (from [`crate::tee::sim`]) only in dev mode, against the dev
-//!    attestation key. The result is a [`PeerIdentity`].
-//! 2. [`AttestationPolicy::evaluate`]: policy on that identity. Accepted TCB statuses,
-//!    rejected advisories, debug enclaves (for a TD: any "TD under debug" attribute), TDs
-//!    without SEPT_VE_DISABLE or bound to a service TD, MRSIGNER / product id pinning,
-//!    minimum SVN, and the binding of the report data to the caller's transcript.
+//! 1. [`Verifier::check_evidence`]: cryptography. A DCAP quote is verified with `dcap-qvl` against
+//!    Intel's root and the given [`Collateral`] at a given time; a simulated quote (from
+//!    [`crate::tee::sim`]) only in dev mode, against the dev attestation key. The result is a
+//!    [`PeerIdentity`].
+//! 2. [`AttestationPolicy::evaluate`]: policy on that identity. Accepted TCB statuses, rejected
+//!    advisories, debug enclaves (for a TD: any "TD under debug" attribute), TDs without
+//!    SEPT_VE_DISABLE or bound to a service TD, MRSIGNER / product id pinning, minimum SVN, and the
+//!    binding of the report data to the caller's transcript.
 //!
 //! [`Verifier::verify`] runs both.
 //!

@@ -8,8 +8,8 @@ use super::{AttestationError, EvidenceKind, PeerIdentity};
 use crate::serde_hex::opt_hex;
 
 /// TCB status as Intel's collateral reports it: the chain's type (`pallet-enclave-registry`
-/// records it), so that the worker and the runtime judge one status, and callers of this crate do
-/// not depend on dcap-qvl's types.
+/// records it), so that the worker and the runtime judge one status, and callers of this crate
+/// do not depend on dcap-qvl's types.
 pub use enclave_update_primitives::registry::TcbStatus;
 
 /// The status dcap-qvl's TCB evaluation gives, as [`TcbStatus`] names it.

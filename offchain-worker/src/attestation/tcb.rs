@@ -1,14 +1,14 @@
 //! TCB level matching on the collateral's TCB info, for the two cases dcap-qvl cannot report:
 //!
-//! - a TD without SEPT_VE_DISABLE. dcap-qvl 0.7 refuses it with a hard-coded check that runs
-//!   after every signature, chain, CRL, QE identity and TCB check has passed (the last step
-//!   of `verify_impl`), so the refusal proves the quote genuine, but it carries no TCB
-//!   status. [`tcb_verdict`] computes that status the way dcap-qvl does (its `find_tcb_level`,
-//!   `evaluate_tdx_tcb`, `match_qe_tcb_level` and `check_for_relaunch`, on its own parsed
-//!   types), so the policy, not the library, decides about the attribute. The corpus tests
-//!   check that it agrees with dcap-qvl on every quote dcap-qvl itself accepts;
-//! - a platform older than every TCB level: [`explain_no_level`] names the components that
-//!   fall short of the nearest level, e.g. `SEAMLDR ACM SVN 3 < 5`.
+//! - a TD without SEPT_VE_DISABLE. dcap-qvl 0.7 refuses it with a hard-coded check that runs after
+//!   every signature, chain, CRL, QE identity and TCB check has passed (the last step of
+//!   `verify_impl`), so the refusal proves the quote genuine, but it carries no TCB status.
+//!   [`tcb_verdict`] computes that status the way dcap-qvl does (its `find_tcb_level`,
+//!   `evaluate_tdx_tcb`, `match_qe_tcb_level` and `check_for_relaunch`, on its own parsed types),
+//!   so the policy, not the library, decides about the attribute. The corpus tests check that it
+//!   agrees with dcap-qvl on every quote dcap-qvl itself accepts;
+//! - a platform older than every TCB level: [`explain_no_level`] names the components that fall
+//!   short of the nearest level, e.g. `SEAMLDR ACM SVN 3 < 5`.
 
 use std::cmp::Ordering;
 
@@ -152,23 +152,22 @@ fn check_for_relaunch(launch: TcbStatus, current: TcbStatus) -> TcbStatus {
 	let configuration_needed = |status| {
 		matches!(
 			status,
-			ConfigurationNeeded
-				| OutOfDateConfigurationNeeded
-				| ConfigurationAndSWHardeningNeeded
-				| TDRelaunchAdvisedConfigurationNeeded
+			ConfigurationNeeded |
+				OutOfDateConfigurationNeeded |
+				ConfigurationAndSWHardeningNeeded |
+				TDRelaunchAdvisedConfigurationNeeded
 		)
 	};
 	match (launch, current) {
 		(
 			OutOfDate | OutOfDateConfigurationNeeded,
 			UpToDate | SWHardeningNeeded | ConfigurationNeeded | ConfigurationAndSWHardeningNeeded,
-		) => {
+		) =>
 			if configuration_needed(launch) || configuration_needed(current) {
 				TDRelaunchAdvisedConfigurationNeeded
 			} else {
 				TDRelaunchAdvised
-			}
-		},
+			},
 		_ => launch,
 	}
 }
@@ -194,17 +193,17 @@ pub(super) fn explain_no_level(
 	};
 	// A TD 1.5 whose launch TCB meets a level fell short with its current TCB.
 	let (which, tee_tcb_svn) = match quote.report.as_td15() {
-		Some(td15) if meets(launch.as_ref()) => {
-			("current TCB (TEE_TCB_SVN2) ", Some(td15.tee_tcb_svn2))
-		},
+		Some(td15) if meets(launch.as_ref()) =>
+			("current TCB (TEE_TCB_SVN2) ", Some(td15.tee_tcb_svn2)),
 		_ => ("", launch),
 	};
 	let nearest = tcb_info
 		.tcb_levels
 		.iter()
 		.filter_map(|level| {
-			let shortfalls =
-				level.shortfalls(&platform.cpu_svn, platform.pce_svn, tee_tcb_svn.as_ref()).ok()?;
+			let shortfalls = level
+				.shortfalls(&platform.cpu_svn, platform.pce_svn, tee_tcb_svn.as_ref())
+				.ok()?;
 			Some((level, shortfalls))
 		})
 		.filter(|(_, shortfalls)| !shortfalls.is_empty())

@@ -266,9 +266,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
 	match cli.command {
 		Command::Init { data, tee, chain } => init(&data.data_dir, &tee, &chain),
 		Command::Status { data, tee, json } => status(&data.data_dir, &tee, json),
-		Command::RegisterEvidence { data, tee, account } => {
-			register_evidence(&data.data_dir, &tee, &account)
-		},
+		Command::RegisterEvidence { data, tee, account } =>
+			register_evidence(&data.data_dir, &tee, &account),
 		Command::Run(args) => tokio::runtime::Builder::new_multi_thread()
 			.enable_all()
 			.build()?
@@ -369,7 +368,11 @@ async fn shutdown_signal() {
 
 async fn request_keys_command(args: RequestKeysArgs) -> Result<ExitCode> {
 	let data_dir = &args.worker.data.data_dir;
-	let tee = args.worker.tee.build(data_dir)?.context("request-keys needs --tee sim|gramine")?;
+	let tee = args
+		.worker
+		.tee
+		.build(data_dir)?
+		.context("request-keys needs --tee sim|gramine")?;
 	let identity = tee.identity()?;
 	let store = Store::open(data_dir)?;
 	let chain = connect_chain(&args.worker.node, &store, &*tee).await?;

@@ -431,8 +431,10 @@ mod tests {
 		let (backend, keys, _) = sample();
 		let (root, proof) = prove(&backend, &keys);
 		// Only the nodes proving `Active`: the other keys are not covered.
-		let partial =
-			prove_read(backend.clone(), [&keys.active[..]]).unwrap().into_iter_nodes().collect();
+		let partial = prove_read(backend.clone(), [&keys.active[..]])
+			.unwrap()
+			.into_iter_nodes()
+			.collect();
 		assert!(matches!(
 			check_read_proof(root, partial, &keys),
 			Err(ProofError::NotProven { item: "Schedule", .. })

@@ -1,16 +1,16 @@
 //! [`RpcChain`]: a [`ScheduleSource`] that follows a node over JSON-RPC (subxt's RPC client)
 //! and believes nothing the node says without a check:
 //!
-//! 1. finality comes from the GRANDPA light client ([`LightClient`]): the node's finalized
-//!    head is believed only with a justification of the tracked authority set (from
-//!    `chain_getBlock`), or as an ancestor of such a block; every authority-set change on the
-//!    way must be justified by the outgoing set;
+//! 1. finality comes from the GRANDPA light client ([`LightClient`]): the node's finalized head is
+//!    believed only with a justification of the tracked authority set (from `chain_getBlock`), or
+//!    as an ancestor of such a block; every authority-set change on the way must be justified by
+//!    the outgoing set;
 //! 2. the pallet's storage comes from `state_getReadProof` at that block, checked against the
 //!    header's state root ([`check_read_proof`]);
-//! 3. the block must not be older than the highest block this enclave verified before, which
-//!    is kept sealed on disk ([`super::ChainProgress`]) together with the light client's
-//!    state: a host replaying an old chain view, in which a retired or cancelled requester was
-//!    still scheduled, is refused.
+//! 3. the block must not be older than the highest block this enclave verified before, which is
+//!    kept sealed on disk ([`super::ChainProgress`]) together with the light client's state: a host
+//!    replaying an old chain view, in which a retired or cancelled requester was still scheduled,
+//!    is refused.
 //!
 //! The light client starts from the chain's genesis: its header (which must hash to the genesis
 //! hash) and pallet-grandpa's authority set proven against its state root. Which genesis is not
@@ -190,7 +190,11 @@ impl RpcChain {
 			Some(s) => s.bound_genesis()?,
 			None => None,
 		};
-		if [expected_genesis, bound].iter().flatten().any(|expected| *expected != genesis_hash) {
+		if [expected_genesis, bound]
+			.iter()
+			.flatten()
+			.any(|expected| *expected != genesis_hash)
+		{
 			return Err(ChainError::WrongGenesis);
 		}
 		let (progress, light) = match &sealed {
@@ -210,11 +214,10 @@ impl RpcChain {
 			},
 			// Progress without the light client's state: the host removed the file that binds
 			// this enclave to its chain. Starting over would let it pick another chain.
-			None if progress.is_some() => {
+			None if progress.is_some() =>
 				return Err(ChainError::Progress(
 					"the sealed light-client state is missing while chain progress exists".into(),
-				))
-			},
+				)),
 			None => {
 				let light = checkpoint(&rpc, genesis_hash).await?;
 				tracing::info!(
@@ -446,9 +449,8 @@ impl RpcChain {
 
 	fn check_not_older(&self, offered: BlockNumber) -> Result<(), ChainError> {
 		match self.progress() {
-			Some(verified) if offered < verified.block_number => {
-				Err(ChainError::StaleView { offered, verified: verified.block_number })
-			},
+			Some(verified) if offered < verified.block_number =>
+				Err(ChainError::StaleView { offered, verified: verified.block_number }),
 			_ => Ok(()),
 		}
 	}

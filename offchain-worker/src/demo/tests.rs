@@ -201,7 +201,9 @@ fn apply_block_applies_valid_calls_and_counts_skipped_ones() {
 
 	// Delete removes the value and the counter.
 	let delete = |k: &[u8]| seal(&key, &ShieldedCall::Delete { key: k.to_vec() });
-	state.apply_block(&key, 5, hash(4, 0), hash(5, 0), &[delete(b"a"), delete(b"n")]).unwrap();
+	state
+		.apply_block(&key, 5, hash(4, 0), hash(5, 0), &[delete(b"a"), delete(b"n")])
+		.unwrap();
 	assert_eq!(state.state, DemoState::default());
 	assert_eq!((state.applied_total, state.skipped_total), (7, 4));
 }

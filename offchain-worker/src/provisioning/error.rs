@@ -59,17 +59,17 @@ impl WireError {
 /// failing verification is told apart from a node that is merely unreachable.
 fn chain_refusal(error: &ChainError) -> RefusalReason {
 	match error {
-		ChainError::Proof(_)
-		| ChainError::Finality(_)
-		| ChainError::HeaderHashMismatch
-		| ChainError::StaleView { .. } => RefusalReason::ChainViewRejected,
-		ChainError::WrongGenesis
-		| ChainError::UnknownBlock
-		| ChainError::NotAncestor
-		| ChainError::Progress(_)
-		| ChainError::MissingChainIdentity
-		| ChainError::ChainIdentityOfOtherKeys { .. }
-		| ChainError::Rpc(_) => RefusalReason::ChainUnavailable,
+		ChainError::Proof(_) |
+		ChainError::Finality(_) |
+		ChainError::HeaderHashMismatch |
+		ChainError::StaleView { .. } => RefusalReason::ChainViewRejected,
+		ChainError::WrongGenesis |
+		ChainError::UnknownBlock |
+		ChainError::NotAncestor |
+		ChainError::Progress(_) |
+		ChainError::MissingChainIdentity |
+		ChainError::ChainIdentityOfOtherKeys { .. } |
+		ChainError::Rpc(_) => RefusalReason::ChainUnavailable,
 	}
 }
 
@@ -189,9 +189,8 @@ impl ProvideError {
 			Self::Wire(e) => return e.refusal(),
 			Self::PeerRefused(_) => return None,
 			Self::UnexpectedMessage { .. } => RefusalReason::UnexpectedMessage,
-			Self::UnsupportedVersion { supported, .. } => {
-				RefusalReason::UnsupportedVersion { supported: *supported }
-			},
+			Self::UnsupportedVersion { supported, .. } =>
+				RefusalReason::UnsupportedVersion { supported: *supported },
 			Self::WrongGenesis => RefusalReason::WrongGenesis,
 			Self::TooManyChallenges => RefusalReason::TooManyChallenges,
 			Self::Nonce(e) => (*e).into(),
@@ -317,13 +316,11 @@ impl RequestError {
 			Self::Wire(e) => return e.refusal(),
 			Self::Connect { .. } | Self::Refused(_) => return None,
 			Self::UnexpectedMessage { .. } => RefusalReason::UnexpectedMessage,
-			Self::UnsupportedVersion { supported, .. } => {
-				RefusalReason::UnsupportedVersion { supported: *supported }
-			},
+			Self::UnsupportedVersion { supported, .. } =>
+				RefusalReason::UnsupportedVersion { supported: *supported },
 			Self::Attestation(e) => RefusalReason::attestation(e),
-			Self::TranscriptMismatch | Self::ProviderMeasurementMismatch { .. } => {
-				RefusalReason::TranscriptMismatch
-			},
+			Self::TranscriptMismatch | Self::ProviderMeasurementMismatch { .. } =>
+				RefusalReason::TranscriptMismatch,
 			Self::ProviderNotAuthorized(d) => RefusalReason::ProviderNotAuthorized(*d),
 			Self::Decrypt => RefusalReason::DecryptionFailed,
 			Self::KeyMaterial(_) => RefusalReason::Malformed,

@@ -1,23 +1,24 @@
 //! The mutual-attestation key hand-over: a running (provider) enclave hands the shielding key
 //! and the state key to another (requester) enclave, only if the on-chain schedule, read
-//! through a [`ScheduleSource`](crate::chain::ScheduleSource), allows it, and only to an enclave that proves its measurement
-//! with a quote bound to this handshake. The requester checks the provider the same way
-//! (mutual): a provider that its own chain view does not authorize is refused.
+//! through a [`ScheduleSource`](crate::chain::ScheduleSource), allows it, and only to an enclave
+//! that proves its measurement with a quote bound to this handshake. The requester checks the
+//! provider the same way (mutual): a provider that its own chain view does not authorize is
+//! refused.
 //!
 //! ## Flow (one TCP connection, [`protocol`] has the formats)
 //! 1. requester → [`protocol::ChallengeRequest`] `{ version, genesis_hash }`; the provider checks
-//!    both against its verified view and answers [`protocol::Challenge`] `{ nonce, measurement,
-//!    ttl }`. Nonces are random, single-use, expire ([`ProviderConfig::nonce_ttl`]) and are
-//!    bounded in number ([`ProviderConfig::max_outstanding_challenges`]).
+//!    both against its verified view and answers [`protocol::Challenge`] `{ nonce, measurement, ttl
+//!    }`. Nonces are random, single-use, expire ([`ProviderConfig::nonce_ttl`]) and are bounded in
+//!    number ([`ProviderConfig::max_outstanding_challenges`]).
 //! 2. requester → [`protocol::KeyRequest`] `{ nonce, ephemeral_public, evidence }`, its quote over
 //!    [`protocol::request_report_data`].
 //! 3. the provider consumes the nonce, verifies the evidence, takes the requester's measurement
 //!    from it, decides with `VerifiedSchedule::decide(own, requester)` at its latest verified
 //!    block, seals `KeyMaterial::to_plaintext()` to the ephemeral key with HPKE and answers
 //!    [`protocol::KeyResponse`] with its own quote over the transcript.
-//! 4. the requester verifies that quote, decides `decide(provider, own)` on its own view,
-//!    opens the keys, checks their checksum, seals them to its own measurement in its
-//!    [`crate::store::Store`] and sends [`protocol::Ack`]; the provider logs the hand-over.
+//! 4. the requester verifies that quote, decides `decide(provider, own)` on its own view, opens the
+//!    keys, checks their checksum, seals them to its own measurement in its [`crate::store::Store`]
+//!    and sends [`protocol::Ack`]; the provider logs the hand-over.
 //!
 //! ## Snapshot transfer
 //! The same port answers a [`protocol::SnapshotRequest`] with the provider's latest state
@@ -34,10 +35,9 @@
 //!   moved aside by the store, never deleted);
 //! - the same keys (same checksum): nothing is written, the hand-over succeeds
 //!   ([`StoreOutcome::AlreadyHeld`]): re-running `request-keys` is harmless;
-//! - other keys, or a key file of this build it cannot read: refused
-//!   ([`RequestError::KeysDiffer`], [`RequestError::Store`]) unless
-//!   [`RequesterConfig::replace_existing_keys`] is set; then the held copy becomes the store's
-//!   `.prev` copy (or is moved aside), so it is not lost.
+//! - other keys, or a key file of this build it cannot read: refused ([`RequestError::KeysDiffer`],
+//!   [`RequestError::Store`]) unless [`RequesterConfig::replace_existing_keys`] is set; then the
+//!   held copy becomes the store's `.prev` copy (or is moved aside), so it is not lost.
 
 use crate::attestation::{
 	sim_quote::SimQuote, AttestationError, Collateral, CollateralCache, PeerIdentity, Verifier,
@@ -67,9 +67,8 @@ where
 	match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
 		Ok(Ok(stream)) => Ok(stream),
 		Ok(Err(source)) => Err((addr_text, source)),
-		Err(_) => {
-			Err((addr_text, std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")))
-		},
+		Err(_) =>
+			Err((addr_text, std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))),
 	}
 }
 

@@ -64,7 +64,8 @@ impl NonceBook {
 		let mut nonce = [0u8; 32];
 		rand_core::RngCore::try_fill_bytes(&mut rand_core::OsRng, &mut nonce)
 			.map_err(|e| ProvideError::Internal(format!("OS RNG: {e}")))?;
-		self.entries.insert(nonce, Entry { expires_at: now + ttl, state: State::Outstanding });
+		self.entries
+			.insert(nonce, Entry { expires_at: now + ttl, state: State::Outstanding });
 		Ok(nonce)
 	}
 

@@ -262,7 +262,8 @@ where
 		drop(keys);
 		conn.set_max_frame_len(self.config.max_snapshot_len);
 		let block_number = snapshot.block_number;
-		conn.send(&Message::SnapshotResponse(SnapshotResponse { block_number, file })).await?;
+		conn.send(&Message::SnapshotResponse(SnapshotResponse { block_number, file }))
+			.await?;
 		Ok(block_number)
 	}
 

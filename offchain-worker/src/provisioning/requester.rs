@@ -133,7 +133,10 @@ where
 	T: Tee + ?Sized,
 	S: ScheduleSource + ?Sized,
 {
-	Requester::new(tee, verifier, schedule_source, store, config).await?.exchange(stream).await
+	Requester::new(tee, verifier, schedule_source, store, config)
+		.await?
+		.exchange(stream)
+		.await
 }
 
 /// One key request: this enclave's identity and chain view, taken before anything is sent, and
@@ -271,9 +274,7 @@ where
 			}
 			let own_reason = match latest.decide(&identity.measurement, &own) {
 				Decision::Allowed(reason) => reason,
-				Decision::Denied(reason) => {
-					return Err(RequestError::ProviderNotAuthorized(reason))
-				},
+				Decision::Denied(reason) => return Err(RequestError::ProviderNotAuthorized(reason)),
 			};
 
 			let context = transcript.seal_context(
@@ -339,19 +340,12 @@ fn store_keys<T: Tee + ?Sized>(
 ) -> Result<StoreOutcome, RequestError> {
 	let sealing_key = tee.sealing_key()?;
 	let outcome = match store.read_sealed_keys(&sealing_key, own) {
-		Ok((held, _)) if held.checksum() == keys.checksum() => {
-			return Ok(StoreOutcome::AlreadyHeld)
-		},
-		Ok((held, _)) if !replace => {
-			return Err(RequestError::KeysDiffer {
-				held: held.checksum(),
-				offered: keys.checksum(),
-			})
-		},
+		Ok((held, _)) if held.checksum() == keys.checksum() => return Ok(StoreOutcome::AlreadyHeld),
+		Ok((held, _)) if !replace =>
+			return Err(RequestError::KeysDiffer { held: held.checksum(), offered: keys.checksum() }),
 		Ok((held, _)) => StoreOutcome::Replaced { previous: held.checksum() },
-		Err(StoreError::NoKeys(_)) | Err(StoreError::SealedByOtherEnclave { .. }) => {
-			StoreOutcome::Written
-		},
+		Err(StoreError::NoKeys(_)) | Err(StoreError::SealedByOtherEnclave { .. }) =>
+			StoreOutcome::Written,
 		// A key file of this build that does not unseal may hold keys we cannot see: only an
 		// explicit replace moves it aside.
 		Err(e) if !replace => return Err(RequestError::Store(e)),

@@ -14,14 +14,15 @@
 //! | .. | ciphertext, then tag |
 //!
 //! The header (up to the nonce, which the AEAD authenticates as its own input) is the
-//! associated data, so magic, version, kind, measurement and length are authenticated. Key files are encrypted with the TEE's sealing key; snapshots with the
-//! *state key*, so a successor enclave that was provisioned the state key can read the
-//! state its predecessor wrote, while only the same measurement can unseal the keys.
+//! associated data, so magic, version, kind, measurement and length are authenticated. Key files
+//! are encrypted with the TEE's sealing key; snapshots with the *state key*, so a successor enclave
+//! that was provisioned the state key can read the state its predecessor wrote, while only the same
+//! measurement can unseal the keys.
 //!
 //! Every write is complete and fsynced in a temp file before anything at the destination
-//! changes ([`crate::fs::atomic_write`]), so a failed write (disk full) leaves the files as they were; the
-//! previous good copy is kept as `<name>.prev` and used when the newest copy is torn or fails
-//! to authenticate. Nothing
+//! changes ([`crate::fs::atomic_write`]), so a failed write (disk full) leaves the files as they
+//! were; the previous good copy is kept as `<name>.prev` and used when the newest copy is torn or
+//! fails to authenticate. Nothing
 //! here deletes key material: a key file that cannot be unsealed is moved aside, never
 //! overwritten.
 //!
@@ -242,8 +243,8 @@ impl Store {
 	/// Runs under the directory's exclusive lock, so a temp file of a live writer (which holds
 	/// the shared lock while its temp file exists) is never removed. When the lock is busy or
 	/// the file system has no `flock`, nothing is removed now; the next start-up tries again.
-	/// A temp file hard-linked into place by a killed [`crate::fs::atomic_create`] shares its content with
-	/// the destination: only its name is removed, never the content.
+	/// A temp file hard-linked into place by a killed [`crate::fs::atomic_create`] shares its
+	/// content with the destination: only its name is removed, never the content.
 	pub fn remove_leftovers(&self) -> Result<usize, StoreError> {
 		let dir = match File::open(&self.dir) {
 			Ok(dir) => dir,
@@ -643,9 +644,8 @@ impl Store {
 		// structure and length (what a torn write breaks) from its header, not read whole.
 		self.rotate_before_write(&path, |path| match read_header(path)?.kind {
 			FileKind::StateSnapshot => Ok(()),
-			other => {
-				Err(StoreError::WrongKind { expected: FileKind::StateSnapshot, found: other as u8 })
-			},
+			other =>
+				Err(StoreError::WrongKind { expected: FileKind::StateSnapshot, found: other as u8 }),
 		})?;
 		prepared.replace().map_err(io_err(&path))?;
 		tracing::debug!(block_number, len = state.len(), "wrote state snapshot");

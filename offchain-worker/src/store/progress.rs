@@ -31,9 +31,7 @@ impl ChainRecord for SealedProgress {
 		let (store, key, measurement) = (&self.store, &*self.sealing_key, &self.measurement);
 		let held = match store.read_sealed_keys(key, measurement) {
 			Ok((keys, _)) => keys.checksum(),
-			Err(StoreError::NoKeys(_) | StoreError::SealedByOtherEnclave { .. }) => {
-				return Ok(None)
-			},
+			Err(StoreError::NoKeys(_) | StoreError::SealedByOtherEnclave { .. }) => return Ok(None),
 			Err(e) => return Err(record_error(e)),
 		};
 		match store.read_chain_identity(key, measurement).map_err(record_error)? {
@@ -47,7 +45,9 @@ impl ChainRecord for SealedProgress {
 	}
 
 	fn progress(&self) -> Result<Option<ChainProgress>, ChainError> {
-		self.store.read_chain_progress(&self.sealing_key, &self.measurement).map_err(record_error)
+		self.store
+			.read_chain_progress(&self.sealing_key, &self.measurement)
+			.map_err(record_error)
 	}
 
 	fn record_progress(&self, progress: &ChainProgress) -> Result<(), ChainError> {
@@ -57,7 +57,9 @@ impl ChainRecord for SealedProgress {
 	}
 
 	fn light_client(&self) -> Result<Option<Vec<u8>>, ChainError> {
-		self.store.read_light_client(&self.sealing_key, &self.measurement).map_err(record_error)
+		self.store
+			.read_light_client(&self.sealing_key, &self.measurement)
+			.map_err(record_error)
 	}
 
 	fn record_light_client(&self, state: &[u8]) -> Result<(), ChainError> {

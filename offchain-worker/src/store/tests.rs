@@ -1,6 +1,8 @@
 use super::*;
-use crate::fs::{atomic_create, temp_name, PreparedFile};
-use crate::tee::{SimTee, Tee};
+use crate::{
+	fs::{atomic_create, temp_name, PreparedFile},
+	tee::{SimTee, Tee},
+};
 
 const A: Measurement = Measurement::MrEnclave([0xaa; 32]);
 const B: Measurement = Measurement::MrEnclave([0xbb; 32]);
@@ -214,7 +216,9 @@ fn torn_files_are_moved_aside_at_write_time_keeping_the_good_previous_copy() {
 	std::fs::remove_file(&snapshot).unwrap();
 	let (snap, copy) = store.read_snapshot(&keys.state).unwrap();
 	assert_eq!((snap.block_number, copy), (1, ReadFrom::Previous));
-	assert!(names_in(store.dir()).iter().any(|n| n.starts_with("state.snapshot.unreadable-")));
+	assert!(names_in(store.dir())
+		.iter()
+		.any(|n| n.starts_with("state.snapshot.unreadable-")));
 }
 
 #[test]
@@ -282,8 +286,8 @@ fn failed_write_leaves_the_previous_files_usable() {
 	// SAFETY: between fork and exec only async-signal-safe calls (setrlimit, signal).
 	unsafe {
 		child.pre_exec(move || {
-			if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0
-				|| libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR
+			if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 ||
+				libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR
 			{
 				return Err(io::Error::last_os_error());
 			}
@@ -407,7 +411,10 @@ fn a_stale_temp_file_named_like_the_next_write_does_not_fail_it() {
 	let planted = store.dir().join(temp_name("f".as_ref(), "taken"));
 	std::fs::write(&planted, b"planted").unwrap();
 	let names = ["taken", "free"].map(|n| Ok(n.to_owned()));
-	PreparedFile::write_named(&path, b"new", names.into_iter()).unwrap().replace().unwrap();
+	PreparedFile::write_named(&path, b"new", names.into_iter())
+		.unwrap()
+		.replace()
+		.unwrap();
 	assert_eq!(std::fs::read(&path).unwrap(), b"new");
 	assert_eq!(std::fs::read(&planted).unwrap(), b"planted", "another's file is untouched");
 }
@@ -450,7 +457,10 @@ fn read_only_open_creates_nothing() {
 	assert!(matches!(store.read_sealed_keys(&ka, &A), Err(StoreError::NoKeys(_))));
 	assert!(!missing.exists());
 	// On a directory with keys: the header names who sealed them.
-	Store::open(&missing).unwrap().init_keys(&ka, &A, &KeyMaterial::generate()).unwrap();
+	Store::open(&missing)
+		.unwrap()
+		.init_keys(&ka, &A, &KeyMaterial::generate())
+		.unwrap();
 	assert_eq!(Store::open_read_only(&missing).keys_sealed_by(), Some(A));
 }
 

@@ -1,11 +1,11 @@
 //! Software TEE for development and tests (only with the `dev-tee` feature).
 //!
-//! - Its measurement is configured, so one machine can run an "old" build A and a "new"
-//!   build B side by side.
-//! - Its quotes use the simulated format of [`crate::attestation::sim_quote`], signed by
-//!   the publicly known dev attestation key: a verifier accepts them only in dev mode.
-//! - Its sealing key is HKDF(per-host secret, measurement): like SGX's MRENCLAVE sealing
-//!   policy, build B on the same host cannot unseal what build A sealed (seed 000).
+//! - Its measurement is configured, so one machine can run an "old" build A and a "new" build B
+//!   side by side.
+//! - Its quotes use the simulated format of [`crate::attestation::sim_quote`], signed by the
+//!   publicly known dev attestation key: a verifier accepts them only in dev mode.
+//! - Its sealing key is HKDF(per-host secret, measurement): like SGX's MRENCLAVE sealing policy,
+//!   build B on the same host cannot unseal what build A sealed (seed 000).
 
 use std::path::{Path, PathBuf};
 
@@ -90,9 +90,8 @@ impl SimTee {
 						tracing::info!(path = %path.display(), "created sim per-host secret");
 						Ok(secret)
 					},
-					Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-						read_host_secret(path)
-					},
+					Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists =>
+						read_host_secret(path),
 					Err(e) => Err(TeeError::io(path, e)),
 				}
 			},
@@ -137,7 +136,8 @@ impl Tee for SimTee {
 		info.push(self.identity.measurement.tag());
 		info.extend_from_slice(self.identity.measurement.as_bytes());
 		let mut okm = [0u8; 32];
-		hk.expand(&info, &mut okm).map_err(|_| TeeError::Malformed("HKDF output length".into()))?;
+		hk.expand(&info, &mut okm)
+			.map_err(|_| TeeError::Malformed("HKDF output length".into()))?;
 		Ok(SealingKey::from_secret(Secret32::new(&mut okm)))
 	}
 }

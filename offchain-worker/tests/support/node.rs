@@ -70,7 +70,9 @@ pub fn authorities() -> Vec<ed25519::Pair> {
 /// Stores the authorities' justification of block `number`.
 pub fn justify(chain: &mut Chain, number: u32) {
 	let header = chain.blocks[number as usize].header.clone();
-	chain.justifications.insert(number, justification(&header, 1, 0, &authorities()));
+	chain
+		.justifications
+		.insert(number, justification(&header, 1, 0, &authorities()));
 }
 
 /// The chain as the node and the test share it.
@@ -155,8 +157,10 @@ pub async fn serve(chain: Shared) -> (String, ServerHandle) {
 			let Some(block) = block_by_hash(&chain, hash) else {
 				return Ok::<_, ErrorObjectOwned>(serde_json::Value::Null);
 			};
-			let justifications =
-				chain.justifications.get(&block.header.number).map(|j| vec![(*b"FRNK", j.clone())]);
+			let justifications = chain
+				.justifications
+				.get(&block.header.number)
+				.map(|j| vec![(*b"FRNK", j.clone())]);
 			Ok(serde_json::json!({
 				"block": { "header": block.header, "extrinsics": [] },
 				"justifications": justifications,

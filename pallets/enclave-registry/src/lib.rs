@@ -25,9 +25,8 @@
 //! - the quote's report data must be [`enclave_update_primitives::RegistrationBinding`] of the
 //!   registering account and the registered keys;
 //! - the measurement must be active or scheduled in `EnclaveUpdate` ([`Config::Schedule`]);
-//! - the first registration fixes the chain's key-set checksum ([`KeySet`]); a registration
-//!   with another checksum is refused, so that a key set created by a stray `init` anywhere is
-//!   useless.
+//! - the first registration fixes the chain's key-set checksum ([`KeySet`]); a registration with
+//!   another checksum is refused, so that a key set created by a stray `init` anywhere is useless.
 //!
 //! Registering again renews the record (re-attestation: a fresh quote, fresh collateral, maybe
 //! a new URL). A record goes when its measurement is done with the keys: retired, cancelled
@@ -60,7 +59,6 @@
 //! ## Usage
 //!
 //! The test runtime's configuration:
-//!
 #![doc = docify::embed!("src/mock.rs", config)]
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -130,7 +128,9 @@ impl<T: pallet_enclave_update::Config> MeasurementSchedule<BlockNumberFor<T>>
 		if active == Some(*measurement) {
 			return Standing::Active;
 		}
-		if pallet_enclave_update::Schedule::<T>::get().iter().any(|s| s.measurement == *measurement)
+		if pallet_enclave_update::Schedule::<T>::get()
+			.iter()
+			.any(|s| s.measurement == *measurement)
 		{
 			return Standing::Scheduled;
 		}
@@ -608,9 +608,8 @@ pub mod pallet {
 			match T::Schedule::standing(&attested.measurement) {
 				Standing::Active | Standing::Scheduled => {},
 				Standing::Retired => return Err(Error::<T>::MeasurementRetired.into()),
-				Standing::Predecessor | Standing::Gone => {
-					return Err(Error::<T>::MeasurementNotScheduled.into())
-				},
+				Standing::Predecessor | Standing::Gone =>
+					return Err(Error::<T>::MeasurementNotScheduled.into()),
 			}
 			let fixed = KeySet::<T>::get();
 			if let Some(checksum) = fixed {
@@ -660,14 +659,13 @@ pub mod pallet {
 		pub fn done_with_keys(measurement: &Measurement) -> bool {
 			match T::Schedule::standing(measurement) {
 				Standing::Retired | Standing::Gone => true,
-				Standing::Predecessor => {
+				Standing::Predecessor =>
 					T::Schedule::superseded_at(measurement).is_some_and(|at| {
 						CutOvers::<T>::contains_key(sp_runtime::Saturating::saturating_sub(
 							at,
 							1u32.into(),
 						))
-					})
-				},
+					}),
 				Standing::Active | Standing::Scheduled => false,
 			}
 		}

@@ -8,8 +8,7 @@ use crate::{
 	Removal, TcbStatus,
 };
 use dcap_qvl::quote::Quote;
-use enclave_update_primitives::CutOverCommitment;
-use enclave_update_primitives::{Measurement, TdIdentityFields};
+use enclave_update_primitives::{CutOverCommitment, Measurement, TdIdentityFields};
 use frame_support::{assert_noop, assert_ok, weights::Weight, BoundedVec};
 use sp_core::Pair;
 use sp_runtime::DispatchError;

@@ -1,7 +1,7 @@
 //! # EnclaveUpdate Pallet
 //!
-//! A governed, block-scheduled list of the TEE enclave measurements (SGX MRENCLAVE, TDX identity digest)
-//! that may hold a chain's confidential keys.
+//! A governed, block-scheduled list of the TEE enclave measurements (SGX MRENCLAVE, TDX identity
+//! digest) that may hold a chain's confidential keys.
 //!
 //! ## Pallet API
 //!
@@ -17,12 +17,12 @@
 //!
 //! - exactly one measurement is **active** and produces state;
 //! - governance ([`Config::ScheduleOrigin`]: sudo, a council majority, a referendum) schedules a
-//!   successor for a future block, at least [`Config::MinLeadTime`] blocks ahead so it can
-//!   request the keys before the cut-over;
+//!   successor for a future block, at least [`Config::MinLeadTime`] blocks ahead so it can request
+//!   the keys before the cut-over;
 //! - at that block (the pallet's `on_initialize`) the successor becomes active and the previous
 //!   measurement is kept in a bounded history;
-//! - [`Config::RetireOrigin`] can retire a measurement after a TEE vulnerability: it never
-//!   provides nor receives keys again.
+//! - [`Config::RetireOrigin`] can retire a measurement after a TEE vulnerability: it never provides
+//!   nor receives keys again.
 //!
 //! Workers read this storage (with storage proofs) and call
 //! [`enclave_update_primitives::provisioning_decision`]; the runtime API in
@@ -50,11 +50,9 @@
 //! Wiring the pallet into a runtime: the test runtime's configuration (root schedules, a security
 //! council retires). The development runtime (`runtime/src/lib.rs`) lets sudo or a 2/3 council
 //! majority schedule, and a referendum on the enclave tracks.
-//!
 #![doc = docify::embed!("src/mock.rs", config)]
 //!
 //! The chain's first enclave is named at genesis (`initial_enclave`):
-//!
 #![doc = docify::embed!("src/mock.rs", new_test_ext)]
 //!
 //! ## Implementation notes
@@ -189,8 +187,8 @@ pub mod pallet {
 					"enclave-update genesis: initial_schedule must have strictly increasing blocks"
 				);
 				assert!(
-					!schedule.iter().any(|s| s.measurement == *measurement)
-						&& self.initial_enclave.as_ref() != Some(measurement),
+					!schedule.iter().any(|s| s.measurement == *measurement) &&
+						self.initial_enclave.as_ref() != Some(measurement),
 					"enclave-update genesis: {measurement} is scheduled twice"
 				);
 				schedule
@@ -536,8 +534,8 @@ pub mod pallet {
 				}
 			}
 			ensure!(
-				history.iter().all(|h| h.activated_at <= h.superseded_at)
-					&& history.windows(2).all(|w| w[0].superseded_at <= w[1].activated_at),
+				history.iter().all(|h| h.activated_at <= h.superseded_at) &&
+					history.windows(2).all(|w| w[0].superseded_at <= w[1].activated_at),
 				"history is not ordered"
 			);
 			Ok(())

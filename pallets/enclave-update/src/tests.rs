@@ -29,7 +29,10 @@ fn events() -> Vec<Event<Test>> {
 }
 
 fn scheduled() -> Vec<(Measurement, u64)> {
-	Schedule::<Test>::get().iter().map(|s| (s.measurement, s.activates_at)).collect()
+	Schedule::<Test>::get()
+		.iter()
+		.map(|s| (s.measurement, s.activates_at))
+		.collect()
 }
 
 #[test]

@@ -32,13 +32,12 @@
 //! ### Storage
 //!
 //! - [`Calls`]: the ciphertexts submitted in the current block, in inclusion order.
-//! - [`TotalSubmitted`]: how many ciphertexts were ever submitted, for operators (named
-//!   `Submitted` up to storage version 1, see [Migrations](#migrations)).
+//! - [`TotalSubmitted`]: how many ciphertexts were ever submitted, for operators (named `Submitted`
+//!   up to storage version 1, see [Migrations](#migrations)).
 //!
 //! ## Usage
 //!
 //! Wiring the pallet into a runtime (the test runtime's configuration):
-//!
 #![doc = docify::embed!("src/mock.rs", config)]
 //!
 //! and in the runtime declaration, under the name the worker reads (`ShieldedInbox`, compiled
@@ -66,11 +65,10 @@
 //!
 //! - **v1 → v2**, [`migrations::v2::MigrateV1ToV2`]: the counter of submitted ciphertexts moves
 //!   from `Submitted` to [`TotalSubmitted`]. Its type (`u64`) and meaning are unchanged; only its
-//!   key moves, from `twox128("<PalletName>") ++ twox128("Submitted")` to
-//!   `twox128("<PalletName>") ++ twox128("TotalSubmitted")`. The reason is the name clients
-//!   see: in polkadot.js and subxt the storage item was `query.shieldedInbox.submitted`, the same
-//!   name as the event `ShieldedInbox.Submitted`, and the counter is a total, not one
-//!   submission.
+//!   key moves, from `twox128("<PalletName>") ++ twox128("Submitted")` to `twox128("<PalletName>")
+//!   ++ twox128("TotalSubmitted")`. The reason is the name clients see: in polkadot.js and subxt
+//!   the storage item was `query.shieldedInbox.submitted`, the same name as the event
+//!   `ShieldedInbox.Submitted`, and the counter is a total, not one submission.
 //!
 //! The migration is a [`VersionedMigration`](frame_support::migrations::VersionedMigration):
 //! it runs only while the on-chain storage version is 1 and then sets it to 2, so a runtime can

@@ -5,9 +5,10 @@ use crate::{
 	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
 	RuntimeTask, System, EXISTENTIAL_DEPOSIT, MINUTES, VERSION,
 };
-use frame_support::dispatch::DispatchClass;
 use frame_support::{
-	derive_impl, parameter_types,
+	derive_impl,
+	dispatch::DispatchClass,
+	parameter_types,
 	traits::{
 		fungible::HoldConsideration, ConstBool, ConstU128, ConstU32, ConstU64, ConstU8,
 		EitherOfDiverse, LinearStoragePrice,

@@ -105,9 +105,7 @@ fn dispatch_result(
 	events.iter().find_map(|(_, e)| match e {
 		RuntimeEvent::Scheduler(pallet_scheduler::Event::Dispatched { result, .. })
 			if enacts(index)(e) =>
-		{
-			Some(*result)
-		},
+			Some(*result),
 		_ => None,
 	})
 }
@@ -208,7 +206,10 @@ fn the_enclave_admin_origin_cannot_retire() {
 	new_ext().execute_with(|| {
 		let retire = retire_call(0xb2);
 		assert_eq!(
-			retire.clone().dispatch_bypass_filter(Origin::EnclaveAdmin.into()).map_err(|e| e.error),
+			retire
+				.clone()
+				.dispatch_bypass_filter(Origin::EnclaveAdmin.into())
+				.map_err(|e| e.error),
 			Err(DispatchError::BadOrigin)
 		);
 		// Nor may the emergency origin schedule.
@@ -239,8 +240,8 @@ fn the_emergency_track_retires_a_scheduled_measurement() {
 		let events = run_until(40, enacts(index));
 		let enacted = block_of(&events, enacts(index)).expect("enacted");
 		assert_eq!(
-			block_of(&events, |e| e
-				== &RuntimeEvent::EnclaveUpdate(pallet_enclave_update::Event::Retired {
+			block_of(&events, |e| e ==
+				&RuntimeEvent::EnclaveUpdate(pallet_enclave_update::Event::Retired {
 					measurement: measurement(0xb3),
 					was_scheduled: true,
 				})),

@@ -6,15 +6,15 @@
 //! runtime keeps the shape and takes the production values given beside each one (in blocks of
 //! six seconds, [`crate::MILLI_SECS_PER_BLOCK`]), for these reasons:
 //! - `enclave_admin` decides which enclave build receives the chain's keys. That is as grave as a
-//!   runtime upgrade, and the build must be reproducible and reviewed before it is voted in, so
-//!   it gets the root track's deliberation: a prepare period of 2 hours for the decision deposit
-//!   and early votes, 14 days to decide, a day of confirmation that withstands a last-minute
-//!   swing, and a day between enactment and the earliest activation so that operators can start
-//!   the successor (the pallet's `MinLeadTime` comes on top).
+//!   runtime upgrade, and the build must be reproducible and reviewed before it is voted in, so it
+//!   gets the root track's deliberation: a prepare period of 2 hours for the decision deposit and
+//!   early votes, 14 days to decide, a day of confirmation that withstands a last-minute swing, and
+//!   a day between enactment and the earliest activation so that operators can start the successor
+//!   (the pallet's `MinLeadTime` comes on top).
 //! - `enclave_emergency` retires a measurement found vulnerable: every hour it stays allowed, a
-//!   compromised build may receive the keys. It is decided within a day and enacted at once, and
-//!   it asks for a higher approval (75% rather than 50%) and a larger decision deposit, since
-//!   retiring the active build without a successor stops the worker.
+//!   compromised build may receive the keys. It is decided within a day and enacted at once, and it
+//!   asks for a higher approval (75% rather than 50%) and a larger decision deposit, since retiring
+//!   the active build without a successor stops the worker.
 
 use super::origins;
 use crate::{Balance, BlockNumber, RuntimeOrigin, UNIT};
@@ -110,9 +110,8 @@ impl pallet_referenda::TracksInfo<Balance, BlockNumber> for TracksInfo {
 	fn track_for(origin: &Self::RuntimeOrigin) -> Result<Self::Id, ()> {
 		match origin {
 			crate::OriginCaller::Origins(origins::Origin::EnclaveAdmin) => Ok(ENCLAVE_ADMIN),
-			crate::OriginCaller::Origins(origins::Origin::EnclaveEmergency) => {
-				Ok(ENCLAVE_EMERGENCY)
-			},
+			crate::OriginCaller::Origins(origins::Origin::EnclaveEmergency) =>
+				Ok(ENCLAVE_EMERGENCY),
 			_ => Err(()),
 		}
 	}

@@ -60,7 +60,8 @@ pub struct KeyResponse {
 	pub ciphertext: Vec<u8>,
 	/// [`crate::keys::KeyMaterial::checksum`] of the sealed keys.
 	pub key_checksum: [u8; 32],
-	/// The provider's quote over [`response_report_data`](super::response_report_data) of the transcript.
+	/// The provider's quote over [`response_report_data`](super::response_report_data) of the
+	/// transcript.
 	pub provider_evidence: Vec<u8>,
 }
 
