@@ -14,6 +14,7 @@ use enclave_update_devnet::{
 		blocks_without_calls, callers, check_against_replay, reference_replay, sealed_state,
 		sim_keys, wait_for_processed, Devnet,
 	},
+	testing::Turns,
 	MEASUREMENT_B, MEASUREMENT_C,
 };
 use enclave_worker::{
@@ -24,7 +25,7 @@ use enclave_worker::{
 	provisioning::{
 		fetch_snapshot,
 		protocol::{Connection, Message},
-		request_keys, FetchError, RequesterConfig, SnapshotFetchConfig,
+		request_keys, RequesterConfig, SnapshotFetchConfig, WireError,
 	},
 	store::{decode_snapshot, encode_snapshot, Store},
 	tee::{SimTee, Tee},
@@ -44,13 +45,10 @@ const WAIT: Duration = Duration::from_secs(120);
 
 /// The tests of this file run one at a time: each has a node, workers and traffic of its own,
 /// and on a 2-core machine two at once would starve the block pacing they check.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+static ONE_AT_A_TIME: Turns = Turns::new();
 
 async fn bounded<F: Future<Output = ()>>(test: F) {
-	let _turn = ONE_AT_A_TIME.lock().await;
-	tokio::time::timeout(TEST_TIMEOUT, test)
-		.await
-		.expect("the test finishes in time");
+	ONE_AT_A_TIME.bounded(TEST_TIMEOUT, test).await;
 }
 
 /// Submits shielded calls until stopped: increments of a shared counter, puts, and now and
@@ -294,7 +292,7 @@ impl Forger {
 							}
 							Message::SnapshotResponse(response)
 						},
-						Err(FetchError::Refused(reason)) => Message::Refused { reason },
+						Err(WireError::Refused(reason)) => Message::Refused { reason },
 						// A not reachable: the requester sees the connection close, and retries.
 						Err(_) => return,
 					};

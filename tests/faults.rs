@@ -14,6 +14,7 @@ use enclave_update_devnet::{
 		callers, check_against_replay, sim_keys, wait_for_processed, wait_serving, Devnet,
 		NODE_STARTUP,
 	},
+	testing::Turns,
 	MEASUREMENT_B,
 };
 use enclave_worker::{
@@ -28,13 +29,10 @@ const WAIT: Duration = Duration::from_secs(120);
 
 /// The tests of this file run one at a time: each has a node and workers of its own, and kills
 /// and restarts them; two at once on a 2-core machine would starve the restarts they time.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+static ONE_AT_A_TIME: Turns = Turns::new();
 
 async fn bounded<F: Future<Output = ()>>(test: F) {
-	let _turn = ONE_AT_A_TIME.lock().await;
-	tokio::time::timeout(TEST_TIMEOUT, test)
-		.await
-		.expect("the test finishes in time");
+	ONE_AT_A_TIME.bounded(TEST_TIMEOUT, test).await;
 }
 
 fn field(worker: &Worker, name: &str) -> serde_json::Value {

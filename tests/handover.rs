@@ -12,7 +12,7 @@ use enclave_update_devnet::{
 	chain::{retire_call, schedule_call},
 	procs::Worker,
 	story::{wait_serving, Devnet},
-	MEASUREMENT_A, MEASUREMENT_B, MEASUREMENT_C,
+	testing, MEASUREMENT_A, MEASUREMENT_B, MEASUREMENT_C,
 };
 use enclave_update_primitives::{ActiveEnclave, Denied, Measurement, ScheduledEnclave};
 use enclave_worker::{
@@ -24,7 +24,7 @@ use enclave_worker::{
 			request_report_data, ChallengeRequest, Connection, EphemeralKey, KeyRequest, Message,
 			RefusalReason, PROTOCOL_VERSION,
 		},
-		request_keys, Provider, ProviderConfig, RequestError, RequesterConfig,
+		request_keys, Provider, ProviderConfig, RequestError, RequesterConfig, WireError,
 	},
 	store::Store,
 	tee::{SimTee, Tee},
@@ -36,9 +36,7 @@ use tokio::net::TcpStream;
 const TEST_TIMEOUT: Duration = Duration::from_secs(300);
 
 async fn bounded<F: Future<Output = ()>>(test: F) {
-	tokio::time::timeout(TEST_TIMEOUT, test)
-		.await
-		.expect("the test finishes in time");
+	testing::bounded(TEST_TIMEOUT, test).await;
 }
 
 fn has_keys(worker: &Worker) -> bool {
@@ -201,7 +199,7 @@ async fn refusal_from(
 	let result = request_keys(provider, &tee, &verifier, &LyingHost(view), &store, &config).await;
 	assert!(!store.has_keys(), "requester {name} was refused but holds keys");
 	match result {
-		Err(RequestError::Refused(reason)) => reason,
+		Err(RequestError::Wire(WireError::Refused(reason))) => reason,
 		other => panic!("requester {name}: expected the provider's refusal, got {other:?}"),
 	}
 }

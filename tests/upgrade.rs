@@ -13,6 +13,7 @@ use enclave_update_devnet::{
 	},
 	procs::Node,
 	story::{check_against_replay, sim_keys, wait_for_processed, Devnet},
+	testing::Turns,
 	MEASUREMENT_B,
 };
 use enclave_update_runtime::{Runtime, RuntimeCall, SystemCall, VERSION};
@@ -29,13 +30,10 @@ const WAIT: Duration = Duration::from_secs(120);
 /// The spec version of the runtime in `runtime/upgrade-fixtures/`.
 const PREVIOUS_SPEC_VERSION: u32 = 100;
 
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+static ONE_AT_A_TIME: Turns = Turns::new();
 
 async fn bounded<F: Future<Output = ()>>(test: F) {
-	let _turn = ONE_AT_A_TIME.lock().await;
-	tokio::time::timeout(TEST_TIMEOUT, test)
-		.await
-		.expect("the test finishes in time");
+	ONE_AT_A_TIME.bounded(TEST_TIMEOUT, test).await;
 }
 
 /// The previous release's runtime blob.

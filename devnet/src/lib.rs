@@ -4,13 +4,14 @@
 //!
 //! The `enclave-update-devnet` binary tells the upgrade story with it (the README's main
 //! command); the end-to-end tests of the top-level `tests/` crate use it, and its TCP fault
-//! proxies ([`fault_proxy`]), to check the hand-over, the cut-over and the faults against the
-//! real processes.
+//! proxies ([`fault_proxy`]) and its [`testing`] helpers, to check the hand-over, the cut-over and
+//! the faults against the real processes.
 
 pub mod chain;
 pub mod fault_proxy;
 pub mod procs;
 pub mod story;
+pub mod testing;
 
 pub use enclave_update_primitives::Measurement;
 

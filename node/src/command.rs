@@ -34,6 +34,14 @@ impl SubstrateCli for Cli {
 	}
 
 	fn load_spec(&self, id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
+		// A chain spec file's chain has nodes on the real time, which would refuse this node's
+		// blocks or see them refused: its clock is left alone, and the file is not even read.
+		if self.node.dev_clock_start.is_some() && chain_spec::BuiltinChain::from_id(id).is_none() {
+			return Err(format!(
+				"--dev-clock-start is for the built-in `dev` and `local` chains only, not the chain \
+				 spec {id}: a chain's clock is a consensus input its nodes share"
+			));
+		}
 		let spec = chain_spec::load(
 			id,
 			chain_spec::GenesisOverrides {
@@ -43,14 +51,6 @@ impl SubstrateCli for Cli {
 			},
 		)
 		.map_err(|error| error.to_string())?;
-		// A chain spec file's chain has nodes on the real time, which would refuse this node's
-		// blocks or see them refused: its clock is left alone.
-		if self.node.dev_clock_start.is_some() && chain_spec::BuiltinChain::from_id(id).is_none() {
-			return Err(format!(
-				"--dev-clock-start is for the built-in `dev` and `local` chains only, not the chain \
-				 spec {id}: a chain's clock is a consensus input its nodes share"
-			));
-		}
 		Ok(Box::new(spec))
 	}
 }

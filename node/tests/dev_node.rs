@@ -28,9 +28,7 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs `test` with a bound on its duration.
 async fn bounded<F: std::future::Future<Output = ()>>(test: F) {
-	tokio::time::timeout(TEST_TIMEOUT, test)
-		.await
-		.expect("the test finishes in time");
+	enclave_update_devnet::testing::bounded(TEST_TIMEOUT, test).await;
 }
 
 /// Signs `payload` with `signer`, submits it and waits until it is in a finalized block; returns
@@ -530,6 +528,21 @@ async fn assert_nothing_registered(client: &Client) {
 	assert_eq!(u32::decode(&mut count.bytes()).expect("a count"), 0);
 }
 
+/// A dev node started with `extra_args`, its clients once block 1 is final, and the chain's
+/// time then (`Timestamp::Now`, in milliseconds).
+async fn dev_chain_with(extra_args: &[&str]) -> (Node, RpcClient, Client, u64) {
+	let mut node = Node::start_with(Database::Tmp, &["--dev"], extra_args);
+	let (rpc, client) = node.connect().await;
+	wait_for_finalized(&client, 1, Duration::from_secs(60)).await;
+	let now = chain_time_ms(&client).await;
+	(node, rpc, client, now)
+}
+
+/// Intel's TDX sample quote and its collateral (dcap-qvl's test data).
+fn tdx_sample() -> (Vec<u8>, Vec<u8>) {
+	(sample("tdx_quote"), sample_collateral("tdx_quote_collateral.json"))
+}
+
 /// On a dev chain whose clock starts inside the samples' collateral window, the real
 /// Intel-signed TDX and SGX quotes pass the runtime's verification and policy in a signed
 /// extrinsic: what refuses them is the binding of their report data (which binds an account and
@@ -538,21 +551,14 @@ async fn assert_nothing_registered(client: &Client) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_real_samples_verify_on_a_dev_chain_started_in_their_collateral_window() {
 	bounded(async {
-		let mut node = Node::start_with(
-			Database::Tmp,
-			&["--dev"],
-			&["--dev-clock-start", &SAMPLE_TIME.to_string()],
-		);
-		let (_rpc, client) = node.connect().await;
-		wait_for_finalized(&client, 1, Duration::from_secs(60)).await;
+		let (_node, _rpc, client, now) =
+			dev_chain_with(&["--dev-clock-start", &SAMPLE_TIME.to_string()]).await;
 		// The chain's time ran on from the start for no longer than this test.
-		let now = chain_time_ms(&client).await;
 		let start_ms = SAMPLE_TIME * 1000;
 		let bound_ms = start_ms + u64::try_from(TEST_TIMEOUT.as_millis()).unwrap();
 		assert!((start_ms..bound_ms).contains(&now), "chain time {now} ms, started at {start_ms}");
 
-		let tdx = sample("tdx_quote");
-		let tdx_collateral = sample_collateral("tdx_quote_collateral.json");
+		let (tdx, tdx_collateral) = tdx_sample();
 		assert_eq!(registration_error(&client, &tdx, &tdx_collateral).await, "ReportDataMismatch");
 
 		// The first byte of the TD report's REPORTDATA (after the 48-byte header, at 520 in the
@@ -576,14 +582,10 @@ async fn the_real_samples_verify_on_a_dev_chain_started_in_their_collateral_wind
 #[tokio::test(flavor = "multi_thread")]
 async fn without_the_dev_clock_the_real_tdx_sample_is_refused_as_expired() {
 	bounded(async {
-		let mut node = Node::start_with(Database::Tmp, &["--dev"], &[]);
-		let (_rpc, client) = node.connect().await;
-		wait_for_finalized(&client, 1, Duration::from_secs(60)).await;
-		let now = chain_time_ms(&client).await;
+		let (_node, _rpc, client, now) = dev_chain_with(&[]).await;
 		assert!(now > TDX_COLLATERAL_EXPIRY * 1000, "the chain's time {now} ms is the real one");
 
-		let tdx = sample("tdx_quote");
-		let tdx_collateral = sample_collateral("tdx_quote_collateral.json");
+		let (tdx, tdx_collateral) = tdx_sample();
 		assert_eq!(registration_error(&client, &tdx, &tdx_collateral).await, "CollateralExpired");
 		assert_nothing_registered(&client).await;
 	})
@@ -612,6 +614,18 @@ async fn the_dev_clock_start_on_a_chain_spec_file_or_a_bad_value_is_a_clear_erro
 		"{stderr}"
 	);
 	assert!(!stderr.contains("panicked"), "{stderr}");
+	// It is refused before the file is read: a path with no file gives the same error.
+	let missing = dir.path().join("missing.json");
+	let missing = missing.to_str().expect("a UTF-8 temporary path");
+	let output =
+		run_node(&["--chain", missing, "--tmp", "--dev-clock-start", &start], COMMAND_TIMEOUT)
+			.await;
+	assert!(!output.status.success());
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(
+		stderr.contains("--dev-clock-start is for the built-in `dev` and `local` chains only"),
+		"{stderr}"
+	);
 
 	for (value, message) in [
 		("0", "a chain start time must be after the unix epoch"),

@@ -17,9 +17,7 @@ use subxt::rpcs::rpc_params;
 const TEST_TIMEOUT: Duration = Duration::from_secs(240);
 
 async fn bounded<F: std::future::Future<Output = ()>>(test: F) {
-	tokio::time::timeout(TEST_TIMEOUT, test)
-		.await
-		.expect("the test finishes in time");
+	enclave_update_devnet::testing::bounded(TEST_TIMEOUT, test).await;
 }
 
 fn unhex(text: &str) -> Vec<u8> {

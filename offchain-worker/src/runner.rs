@@ -45,7 +45,7 @@ use crate::{
 	},
 	demo::{ExecError, ExecutedState},
 	keys::{KeyStore, StateKey},
-	provisioning::{fetch_snapshot, FetchError, SnapshotFetchConfig},
+	provisioning::{fetch_snapshot, SnapshotFetchConfig, WireError},
 	registration::{SignedCutOver, CUT_OVER_FILE},
 	status::{CallCounts, Readiness, StatusError, WorkerStatus},
 	store::{decode_snapshot, Store, StoreError},
@@ -123,7 +123,7 @@ pub enum RunnerError {
 	Status(#[from] StatusError),
 	/// The predecessor's snapshot could not be fetched (yet).
 	#[error("fetching the predecessor's snapshot: {0}")]
-	Fetch(#[from] FetchError),
+	Fetch(#[from] WireError),
 	/// A fetched or stored snapshot does not fit the chain or this enclave.
 	#[error("unusable snapshot: {0}")]
 	BadSnapshot(String),

@@ -308,7 +308,10 @@ async fn scheduled_successor_gets_the_keys_sealed_to_its_measurement() {
 				},
 				other => panic!("expected KeysDiffer, got {other:?}"),
 			}
-			assert!(matches!(provided, Err(ProvideError::PeerRefused(RefusalReason::KeysDiffer))));
+			assert!(matches!(
+				provided,
+				Err(ProvideError::Wire(WireError::Refused(RefusalReason::KeysDiffer)))
+			));
 			let (held, _) = store.read_sealed_keys(&b.tee.sealing_key().unwrap(), &m(B)).unwrap();
 			assert_eq!(held.checksum(), running.checksum, "refusal leaves the old keys");
 		}
@@ -338,7 +341,9 @@ async fn assert_provider_denies(provider_view: VerifiedSchedule, requester: u8, 
 	let (requested, provided, _running) =
 		handover(A, provider_view, &node, requester_view, ProviderConfig::default()).await;
 	match requested {
-		Err(RequestError::Refused(RefusalReason::Denied(reason))) => assert_eq!(reason, denied),
+		Err(RequestError::Wire(WireError::Refused(RefusalReason::Denied(reason)))) => {
+			assert_eq!(reason, denied)
+		},
 		other => panic!("expected Refused(Denied({denied:?})), got {other:?}"),
 	}
 	match provided {
@@ -382,7 +387,10 @@ async fn expired_nonce_is_refused() {
 	let config = ProviderConfig { nonce_ttl: Duration::ZERO, ..ProviderConfig::default() };
 	let (requested, provided, _running) = handover(A, schedule.clone(), &b, schedule, config).await;
 	assert!(
-		matches!(requested, Err(RequestError::Refused(RefusalReason::NonceExpired))),
+		matches!(
+			requested,
+			Err(RequestError::Wire(WireError::Refused(RefusalReason::NonceExpired)))
+		),
 		"{requested:?}"
 	);
 	assert!(matches!(provided, Err(ProvideError::Nonce(NonceError::Expired))), "{provided:?}");
@@ -397,7 +405,10 @@ async fn wrong_genesis_is_refused() {
 	other_chain.genesis_hash = [0x11; 32];
 	let (requested, provided, _running) =
 		handover(A, schedule, &b, other_chain, ProviderConfig::default()).await;
-	assert!(matches!(requested, Err(RequestError::Refused(RefusalReason::WrongGenesis))));
+	assert!(matches!(
+		requested,
+		Err(RequestError::Wire(WireError::Refused(RefusalReason::WrongGenesis)))
+	));
 	assert!(matches!(provided, Err(ProvideError::WrongGenesis)));
 	assert_no_keys(&b);
 }
@@ -471,7 +482,10 @@ async fn evidence_bound_to_a_challenge_stale_by_chain_time_is_refused() {
 		AdvancingChain { view: view(A, &[(B, 100)]), step_ms: 120_000, calls: Default::default() };
 	let (requested, provided) = handover_from_provider_on(chain, &b).await;
 	assert!(
-		matches!(requested, Err(RequestError::Refused(RefusalReason::NonceExpired))),
+		matches!(
+			requested,
+			Err(RequestError::Wire(WireError::Refused(RefusalReason::NonceExpired)))
+		),
 		"{requested:?}"
 	);
 	assert!(
@@ -498,7 +512,10 @@ async fn evidence_bound_to_a_challenge_stale_by_chain_time_is_refused() {
 async fn provider_without_a_chain_view_refuses() {
 	let b = Node::new(B);
 	let (requested, provided) = handover_from_provider_on(NoChain, &b).await;
-	assert!(matches!(requested, Err(RequestError::Refused(RefusalReason::ChainUnavailable))));
+	assert!(matches!(
+		requested,
+		Err(RequestError::Wire(WireError::Refused(RefusalReason::ChainUnavailable)))
+	));
 	assert!(matches!(provided, Err(ProvideError::Chain(ChainError::Rpc(_)))));
 	// And a requester without a view does not even connect.
 	let requested = within(request_keys(
@@ -520,7 +537,10 @@ async fn provider_whose_proof_check_fails_refuses() {
 	let b = Node::new(B);
 	let (requested, provided) = handover_from_provider_on(ForgedProofs, &b).await;
 	assert!(
-		matches!(requested, Err(RequestError::Refused(RefusalReason::ChainViewRejected))),
+		matches!(
+			requested,
+			Err(RequestError::Wire(WireError::Refused(RefusalReason::ChainViewRejected)))
+		),
 		"{requested:?}"
 	);
 	assert!(
@@ -547,9 +567,9 @@ async fn fake_provider_is_refused_by_the_requester() {
 	);
 	assert!(matches!(
 		provided,
-		Err(ProvideError::PeerRefused(RefusalReason::ProviderNotAuthorized(
+		Err(ProvideError::Wire(WireError::Refused(RefusalReason::ProviderNotAuthorized(
 			Denied::ProviderUnknown
-		)))
+		))))
 	));
 	assert_no_keys(&b);
 }
@@ -578,7 +598,10 @@ async fn non_dev_requester_refuses_simulated_provider_evidence() {
 		"{requested:?}"
 	);
 	let (provided, _) = within(task).await.unwrap();
-	assert!(matches!(provided, Err(ProvideError::PeerRefused(RefusalReason::Attestation(_)))));
+	assert!(matches!(
+		provided,
+		Err(ProvideError::Wire(WireError::Refused(RefusalReason::Attestation(_))))
+	));
 	assert_no_keys(&b);
 }
 
@@ -599,7 +622,10 @@ async fn non_dev_provider_refuses_simulated_requester_evidence() {
 		&requester_config(),
 	))
 	.await;
-	assert!(matches!(requested, Err(RequestError::Refused(RefusalReason::Attestation(_)))));
+	assert!(matches!(
+		requested,
+		Err(RequestError::Wire(WireError::Refused(RefusalReason::Attestation(_))))
+	));
 	let (provided, _) = within(task).await.unwrap();
 	assert!(matches!(
 		provided,
@@ -951,7 +977,7 @@ async fn tampered_handover(tamper: impl Fn(&mut Message) + Send + 'static) -> Re
 	))
 	.await;
 	let (provided, _) = within(task).await.unwrap();
-	assert!(matches!(provided, Err(ProvideError::PeerRefused(_))), "{provided:?}");
+	assert!(matches!(provided, Err(ProvideError::Wire(WireError::Refused(_)))), "{provided:?}");
 	mitm_task.abort();
 	assert_no_keys(&b);
 	requested.expect_err("a tampered hand-over must fail")
@@ -1130,7 +1156,7 @@ async fn malformed_key_material_is_refused() {
 #[tokio::test]
 async fn snapshot_transfer_serves_the_encrypted_state_and_refuses_without_one() {
 	use enclave_worker::{
-		provisioning::{fetch_snapshot, FetchError, SnapshotFetchConfig},
+		provisioning::{fetch_snapshot, SnapshotFetchConfig},
 		store::decode_snapshot,
 	};
 
@@ -1145,7 +1171,7 @@ async fn snapshot_transfer_serves_the_encrypted_state_and_refuses_without_one() 
 	within(async {
 		// Nothing executed yet: a typed refusal, not an empty state.
 		let err = fetch_snapshot(running.addr, GENESIS, &fetch).await.unwrap_err();
-		assert!(matches!(err, FetchError::Refused(RefusalReason::NoSnapshot)), "{err}");
+		assert!(matches!(err, WireError::Refused(RefusalReason::NoSnapshot)), "{err}");
 
 		let keys = running.keys.require().unwrap();
 		store.write_snapshot(&keys.state, &m(A), 41, &[7; 32], b"the state").unwrap();
@@ -1160,10 +1186,10 @@ async fn snapshot_transfer_serves_the_encrypted_state_and_refuses_without_one() 
 
 		// Another chain is refused; so is an answer over the requester's size bound.
 		let err = fetch_snapshot(running.addr, [0x55; 32], &fetch).await.unwrap_err();
-		assert!(matches!(err, FetchError::Refused(RefusalReason::WrongGenesis)), "{err}");
+		assert!(matches!(err, WireError::Refused(RefusalReason::WrongGenesis)), "{err}");
 		let tiny = SnapshotFetchConfig { max_snapshot_len: 16, ..SnapshotFetchConfig::default() };
 		let err = fetch_snapshot(running.addr, GENESIS, &tiny).await.unwrap_err();
-		assert!(matches!(err, FetchError::Wire(WireError::FrameTooLarge)), "{err}");
+		assert!(matches!(err, WireError::FrameTooLarge), "{err}");
 	})
 	.await;
 	server.abort();
@@ -1211,7 +1237,10 @@ async fn a_provider_does_not_hand_out_keys_that_are_not_the_chains_key_set() {
 	let (requested, provided, b) =
 		handover_to_fresh_b(material, registered(Some(chain)), registered(None)).await;
 	assert!(
-		matches!(requested, Err(RequestError::Refused(RefusalReason::NotTheChainsKeySet))),
+		matches!(
+			requested,
+			Err(RequestError::Wire(WireError::Refused(RefusalReason::NotTheChainsKeySet)))
+		),
 		"{requested:?}"
 	);
 	match provided {
@@ -1239,7 +1268,10 @@ async fn a_requester_refuses_keys_that_are_not_the_chains_key_set() {
 		other => panic!("expected NotTheChainsKeySet, got {other:?}"),
 	}
 	assert!(
-		matches!(provided, Err(ProvideError::PeerRefused(RefusalReason::NotTheChainsKeySet))),
+		matches!(
+			provided,
+			Err(ProvideError::Wire(WireError::Refused(RefusalReason::NotTheChainsKeySet)))
+		),
 		"{provided:?}"
 	);
 	assert_no_keys(&b);

@@ -13,9 +13,7 @@ use std::{
 };
 use subxt::{
 	dynamic::Value,
-	ext::scale_value::Composite,
 	rpcs::{rpc_params, RpcClient},
-	transactions::DynamicPayload,
 	OnlineClient, PolkadotConfig,
 };
 
@@ -193,44 +191,10 @@ pub fn mr_enclave(byte: u8) -> Measurement {
 	Measurement::MrEnclave([byte; 32])
 }
 
-/// A measurement as the dynamic `Value` of the runtime's `Measurement` enum.
-pub fn measurement_value(measurement: &Measurement) -> Value {
-	match measurement {
-		Measurement::MrEnclave(bytes) =>
-			Value::unnamed_variant("MrEnclave", [Value::from_bytes(bytes)]),
-		Measurement::TdIdentity(bytes) =>
-			Value::unnamed_variant("TdIdentity", [Value::from_bytes(bytes)]),
-	}
-}
-
-/// A dynamic call of `pallet` with named `fields`.
-pub fn call<const N: usize>(
-	pallet: &str,
-	name: &str,
-	fields: [(&str, Value); N],
-) -> DynamicPayload<Composite<()>> {
-	subxt::dynamic::transaction(pallet, name, Composite::named(fields))
-}
-
-/// The `EnclaveUpdate::schedule_enclave(measurement, activates_at)` call.
-pub fn schedule_call(
-	measurement: &Measurement,
-	activates_at: u32,
-) -> DynamicPayload<Composite<()>> {
-	call(
-		"EnclaveUpdate",
-		"schedule_enclave",
-		[
-			("measurement", measurement_value(measurement)),
-			("activates_at", Value::u128(activates_at.into())),
-		],
-	)
-}
-
-/// `Sudo::sudo(call)`.
-pub fn sudo(inner: DynamicPayload<Composite<()>>) -> DynamicPayload<Composite<()>> {
-	call("Sudo", "sudo", [("call", inner.into_value())])
-}
+/// The calls, as the devnet builds them (not every test binary that includes this module uses
+/// them, as with the items above).
+#[allow(unused_imports)]
+pub use enclave_update_devnet::chain::{call, measurement_value, schedule_call, sudo};
 
 /// The number of the newest finalized block.
 pub async fn finalized_number(rpc: &RpcClient) -> u32 {

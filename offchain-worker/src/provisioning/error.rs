@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use enclave_update_primitives::{Denied, Measurement};
 
-use super::protocol::RefusalReason;
+use super::protocol::{Message, RefusalReason};
 use crate::{
 	attestation::AttestationError,
 	chain::ChainError,
@@ -16,9 +16,21 @@ use crate::{
 	tee::TeeError,
 };
 
-/// Failures of the connection itself: transport, framing, decoding, timeouts.
+/// How an exchange with the peer failed below its own side's checks: the peer could not be
+/// reached, the transport, framing, decoding or a timeout failed, the peer refused, or it sent
+/// another message than the protocol's next one. The provider, the requester and the snapshot
+/// fetch share it.
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
+	/// The peer could not be reached.
+	#[error("cannot connect to the provider at {addr}: {source}")]
+	Connect {
+		/// The peer's address.
+		addr: String,
+		/// The underlying error.
+		#[source]
+		source: std::io::Error,
+	},
 	/// Reading or writing the socket failed.
 	#[error("connection I/O: {0}")]
 	Io(#[from] std::io::Error),
@@ -42,15 +54,41 @@ pub enum WireError {
 	/// A frame is not one SCALE-encoded message.
 	#[error("malformed message: {0}")]
 	Malformed(String),
+	/// A message arrived out of order.
+	#[error("expected {expected}, got {got}")]
+	UnexpectedMessage {
+		/// The awaited message.
+		expected: &'static str,
+		/// The message received.
+		got: &'static str,
+	},
+	/// The peer ended the exchange with a refusal.
+	#[error("the peer refused: {0}")]
+	Refused(RefusalReason),
 }
 
 impl WireError {
-	/// What to tell the peer, if anything (not after a transport failure).
+	/// The error for a message `got` that came where `expected` was awaited: the peer's
+	/// refusal, if it is one.
+	pub(super) fn unexpected(expected: &'static str, got: Message) -> Self {
+		match got {
+			Message::Refused { reason } => Self::Refused(reason),
+			other => Self::UnexpectedMessage { expected, got: other.name() },
+		}
+	}
+
+	/// What to tell the peer, if anything (not after a transport failure, nor to a peer that
+	/// refused).
 	fn refusal(&self) -> Option<RefusalReason> {
 		match self {
 			Self::FrameTooLarge => Some(RefusalReason::FrameTooLarge),
 			Self::Malformed(_) => Some(RefusalReason::Malformed),
-			Self::Io(_) | Self::Timeout { .. } | Self::Closed { .. } => None,
+			Self::UnexpectedMessage { .. } => Some(RefusalReason::UnexpectedMessage),
+			Self::Connect { .. } |
+			Self::Io(_) |
+			Self::Timeout { .. } |
+			Self::Closed { .. } |
+			Self::Refused(_) => None,
 		}
 	}
 }
@@ -109,20 +147,9 @@ impl From<NonceError> for RefusalReason {
 /// Why the provider did not hand its keys over.
 #[derive(Debug, thiserror::Error)]
 pub enum ProvideError {
-	/// The connection failed.
+	/// The exchange with the requester failed, or the requester refused.
 	#[error(transparent)]
 	Wire(#[from] WireError),
-	/// A message arrived out of order.
-	#[error("expected {expected}, got {got}")]
-	UnexpectedMessage {
-		/// The awaited message.
-		expected: &'static str,
-		/// The message received.
-		got: &'static str,
-	},
-	/// The requester ended the handshake.
-	#[error("the requester refused: {0}")]
-	PeerRefused(RefusalReason),
 	/// The requester speaks another protocol version.
 	#[error("unsupported protocol version {requested} (this provider speaks {supported})")]
 	UnsupportedVersion {
@@ -187,8 +214,6 @@ impl ProvideError {
 	pub fn refusal(&self) -> Option<RefusalReason> {
 		Some(match self {
 			Self::Wire(e) => return e.refusal(),
-			Self::PeerRefused(_) => return None,
-			Self::UnexpectedMessage { .. } => RefusalReason::UnexpectedMessage,
 			Self::UnsupportedVersion { supported, .. } =>
 				RefusalReason::UnsupportedVersion { supported: *supported },
 			Self::WrongGenesis => RefusalReason::WrongGenesis,
@@ -212,29 +237,9 @@ impl ProvideError {
 /// store unless the error says so.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
-	/// The provider could not be reached.
-	#[error("cannot connect to the provider at {addr}: {source}")]
-	Connect {
-		/// The provider's address.
-		addr: String,
-		/// The underlying error.
-		#[source]
-		source: std::io::Error,
-	},
-	/// The connection failed.
+	/// The provider could not be reached, the exchange failed, or the provider refused.
 	#[error(transparent)]
 	Wire(#[from] WireError),
-	/// A message arrived out of order.
-	#[error("expected {expected}, got {got}")]
-	UnexpectedMessage {
-		/// The awaited message.
-		expected: &'static str,
-		/// The message received.
-		got: &'static str,
-	},
-	/// The provider refused.
-	#[error("the provider refused: {0}")]
-	Refused(RefusalReason),
 	/// The provider answered in another protocol version.
 	#[error("the provider speaks protocol version {offered}, this requester {supported}")]
 	UnsupportedVersion {
@@ -314,8 +319,6 @@ impl RequestError {
 	pub fn refusal(&self) -> Option<RefusalReason> {
 		Some(match self {
 			Self::Wire(e) => return e.refusal(),
-			Self::Connect { .. } | Self::Refused(_) => return None,
-			Self::UnexpectedMessage { .. } => RefusalReason::UnexpectedMessage,
 			Self::UnsupportedVersion { supported, .. } =>
 				RefusalReason::UnsupportedVersion { supported: *supported },
 			Self::Attestation(e) => RefusalReason::attestation(e),

@@ -52,8 +52,8 @@ pub mod snapshot;
 
 pub use error::{NonceError, ProvideError, RequestError, WireError};
 pub use provider::{authorize_requester, HandoverRecord, Provider, ProviderConfig, Served};
-pub use requester::{request_keys, request_keys_over, Handover, RequesterConfig, StoreOutcome};
-pub use snapshot::{fetch_snapshot, FetchError, SnapshotFetchConfig};
+pub use requester::{request_keys, Handover, RequesterConfig, StoreOutcome};
+pub use snapshot::{fetch_snapshot, SnapshotFetchConfig};
 
 /// Connects to `addr` within `timeout`; on failure, the address as text and the error.
 pub(crate) async fn connect<A>(

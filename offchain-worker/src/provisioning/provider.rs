@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use super::{
 	collateral_for,
-	error::{NonceError, ProvideError},
+	error::{NonceError, ProvideError, WireError},
 	nonces::NonceBook,
 	protocol::{
 		request_report_data, response_report_data, seal_to, Ack, Challenge, ChallengeRequest,
@@ -321,7 +321,8 @@ where
 		let (request, challenge) = async {
 			let request = match first? {
 				Message::ChallengeRequest(request) => request,
-				other => return Err(unexpected("ChallengeRequest", other)),
+				other =>
+					return Err(ProvideError::from(WireError::unexpected("ChallengeRequest", other))),
 			};
 			let view = self.check_peer(request.version, &request.genesis_hash).await?;
 			challenged_at_ms = view.timestamp_ms;
@@ -341,7 +342,7 @@ where
 		let (requester, response) = async {
 			let key_request = match conn.recv("awaiting the key request").await? {
 				Message::KeyRequest(key_request) => key_request,
-				other => return Err(unexpected("KeyRequest", other)),
+				other => return Err(ProvideError::from(WireError::unexpected("KeyRequest", other))),
 			};
 			let now = Instant::now();
 			if key_request.nonce != challenge.nonce {
@@ -362,7 +363,7 @@ where
 			match conn.recv("awaiting the acknowledgement").await? {
 				Message::Ack(Ack { key_checksum }) if key_checksum == response.key_checksum => {},
 				Message::Ack(_) => return Err(ProvideError::AckMismatch),
-				other => return Err(unexpected("Ack", other)),
+				other => return Err(ProvideError::from(WireError::unexpected("Ack", other))),
 			}
 			Ok(())
 		}
@@ -467,12 +468,5 @@ where
 			.await
 			.map_err(|e| ProvideError::Internal(format!("quote task: {e}")))??;
 		Ok((identity.measurement, response))
-	}
-}
-
-fn unexpected(expected: &'static str, got: Message) -> ProvideError {
-	match got {
-		Message::Refused { reason } => ProvideError::PeerRefused(reason),
-		other => ProvideError::UnexpectedMessage { expected, got: other.name() },
 	}
 }

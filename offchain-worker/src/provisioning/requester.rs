@@ -10,7 +10,7 @@ use tokio::{
 use tracing::Instrument;
 
 use super::{
-	error::RequestError,
+	error::{RequestError, WireError},
 	protocol::{
 		request_report_data, response_report_data, Ack, ChallengeRequest, Connection, EphemeralKey,
 		KeyRequest, Message, Transcript, DEFAULT_MAX_FRAME_LEN, PROTOCOL_VERSION,
@@ -114,29 +114,9 @@ where
 	let addr_text = format!("{addr:?}");
 	let stream = super::connect(addr, config.connect_timeout)
 		.await
-		.map_err(|(addr, source)| RequestError::Connect { addr, source })?;
+		.map_err(|(addr, source)| WireError::Connect { addr, source })?;
 	let span = tracing::info_span!("request_keys", provider = %addr_text);
 	requester.exchange(stream).instrument(span).await
-}
-
-/// [`request_keys`] over an established stream.
-pub async fn request_keys_over<IO, T, S>(
-	stream: IO,
-	tee: &T,
-	verifier: &Verifier,
-	schedule_source: &S,
-	store: &Store,
-	config: &RequesterConfig,
-) -> Result<Handover, RequestError>
-where
-	IO: AsyncRead + AsyncWrite + Unpin,
-	T: Tee + ?Sized,
-	S: ScheduleSource + ?Sized,
-{
-	Requester::new(tee, verifier, schedule_source, store, config)
-		.await?
-		.exchange(stream)
-		.await
 }
 
 /// One key request: this enclave's identity and chain view, taken before anything is sent, and
@@ -205,7 +185,7 @@ where
 			conn.send(&Message::ChallengeRequest(request.clone())).await?;
 			let challenge = match conn.recv("awaiting the challenge").await? {
 				Message::Challenge(challenge) => challenge,
-				other => return Err(unexpected("Challenge", other)),
+				other => return Err(RequestError::from(WireError::unexpected("Challenge", other))),
 			};
 			if challenge.version != PROTOCOL_VERSION {
 				return Err(RequestError::UnsupportedVersion {
@@ -241,7 +221,8 @@ where
 		async {
 			let response = match conn.recv("awaiting the key response").await? {
 				Message::KeyResponse(response) => response,
-				other => return Err(unexpected("KeyResponse", other)),
+				other =>
+					return Err(RequestError::from(WireError::unexpected("KeyResponse", other))),
 			};
 			let transcript = Transcript::new(&request, &challenge, &key_request);
 			let expected = response_report_data(&transcript.response_hash(&response));
@@ -355,11 +336,4 @@ fn store_keys<T: Tee + ?Sized>(
 	store.write_chain_identity(&sealing_key, own, &identity)?;
 	store.write_sealed_keys(&sealing_key, own, keys)?;
 	Ok(outcome)
-}
-
-fn unexpected(expected: &'static str, got: Message) -> RequestError {
-	match got {
-		Message::Refused { reason } => RequestError::Refused(reason),
-		other => RequestError::UnexpectedMessage { expected, got: other.name() },
-	}
 }

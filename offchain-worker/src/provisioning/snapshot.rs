@@ -15,8 +15,8 @@ use tokio::net::ToSocketAddrs;
 use super::{
 	error::WireError,
 	protocol::{
-		Connection, Message, RefusalReason, SnapshotRequest, SnapshotResponse,
-		DEFAULT_MAX_SNAPSHOT_LEN, PROTOCOL_VERSION,
+		Connection, Message, SnapshotRequest, SnapshotResponse, DEFAULT_MAX_SNAPSHOT_LEN,
+		PROTOCOL_VERSION,
 	},
 };
 
@@ -41,41 +41,22 @@ impl Default for SnapshotFetchConfig {
 	}
 }
 
-/// Why no snapshot was fetched.
-#[derive(Debug, thiserror::Error)]
-pub enum FetchError {
-	/// The provider could not be reached.
-	#[error("cannot connect to the provider at {addr}: {source}")]
-	Connect {
-		/// The provider's address.
-		addr: String,
-		/// The underlying error.
-		#[source]
-		source: std::io::Error,
-	},
-	/// The connection failed (including an answer over the size bound).
-	#[error(transparent)]
-	Wire(#[from] WireError),
-	/// The provider refused (e.g. [`RefusalReason::NoSnapshot`]).
-	#[error("the provider refused: {0}")]
-	Refused(RefusalReason),
-	/// The provider answered with another message.
-	#[error("expected SnapshotResponse, got {0}")]
-	UnexpectedMessage(&'static str),
-}
-
 /// Asks the provider at `addr` for its latest state snapshot on the chain `genesis_hash`.
+///
+/// No snapshot is fetched when the provider cannot be reached, the exchange fails (an answer
+/// over the size bound included), or the provider refuses ([`WireError::Refused`], e.g. with
+/// [`RefusalReason::NoSnapshot`](super::protocol::RefusalReason::NoSnapshot)).
 pub async fn fetch_snapshot<A>(
 	addr: A,
 	genesis_hash: [u8; 32],
 	config: &SnapshotFetchConfig,
-) -> Result<SnapshotResponse, FetchError>
+) -> Result<SnapshotResponse, WireError>
 where
 	A: ToSocketAddrs + std::fmt::Debug,
 {
 	let stream = super::connect(addr, config.connect_timeout)
 		.await
-		.map_err(|(addr, source)| FetchError::Connect { addr, source })?;
+		.map_err(|(addr, source)| WireError::Connect { addr, source })?;
 	let mut conn = Connection::new(stream, config.max_snapshot_len, config.io_timeout);
 	conn.send(&Message::SnapshotRequest(SnapshotRequest {
 		version: PROTOCOL_VERSION,
@@ -84,7 +65,6 @@ where
 	.await?;
 	match conn.recv("awaiting the snapshot").await? {
 		Message::SnapshotResponse(response) => Ok(response),
-		Message::Refused { reason } => Err(FetchError::Refused(reason)),
-		other => Err(FetchError::UnexpectedMessage(other.name())),
+		other => Err(WireError::unexpected("SnapshotResponse", other)),
 	}
 }
