@@ -70,6 +70,52 @@ async fn a_renamed_inbox_pallet_is_refused() {
 	assert_eq!(follower.inbox_at(&blocks[0]).await.unwrap(), vec![vec![1u8]]);
 }
 
+/// A round walks the new headers once: `blocks_after` takes those `finalized_block` imported
+/// from the light client's import instead of asking the node again, and asks the node only for
+/// older ones, which it checks as before.
+#[tokio::test]
+async fn the_blocks_after_an_import_are_not_fetched_again() {
+	let chain = two_block_chain();
+	let (url, _server) = serve(chain.clone()).await;
+	let follower = follower(&url).await.unwrap();
+	let first = follower.finalized_block().await.unwrap();
+	assert_eq!(first.number, 1);
+	for _ in 0..5 {
+		finalize_next(&chain, 0xaa);
+	}
+	let requests = || chain.lock().unwrap().header_requests;
+
+	let before = requests();
+	let head = follower.finalized_block().await.unwrap();
+	assert_eq!(head.number, 6);
+	// The finalized head and its parents down to block 2.
+	assert_eq!(requests() - before, 5);
+
+	let before = requests();
+	let blocks = follower.blocks_after((1, first.hash), &head).await.unwrap();
+	assert_eq!(blocks.iter().map(|b| b.number).collect::<Vec<_>>(), [2, 3, 4, 5, 6]);
+	assert_eq!(requests(), before, "every header was taken from the import");
+	{
+		let node = chain.lock().unwrap();
+		for block in &blocks {
+			let header = &node.blocks[block.number as usize].header;
+			assert_eq!(block.hash, header.hash().0);
+			assert_eq!(block.state_root, header.state_root.0);
+		}
+	}
+
+	// From genesis, block 1 is older than the import: it is fetched, and checked to be the
+	// parent of block 2.
+	let before = requests();
+	let blocks = follower.blocks_after((0, follower.genesis_hash()), &head).await.unwrap();
+	assert_eq!(blocks.iter().map(|b| b.number).collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6]);
+	assert_eq!(requests() - before, 1);
+
+	// A block the walk does not reach is still refused.
+	let err = follower.blocks_after((1, [9; 32]), &head).await.unwrap_err();
+	assert!(matches!(err, ChainError::NotAncestor), "{err}");
+}
+
 #[tokio::test]
 async fn an_altered_proof_is_refused() {
 	let chain = two_block_chain();
@@ -108,6 +154,7 @@ async fn a_rollback_is_refused_also_after_a_restart() {
 		store: Store::open(dir.path().join("data")).unwrap(),
 		sealing_key: Arc::new(tee.sealing_key().unwrap()),
 		measurement: m(0xaa),
+		held_keys: None,
 	};
 	let connect = |sealed| RpcChain::connect(&url, None, Some(Box::new(sealed)));
 
@@ -143,16 +190,42 @@ impl Sealed {
 		Sealed { dir, tee }
 	}
 
+	/// A worker holding fresh keys of the chain `genesis`, sealed at the block `sealed_at`
+	/// (number, hash), with their chain identity and no chain file yet.
+	fn with_keys(genesis: [u8; 32], sealed_at: (u32, [u8; 32])) -> (Self, KeyMaterial) {
+		let worker = Self::new();
+		let sealed = worker.progress();
+		let keys = KeyMaterial::generate();
+		let identity = ChainIdentity {
+			genesis_hash: genesis,
+			key_checksum: keys.checksum().0,
+			sealed_at_block: sealed_at.0,
+			sealed_at_hash: sealed_at.1,
+		};
+		sealed
+			.store
+			.write_chain_identity(&sealed.sealing_key, &m(0xaa), &identity)
+			.unwrap();
+		sealed.store.init_keys(&sealed.sealing_key, &m(0xaa), &keys).unwrap();
+		(worker, keys)
+	}
+
 	fn progress(&self) -> SealedProgress {
 		SealedProgress {
 			store: Store::open(self.dir.path().join("data")).unwrap(),
 			sealing_key: Arc::new(self.tee.sealing_key().unwrap()),
 			measurement: m(0xaa),
+			held_keys: None,
 		}
 	}
 
 	async fn connect(&self, url: &str) -> Result<RpcChain, ChainError> {
 		RpcChain::connect(url, None, Some(Box::new(self.progress()))).await
+	}
+
+	/// The block of the view a fresh connection to `url` verifies.
+	async fn verified_block(&self, url: &str) -> u32 {
+		self.connect(url).await.unwrap().verified_schedule().await.unwrap().block_number
 	}
 
 	fn data(&self, name: &str) -> std::path::PathBuf {
@@ -203,17 +276,7 @@ async fn the_sealed_light_client_binds_the_worker_to_its_chain() {
 	let chain = two_block_chain();
 	let (url, _server) = serve(chain.clone()).await;
 	let worker = Sealed::new();
-	assert_eq!(
-		worker
-			.connect(&url)
-			.await
-			.unwrap()
-			.verified_schedule()
-			.await
-			.unwrap()
-			.block_number,
-		1
-	);
+	assert_eq!(worker.verified_block(&url).await, 1);
 
 	// Another chain's genesis (the host's own chain) is refused.
 	let (other_url, _other) = serve(chain_with_salt(9)).await;
@@ -243,17 +306,7 @@ async fn the_sealed_light_client_binds_the_worker_to_its_chain() {
 	// Put back, the worker goes on with its chain.
 	std::fs::write(worker.data("chain.grandpa"), light).unwrap();
 	finalize_next(&chain, 0xaa);
-	assert_eq!(
-		worker
-			.connect(&url)
-			.await
-			.unwrap()
-			.verified_schedule()
-			.await
-			.unwrap()
-			.block_number,
-		2
-	);
+	assert_eq!(worker.verified_block(&url).await, 2);
 }
 
 /// Keys are bound to their chain by the sealed chain identity, not by files a host can delete:
@@ -268,26 +321,8 @@ async fn the_keys_bind_the_worker_to_their_chain_whatever_files_are_deleted() {
 	let (other_url, _other) = serve(chain_with_salt(9)).await;
 	let other_genesis = RpcChain::connect(&other_url, None, None).await.unwrap().genesis_hash();
 
-	let worker = Sealed::new();
-	let sealed = worker.progress();
-	let keys = KeyMaterial::generate();
-	let identity = ChainIdentity { genesis_hash: genesis, key_checksum: keys.checksum().0 };
-	sealed
-		.store
-		.write_chain_identity(&sealed.sealing_key, &m(0xaa), &identity)
-		.unwrap();
-	sealed.store.init_keys(&sealed.sealing_key, &m(0xaa), &keys).unwrap();
-	assert_eq!(
-		worker
-			.connect(&url)
-			.await
-			.unwrap()
-			.verified_schedule()
-			.await
-			.unwrap()
-			.block_number,
-		1
-	);
+	let (worker, keys) = Sealed::with_keys(genesis, (0, genesis));
+	assert_eq!(worker.verified_block(&url).await, 1);
 
 	// The host deletes the light client's state and the progress, and offers its own chain.
 	for file in ["chain.grandpa", "chain.progress"] {
@@ -297,17 +332,7 @@ async fn the_keys_bind_the_worker_to_their_chain_whatever_files_are_deleted() {
 	assert!(matches!(err, ChainError::WrongGenesis), "{err}");
 	assert!(!worker.data("chain.grandpa").exists(), "nothing written for the other chain");
 	// Its own chain it follows again, from the checkpoint of the genesis its keys name.
-	assert_eq!(
-		worker
-			.connect(&url)
-			.await
-			.unwrap()
-			.verified_schedule()
-			.await
-			.unwrap()
-			.block_number,
-		1
-	);
+	assert_eq!(worker.verified_block(&url).await, 1);
 
 	// An identity the same build sealed for other keys (the host's own `init` on its chain).
 	let host_init = Sealed { dir: tempfile::tempdir().unwrap(), tee: worker.tee.clone() };
@@ -318,7 +343,12 @@ async fn the_keys_bind_the_worker_to_their_chain_whatever_files_are_deleted() {
 		.write_chain_identity(
 			&host_sealed.sealing_key,
 			&m(0xaa),
-			&ChainIdentity { genesis_hash: other_genesis, key_checksum: host_keys.checksum().0 },
+			&ChainIdentity {
+				genesis_hash: other_genesis,
+				key_checksum: host_keys.checksum().0,
+				sealed_at_block: 0,
+				sealed_at_hash: other_genesis,
+			},
 		)
 		.unwrap();
 	let own_identity = std::fs::read(worker.data("chain.identity")).unwrap();
@@ -327,6 +357,17 @@ async fn the_keys_bind_the_worker_to_their_chain_whatever_files_are_deleted() {
 		std::fs::remove_file(worker.data(file)).unwrap();
 	}
 	let err = worker.connect(&other_url).await.err().expect("refused");
+	assert!(
+		matches!(err, ChainError::ChainIdentityOfOtherKeys { identity_of, held }
+			if identity_of == host_keys.checksum() && held == keys.checksum()),
+		"{err}"
+	);
+	// The same for a caller that unsealed the keys already and passes their checksum.
+	let given = SealedProgress { held_keys: Some(keys.checksum()), ..worker.progress() };
+	let err = RpcChain::connect(&other_url, None, Some(Box::new(given)))
+		.await
+		.err()
+		.expect("refused");
 	assert!(
 		matches!(err, ChainError::ChainIdentityOfOtherKeys { identity_of, held }
 			if identity_of == host_keys.checksum() && held == keys.checksum()),
@@ -343,15 +384,47 @@ async fn the_keys_bind_the_worker_to_their_chain_whatever_files_are_deleted() {
 
 	// Restored from backup, the worker goes on.
 	std::fs::write(worker.data("chain.identity"), own_identity).unwrap();
-	assert_eq!(
-		worker
-			.connect(&url)
-			.await
-			.unwrap()
-			.verified_schedule()
-			.await
-			.unwrap()
-			.block_number,
-		1
-	);
+	assert_eq!(worker.verified_block(&url).await, 1);
+}
+
+/// The block the keys were sealed at is the oldest head the worker accepts, and no deleted file
+/// lowers it: with the light client's state and the progress gone, the light client starts again
+/// from the genesis checkpoint, but a node that withholds the newer blocks and reports an older
+/// finalized head is refused, as the lost progress would have refused it.
+#[tokio::test]
+async fn no_head_older_than_the_keys_is_accepted_whatever_files_are_deleted() {
+	let chain = two_block_chain();
+	finalize_next(&chain, 0xaa);
+	finalize_next(&chain, 0xaa);
+	let (url, _server) = serve(chain.clone()).await;
+	let (genesis, third) = {
+		let chain = chain.lock().unwrap();
+		(chain.blocks[0].header.hash().0, chain.blocks[3].header.hash().0)
+	};
+
+	// Keys received in a hand-over decided at block 3, and no chain file (yet, or any more).
+	let (worker, _keys) = Sealed::with_keys(genesis, (3, third));
+
+	// The node withholds blocks 2 and 3 and reports block 1 as the finalized head.
+	chain.lock().unwrap().finalized = 1;
+	let follower = worker.connect(&url).await.unwrap();
+	assert_eq!(follower.progress().map(|p| p.block_number), Some(3));
+	let err = follower.verified_schedule().await.unwrap_err();
+	assert!(matches!(err, ChainError::StaleView { offered: 1, verified: 3 }), "{err}");
+	assert!(!worker.data("chain.progress").exists(), "no progress recorded from block 1");
+
+	// From block 3 on, it goes on, and records its progress from block 4.
+	chain.lock().unwrap().finalized = 3;
+	assert_eq!(worker.verified_block(&url).await, 3);
+	finalize_next(&chain, 0xaa);
+	assert_eq!(worker.verified_block(&url).await, 4);
+
+	// The host deletes the chain files again and reports block 2: the progress (block 4) is
+	// gone, the keys' block 3 is not.
+	for file in ["chain.grandpa", "chain.progress"] {
+		std::fs::remove_file(worker.data(file)).unwrap();
+	}
+	chain.lock().unwrap().finalized = 2;
+	let err = worker.connect(&url).await.unwrap().verified_schedule().await.unwrap_err();
+	assert!(matches!(err, ChainError::StaleView { offered: 2, verified: 3 }), "{err}");
 }

@@ -248,7 +248,13 @@ async fn scheduled_successor_gets_the_keys_sealed_to_its_measurement() {
 	let identity = store.read_chain_identity(&b.tee.sealing_key().unwrap(), &m(B)).unwrap();
 	assert_eq!(
 		identity,
-		Some(ChainIdentity { genesis_hash: GENESIS, key_checksum: running.checksum.0 })
+		Some(ChainIdentity {
+			genesis_hash: GENESIS,
+			key_checksum: running.checksum.0,
+			// B's own verified head at the hand-over: the oldest it accepts from now on.
+			sealed_at_block: 10,
+			sealed_at_hash: [0x10; 32],
+		})
 	);
 	let a_on_b_host = b.tee_as(A);
 	assert!(matches!(

@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use enclave_worker::{
 	attestation::{CollateralCache, Verifier},
 	chain::rpc::RpcChain,
-	keys::{KeyMaterial, KeyStore},
+	keys::{KeyChecksum, KeyMaterial, KeyStore},
 	provisioning::{request_keys, Provider, ProviderConfig, RequesterConfig, StoreOutcome},
 	registration::{parse_account, registration_evidence},
 	runner::{Runner, RunnerConfig},
@@ -280,11 +280,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 /// Connects to the node, with this enclave's sealed chain progress (the rollback guard).
-async fn connect_chain(node: &NodeArgs, store: &Store, tee: &dyn Tee) -> Result<RpcChain> {
+/// `held_keys`: the checksum of this enclave's keys, if they are unsealed already.
+async fn connect_chain(
+	node: &NodeArgs,
+	store: &Store,
+	tee: &dyn Tee,
+	held_keys: Option<KeyChecksum>,
+) -> Result<RpcChain> {
 	let sealed = SealedProgress {
 		store: store.clone(),
 		sealing_key: Arc::new(tee.sealing_key()?),
 		measurement: tee.identity()?.measurement,
+		held_keys,
 	};
 	RpcChain::connect(&node.node, None, Some(Box::new(sealed)))
 		.await
@@ -303,7 +310,7 @@ async fn run_worker(args: RunArgs) -> Result<ExitCode> {
 		.context("loading this enclave's keys")?;
 	let checksum = keys.checksum();
 	let keys = Arc::new(KeyStore::with_keys(keys));
-	let chain = Arc::new(connect_chain(&args.worker.node, &store, &**tee).await?);
+	let chain = Arc::new(connect_chain(&args.worker.node, &store, &**tee, Some(checksum)).await?);
 	let mut status = WorkerStatus::load(data_dir)?;
 	status.tee = Some(tee.kind());
 	status.measurement = Some(identity.measurement);
@@ -375,7 +382,7 @@ async fn request_keys_command(args: RequestKeysArgs) -> Result<ExitCode> {
 		.context("request-keys needs --tee sim|gramine")?;
 	let identity = tee.identity()?;
 	let store = Store::open(data_dir)?;
-	let chain = connect_chain(&args.worker.node, &store, &*tee).await?;
+	let chain = connect_chain(&args.worker.node, &store, &*tee, None).await?;
 	let mut status = WorkerStatus::load(data_dir)?;
 	// Keys an earlier request sealed before it was killed win over the status it left.
 	if status.reconcile(&sealed_keys(&store, &*tee)?) {
@@ -529,7 +536,7 @@ fn init(data_dir: &Path, tee_args: &TeeArgs, chain: &InitChainArgs) -> Result<Ex
 		(Some(node), None) => tokio::runtime::Builder::new_current_thread()
 			.enable_all()
 			.build()?
-			.block_on(connect_chain(&NodeArgs { node: node.clone() }, &store, &*tee))?
+			.block_on(connect_chain(&NodeArgs { node: node.clone() }, &store, &*tee, None))?
 			.genesis_hash(),
 		(None, None) => bail!("init needs --node or --genesis"),
 	};
@@ -538,7 +545,13 @@ fn init(data_dir: &Path, tee_args: &TeeArgs, chain: &InitChainArgs) -> Result<Ex
 	store.write_chain_identity(
 		&sealing_key,
 		&identity.measurement,
-		&ChainIdentity { genesis_hash, key_checksum: keys.checksum().0 },
+		// The first enclave's keys are new: every block of the chain is theirs, from genesis.
+		&ChainIdentity {
+			genesis_hash,
+			key_checksum: keys.checksum().0,
+			sealed_at_block: 0,
+			sealed_at_hash: genesis_hash,
+		},
 	)?;
 	store.init_keys(&sealing_key, &identity.measurement, &keys)?;
 	let mut status = WorkerStatus {

@@ -38,11 +38,13 @@ pub struct ChainProgress {
 /// genesis its keys belong to. The follower sees only this trait;
 /// [`crate::store::SealedProgress`] keeps them in the data directory.
 pub trait ChainRecord: Send + Sync {
-	/// The genesis hash the enclave's keys are bound to
-	/// ([`ChainIdentity`](crate::store::ChainIdentity)); `None` while it holds no keys of its own
-	/// (a fresh enclave before `request-keys`: what it learns then is checked by the provider,
-	/// which refuses a requester on another chain).
-	fn bound_genesis(&self) -> Result<Option<[u8; 32]>, ChainError>;
+	/// The chain the enclave's keys are bound to and the finalized block they were sealed at
+	/// ([`ChainIdentity`](crate::store::ChainIdentity)), as a progress record: no view of another
+	/// chain, and none older than that block, is accepted, whatever became of the recorded
+	/// progress. `None` while it holds no keys of its own (a fresh enclave before `request-keys`:
+	/// what it learns then is checked by the provider, which refuses a requester on another
+	/// chain).
+	fn keys_sealed_at(&self) -> Result<Option<ChainProgress>, ChainError>;
 	/// The highest verified block recorded, if any.
 	fn progress(&self) -> Result<Option<ChainProgress>, ChainError>;
 	/// Records `progress` as the highest verified block.

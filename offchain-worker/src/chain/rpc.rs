@@ -41,7 +41,10 @@ use super::{
 use enclave_update_primitives::CutOverCommitment;
 use sp_core::H256;
 use sp_runtime::traits::{BlakeTwo256, Hash as _};
-use std::{collections::BTreeMap, sync::Mutex};
+use std::{
+	collections::{BTreeMap, HashMap},
+	sync::Mutex,
+};
 use subxt_rpcs::{methods::LegacyRpcMethods, RpcClient};
 
 /// The header format of the chains this worker follows.
@@ -97,6 +100,12 @@ pub struct RpcChain {
 	genesis_hash: [u8; 32],
 	progress: Mutex<Option<ChainProgress>>,
 	sealed: Option<Box<dyn ChainRecord>>,
+	/// The headers the last [`RpcChain::finalized_block`] imported into the light client, by
+	/// their hash (each was checked to hash to it): [`RpcChain::blocks_after`] walks the same
+	/// headers again and takes them from here instead of fetching each a second time. It looks
+	/// a header up by the parent hash of a block it already accepted, so what it finds here is
+	/// that parent, whatever else the map holds.
+	imported: Mutex<HashMap<[u8; 32], VerifiedBlock>>,
 }
 
 fn rpc_error(e: impl std::fmt::Display) -> ChainError {
@@ -187,10 +196,10 @@ impl RpcChain {
 		let rpc = LegacyRpcMethods::<WorkerRpcConfig>::new(client);
 		let genesis_hash = rpc.genesis_hash().await.map_err(rpc_error)?.0;
 		let bound = match &sealed {
-			Some(s) => s.bound_genesis()?,
+			Some(s) => s.keys_sealed_at()?,
 			None => None,
 		};
-		if [expected_genesis, bound]
+		if [expected_genesis, bound.map(|b| b.genesis_hash)]
 			.iter()
 			.flatten()
 			.any(|expected| *expected != genesis_hash)
@@ -232,6 +241,15 @@ impl RpcChain {
 				light
 			},
 		};
+		// The block the keys were sealed at is the oldest head accepted, also when the recorded
+		// progress is gone or older (the host deleted or replayed it): the light client may have
+		// to start from the genesis checkpoint again, but no view older than that block is used.
+		let progress = match (progress, bound) {
+			(Some(recorded), Some(sealed)) if sealed.block_number > recorded.block_number =>
+				Some(sealed),
+			(None, sealed) => sealed,
+			(recorded, _) => recorded,
+		};
 		Ok(RpcChain {
 			rpc: std::sync::RwLock::new(rpc),
 			url: None,
@@ -241,6 +259,7 @@ impl RpcChain {
 			genesis_hash,
 			progress: Mutex::new(progress),
 			sealed,
+			imported: Mutex::new(HashMap::new()),
 		})
 	}
 
@@ -288,14 +307,18 @@ impl RpcChain {
 				Err(FinalityError::ConflictingHead { number: head.number }.into())
 			};
 		}
-		// The headers from the light client's head (excluded) to the target, oldest first.
+		// The headers from the light client's head (excluded) to the target, oldest first, and
+		// their hashes (each header was checked to hash to its own).
 		let mut headers = vec![target];
+		let mut hashes = vec![hash.0];
 		while headers.last().is_some_and(|h| h.number > head.number + 1) {
 			let parent = headers.last().map(|h| h.parent_hash.0).unwrap_or_default();
 			let header = self.header(parent).await?;
 			headers.push(header);
+			hashes.push(parent);
 		}
 		headers.reverse();
+		hashes.reverse();
 		let mut justifications = BTreeMap::new();
 		for hash in current.justifications_needed(&headers)? {
 			if let Some(justification) = self.justification(hash).await? {
@@ -308,6 +331,11 @@ impl RpcChain {
 				s.record_light_client(&next.encode_state())?;
 			}
 			*self.light.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = next.clone();
+			*self.imported.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = hashes
+				.iter()
+				.zip(&headers)
+				.map(|(hash, header)| (*hash, VerifiedBlock::from_header(*hash, header)))
+				.collect();
 		}
 		let head = next.head();
 		Ok(VerifiedBlock::from_header(head.hash().0, head))
@@ -332,11 +360,19 @@ impl RpcChain {
 		let mut parent = head.parent_hash;
 		let mut number = head.number;
 		while number > from.0 + 1 {
-			let header = self.header(parent).await?;
-			if header.number + 1 != number {
+			let imported = self
+				.imported
+				.lock()
+				.unwrap_or_else(|poisoned| poisoned.into_inner())
+				.get(&parent)
+				.copied();
+			let block = match imported {
+				Some(block) => block,
+				None => VerifiedBlock::from_header(parent, &self.header(parent).await?),
+			};
+			if block.number + 1 != number {
 				return Err(ChainError::HeaderHashMismatch);
 			}
-			let block = VerifiedBlock::from_header(parent, &header);
 			parent = block.parent_hash;
 			number = block.number;
 			blocks.push(block);

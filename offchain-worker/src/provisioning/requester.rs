@@ -289,6 +289,7 @@ where
 				&keys,
 				config.replace_existing_keys,
 				&view.genesis_hash,
+				(latest.block_number, latest.block_hash),
 			)?;
 			conn.send(&Message::Ack(Ack { key_checksum: key_checksum.0 })).await?;
 			Ok(Handover {
@@ -309,8 +310,9 @@ where
 
 /// Seals `keys` to `own` in `store`, following the rules in the module docs, with their chain
 /// identity: the chain of `genesis_hash`, which the provider's attested answer confirmed (the
-/// request's report data binds it and the provider refuses any other). The identity is written
-/// first, so that keys are never sealed without it.
+/// request's report data binds it and the provider refuses any other), and the block of this
+/// requester's own verified head, `sealed_at`, the oldest it accepts from now on. The identity is
+/// written first, so that keys are never sealed without it.
 fn store_keys<T: Tee + ?Sized>(
 	tee: &T,
 	store: &Store,
@@ -318,6 +320,7 @@ fn store_keys<T: Tee + ?Sized>(
 	keys: &KeyMaterial,
 	replace: bool,
 	genesis_hash: &[u8; 32],
+	sealed_at: (BlockNumber, [u8; 32]),
 ) -> Result<StoreOutcome, RequestError> {
 	let sealing_key = tee.sealing_key()?;
 	let outcome = match store.read_sealed_keys(&sealing_key, own) {
@@ -332,7 +335,12 @@ fn store_keys<T: Tee + ?Sized>(
 		Err(e) if !replace => return Err(RequestError::Store(e)),
 		Err(_) => StoreOutcome::Written,
 	};
-	let identity = ChainIdentity { genesis_hash: *genesis_hash, key_checksum: keys.checksum().0 };
+	let identity = ChainIdentity {
+		genesis_hash: *genesis_hash,
+		key_checksum: keys.checksum().0,
+		sealed_at_block: sealed_at.0,
+		sealed_at_hash: sealed_at.1,
+	};
 	store.write_chain_identity(&sealing_key, own, &identity)?;
 	store.write_sealed_keys(&sealing_key, own, keys)?;
 	Ok(outcome)

@@ -78,7 +78,7 @@ pub const CHAIN_IDENTITY_FILE: &str = "chain.identity";
 /// Name of this enclave's sealed signing key ([`crate::registration::EnclaveSigningKey`]).
 pub const SIGNING_KEY_FILE: &str = "enclave.signing";
 const CHAIN_PROGRESS_LEN: usize = 4 + 32 + 32;
-const CHAIN_IDENTITY_LEN: usize = 32 + 32;
+const CHAIN_IDENTITY_LEN: usize = 32 + 32 + 4 + 32;
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -185,6 +185,21 @@ pub struct ChainIdentity {
 	pub genesis_hash: [u8; 32],
 	/// [`crate::keys::KeyMaterial::checksum`] of the keys it belongs to.
 	pub key_checksum: [u8; 32],
+	/// The number of the finalized block the keys were sealed at: 0 for the first enclave's
+	/// `init`, the requester's own verified head for a hand-over. The enclave accepts no older
+	/// head from then on, even after its chain progress and light-client state are gone.
+	pub sealed_at_block: u32,
+	/// That block's hash (the genesis hash for block 0).
+	pub sealed_at_hash: [u8; 32],
+}
+
+/// The first `N` bytes of `bytes` and the rest (`bytes` is of a checked length: a shorter one is
+/// refused all the same).
+fn split<const N: usize>(bytes: &[u8]) -> Result<([u8; N], &[u8]), StoreError> {
+	bytes
+		.split_first_chunk::<N>()
+		.map(|(head, rest)| (*head, rest))
+		.ok_or_else(|| StoreError::InvalidPayload("a sealed record is too short".into()))
 }
 
 /// Which copy a read was served from.
@@ -533,7 +548,13 @@ impl Store {
 		measurement: &Measurement,
 		identity: &ChainIdentity,
 	) -> Result<(), StoreError> {
-		let plaintext = [identity.genesis_hash, identity.key_checksum].concat();
+		let plaintext = [
+			&identity.genesis_hash[..],
+			&identity.key_checksum,
+			&identity.sealed_at_block.to_le_bytes(),
+			&identity.sealed_at_hash,
+		]
+		.concat();
 		let kind = FileKind::ChainIdentity;
 		self.write_own_sealed(CHAIN_IDENTITY_FILE, kind, sealing_key, measurement, &plaintext)
 	}
@@ -552,10 +573,16 @@ impl Store {
 		else {
 			return Ok(None);
 		};
-		let mut identity = ChainIdentity { genesis_hash: [0; 32], key_checksum: [0; 32] };
-		identity.genesis_hash.copy_from_slice(&bytes[..32]);
-		identity.key_checksum.copy_from_slice(&bytes[32..]);
-		Ok(Some(identity))
+		let (genesis_hash, rest) = split::<32>(&bytes)?;
+		let (key_checksum, rest) = split::<32>(rest)?;
+		let (block, rest) = split::<4>(rest)?;
+		let (sealed_at_hash, _) = split::<32>(rest)?;
+		Ok(Some(ChainIdentity {
+			genesis_hash,
+			key_checksum,
+			sealed_at_block: u32::from_le_bytes(block),
+			sealed_at_hash,
+		}))
 	}
 
 	/// This enclave's sealed signing key, `None` when it has none yet. A file sealed by another

@@ -20,6 +20,11 @@ pub struct SealedProgress {
 	pub sealing_key: Arc<SealingKey>,
 	/// The enclave's measurement.
 	pub measurement: Measurement,
+	/// The checksum of the keys the enclave holds, when its caller has unsealed them already:
+	/// the chain identity is checked against it, and the keys are not unsealed a second time.
+	/// `None`: they are read from the sealed key file (an enclave that has none yet has no
+	/// chain identity either).
+	pub held_keys: Option<KeyChecksum>,
 }
 
 fn record_error(e: StoreError) -> ChainError {
@@ -27,15 +32,23 @@ fn record_error(e: StoreError) -> ChainError {
 }
 
 impl ChainRecord for SealedProgress {
-	fn bound_genesis(&self) -> Result<Option<[u8; 32]>, ChainError> {
+	fn keys_sealed_at(&self) -> Result<Option<ChainProgress>, ChainError> {
 		let (store, key, measurement) = (&self.store, &*self.sealing_key, &self.measurement);
-		let held = match store.read_sealed_keys(key, measurement) {
-			Ok((keys, _)) => keys.checksum(),
-			Err(StoreError::NoKeys(_) | StoreError::SealedByOtherEnclave { .. }) => return Ok(None),
-			Err(e) => return Err(record_error(e)),
+		let held = match self.held_keys {
+			Some(held) => held,
+			None => match store.read_sealed_keys(key, measurement) {
+				Ok((keys, _)) => keys.checksum(),
+				Err(StoreError::NoKeys(_) | StoreError::SealedByOtherEnclave { .. }) =>
+					return Ok(None),
+				Err(e) => return Err(record_error(e)),
+			},
 		};
 		match store.read_chain_identity(key, measurement).map_err(record_error)? {
-			Some(identity) if identity.key_checksum == held.0 => Ok(Some(identity.genesis_hash)),
+			Some(identity) if identity.key_checksum == held.0 => Ok(Some(ChainProgress {
+				genesis_hash: identity.genesis_hash,
+				block_number: identity.sealed_at_block,
+				block_hash: identity.sealed_at_hash,
+			})),
 			Some(identity) => Err(ChainError::ChainIdentityOfOtherKeys {
 				identity_of: KeyChecksum(identity.key_checksum),
 				held,

@@ -60,6 +60,8 @@ pub struct Chain {
 	pub chain_salt: u8,
 	/// The name the runtime gives its inbox pallet in the blocks pushed from now on.
 	pub inbox_pallet: &'static str,
+	/// How many `chain_getHeader` requests the node answered.
+	pub header_requests: usize,
 }
 
 /// The chain's GRANDPA authorities.
@@ -142,7 +144,8 @@ pub async fn serve(chain: Shared) -> (String, ServerHandle) {
 	module
 		.register_method("chain_getHeader", |params, chain, _| {
 			let hash: H256 = params.one().map_err(|_| rpc_err("bad params"))?;
-			let chain = chain.lock().unwrap();
+			let mut chain = chain.lock().unwrap();
+			chain.header_requests += 1;
 			let header = block_by_hash(&chain, hash).map(|b| b.header.clone());
 			Ok::<_, ErrorObjectOwned>(match (chain.tamper, header) {
 				(Tamper::OtherBlocksHeader, Some(_)) => Some(chain.blocks[0].header.clone()),
@@ -200,6 +203,7 @@ pub fn chain_with_salt(chain_salt: u8) -> Shared {
 		justifications: HashMap::new(),
 		chain_salt,
 		inbox_pallet: enclave_worker::chain::proof::INBOX_PALLET_NAME,
+		header_requests: 0,
 	};
 	push_block(&mut chain, 0, 0xaa, &[]);
 	push_block(&mut chain, 1, 0xaa, &[(0xbb, 10)]);
