@@ -169,3 +169,33 @@ mod tests {
 		);
 	}
 }
+
+/// A registered enclave: the record `pallet-enclave-registry` keeps in its `Enclaves` map, by
+/// the account that registered it, and that the worker reads there with a storage proof. `Url`
+/// is the runtime's bounded vector in the pallet and a plain vector in the worker: both encode
+/// alike, so the two read and write one layout.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+pub struct EnclaveRecord<Url, BlockNumber> {
+	/// What produced its evidence.
+	pub kind: EvidenceKind,
+	/// Its measurement.
+	pub measurement: Measurement,
+	/// Its Ed25519 signing key.
+	pub signing_key: [u8; 32],
+	/// Where its provisioning service listens (as registered; not attested).
+	pub url: Url,
+	/// The shielding public key users encrypt their calls to.
+	pub shielding_key: [u8; 32],
+	/// The checksum of the key set it holds: the chain's one key set (the registry's `KeySet`).
+	pub key_set_checksum: [u8; 32],
+	/// The block of its first registration.
+	pub registered_at: BlockNumber,
+	/// The block of its last (re-)attestation.
+	pub attested_at: BlockNumber,
+	/// The TCB status of that attestation.
+	pub tcb_status: TcbStatus,
+	/// The hash of that attestation's quote.
+	pub evidence_hash: [u8; 32],
+}

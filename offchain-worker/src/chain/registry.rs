@@ -7,11 +7,8 @@
 //! not forge: every record shown is proven, and a record whose key set is not the chain's is
 //! never used.
 
-use codec::{Decode, Encode};
-use enclave_update_primitives::{
-	registry::{EvidenceKind, TcbStatus},
-	CutOverCommitment, Measurement,
-};
+use codec::Encode;
+use enclave_update_primitives::CutOverCommitment;
 use sp_crypto_hashing::{blake2_128, twox_64};
 use sp_state_machine::StorageProof;
 
@@ -70,31 +67,10 @@ pub fn account_of_key(key: &[u8]) -> Option<Vec<u8>> {
 	(hash == blake2_128(account)).then(|| account.to_vec())
 }
 
-/// One registered enclave: the pallet's `EnclaveRecord`, in its SCALE layout (the runtime's
-/// bounded URL encodes as a vector).
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-pub struct RegisteredEnclave {
-	/// What produced its evidence.
-	pub kind: EvidenceKind,
-	/// Its measurement.
-	pub measurement: Measurement,
-	/// Its Ed25519 signing key.
-	pub signing_key: [u8; 32],
-	/// Where its provisioning service listens (as registered; not attested).
-	pub url: Vec<u8>,
-	/// The shielding public key users encrypt their calls to.
-	pub shielding_key: [u8; 32],
-	/// The checksum of the key set it holds.
-	pub key_set_checksum: [u8; 32],
-	/// The block of its first registration.
-	pub registered_at: BlockNumber,
-	/// The block of its last (re-)attestation.
-	pub attested_at: BlockNumber,
-	/// The TCB status of that attestation.
-	pub tcb_status: TcbStatus,
-	/// The hash of that attestation's quote.
-	pub evidence_hash: [u8; 32],
-}
+/// One registered enclave: the pallet's record, with the URL as a vector (the runtime's bounded
+/// URL encodes as one).
+pub type RegisteredEnclave =
+	enclave_update_primitives::registry::EnclaveRecord<Vec<u8>, BlockNumber>;
 
 /// Registered enclaves, each with its account (SCALE-encoded).
 pub type RegisteredEnclaves = Vec<(Vec<u8>, RegisteredEnclave)>;
@@ -175,6 +151,10 @@ pub fn check_registry_proof(
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use enclave_update_primitives::{
+		registry::{EvidenceKind, TcbStatus},
+		Measurement,
+	};
 	use sp_core::Blake2Hasher;
 	use sp_state_machine::{prove_read, Backend, InMemoryBackend};
 

@@ -177,7 +177,7 @@ impl<T: pallet_enclave_update::Config> MeasurementSchedule<BlockNumberFor<T>>
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
-	use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+	use codec::{Decode, DecodeWithMemTracking, Encode};
 	use enclave_update_primitives::{CutOverCommitment, RegistrationBinding};
 	use frame_support::{
 		pallet_prelude::*,
@@ -235,33 +235,10 @@ pub mod pallet {
 		type WeightInfo: WeightInfo;
 	}
 
-	/// A registered enclave.
-	#[derive(
-		Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
-	)]
-	#[scale_info(skip_type_params(MaxUrlLen))]
-	pub struct EnclaveRecord<BlockNumber, MaxUrlLen: Get<u32>> {
-		/// What produced its evidence.
-		pub kind: EvidenceKind,
-		/// Its measurement.
-		pub measurement: Measurement,
-		/// Its Ed25519 signing key.
-		pub signing_key: [u8; 32],
-		/// Where its provisioning service listens.
-		pub url: BoundedVec<u8, MaxUrlLen>,
-		/// The shielding public key users encrypt their calls to.
-		pub shielding_key: [u8; 32],
-		/// The checksum of the key set it holds: the chain's [`KeySet`].
-		pub key_set_checksum: [u8; 32],
-		/// The block of its first registration.
-		pub registered_at: BlockNumber,
-		/// The block of its last (re-)attestation.
-		pub attested_at: BlockNumber,
-		/// The TCB status of that attestation.
-		pub tcb_status: TcbStatus,
-		/// The hash of that attestation's quote ([`AttestedEnclave::evidence_hash`]).
-		pub evidence_hash: [u8; 32],
-	}
+	/// A registered enclave, with its URL bounded by `MaxUrlLen` (the type the worker reads too:
+	/// [`enclave_update_primitives::registry::EnclaveRecord`]).
+	pub type EnclaveRecord<BlockNumber, MaxUrlLen> =
+		enclave_update_primitives::registry::EnclaveRecord<BoundedVec<u8, MaxUrlLen>, BlockNumber>;
 
 	/// The record type of a runtime.
 	pub type EnclaveRecordOf<T> = EnclaveRecord<BlockNumberFor<T>, <T as Config>::MaxUrlLen>;
