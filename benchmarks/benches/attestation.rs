@@ -134,8 +134,9 @@ fn verify_corpus(c: &mut Criterion) {
 			serde_json::from_slice(&collateral_json).expect("collateral");
 		verifier.verify(&quote, Some(&collateral), at, None).expect("ours accepts");
 		let run_bare = move |quote: &[u8]| match bare {
-			Bare::Verify | Bare::RefusesLast =>
-				dcap_qvl::verify::verify(quote, &dcap_collateral, at),
+			Bare::Verify | Bare::RefusesLast => {
+				dcap_qvl::verify::verify(quote, &dcap_collateral, at)
+			},
 			Bare::AllowingServiceTd => dcap_qvl::verify::QuoteVerifier::new_prod()
 				.allow_service_td(true)
 				.verify(quote, &dcap_collateral, at),

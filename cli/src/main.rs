@@ -82,8 +82,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
 		Command::Schedule(args) => runtime()?.block_on(schedule::schedule(&args)),
 		Command::Registry(args) => runtime()?.block_on(registry::registry(&args)),
 		Command::Register(args) => runtime()?.block_on(register::register(&args)),
-		Command::CommitCutOver(args) =>
-			runtime()?.block_on(commit_cut_over::commit_cut_over(&args)),
+		Command::CommitCutOver(args) => {
+			runtime()?.block_on(commit_cut_over::commit_cut_over(&args))
+		},
 	}
 }
 

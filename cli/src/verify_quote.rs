@@ -98,9 +98,10 @@ pub fn verify_quote(args: &VerifyQuoteArgs) -> Result<ExitCode> {
 		CollateralCache::from_options(args.collateral_dir.as_deref(), args.pccs_url.as_deref())?;
 	let collateral = match (&args.collateral, cache) {
 		(Some(file), _) => Some(Collateral::from_file(file)?),
-		(None, Some(cache)) =>
+		(None, Some(cache)) => {
 			enclave_worker::provisioning::collateral_for(Some(&cache), &quote, now)
-				.context("collateral from --collateral-dir")?,
+				.context("collateral from --collateral-dir")?
+		},
 		(None, None) => None,
 	};
 	let report_data = match &args.report_data {

@@ -37,10 +37,12 @@ pub fn call<const N: usize>(pallet: &str, name: &str, fields: [(&str, Value); N]
 /// A measurement as the dynamic `Value` of the runtime's `Measurement` enum.
 pub fn measurement_value(measurement: &Measurement) -> Value {
 	match measurement {
-		Measurement::MrEnclave(bytes) =>
-			Value::unnamed_variant("MrEnclave", [Value::from_bytes(bytes)]),
-		Measurement::TdIdentity(bytes) =>
-			Value::unnamed_variant("TdIdentity", [Value::from_bytes(bytes)]),
+		Measurement::MrEnclave(bytes) => {
+			Value::unnamed_variant("MrEnclave", [Value::from_bytes(bytes)])
+		},
+		Measurement::TdIdentity(bytes) => {
+			Value::unnamed_variant("TdIdentity", [Value::from_bytes(bytes)])
+		},
 	}
 }
 
@@ -357,13 +359,14 @@ impl Chain {
 		let extrinsic = progress.extrinsic_hash();
 		let block = loop {
 			let ended = match progress.next().await {
-				Some(Ok(TransactionStatus::InFinalizedBlock(included))) =>
-					break included.block_hash(),
+				Some(Ok(TransactionStatus::InFinalizedBlock(included))) => {
+					break included.block_hash()
+				},
 				Some(Ok(
-					TransactionStatus::Validated |
-					TransactionStatus::Broadcasted |
-					TransactionStatus::InBestBlock(_) |
-					TransactionStatus::NoLongerInBestBlock,
+					TransactionStatus::Validated
+					| TransactionStatus::Broadcasted
+					| TransactionStatus::InBestBlock(_)
+					| TransactionStatus::NoLongerInBestBlock,
 				)) => continue,
 				Some(Ok(TransactionStatus::Invalid { message })) => format!("invalid: {message}"),
 				Some(Ok(TransactionStatus::Dropped { message })) => format!("dropped: {message}"),

@@ -115,10 +115,12 @@ pub fn run() -> sc_cli::Result<()> {
 			let params = cli.node.clone();
 			runner.run_node_until_exit(|config| async move {
 				match config.network.network_backend {
-					sc_network::config::NetworkBackendType::Libp2p =>
-						service::new_full::<sc_network::NetworkWorker<_, _>>(config, params),
-					sc_network::config::NetworkBackendType::Litep2p =>
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config, params),
+					sc_network::config::NetworkBackendType::Libp2p => {
+						service::new_full::<sc_network::NetworkWorker<_, _>>(config, params)
+					},
+					sc_network::config::NetworkBackendType::Litep2p => {
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, params)
+					},
 				}
 				.map_err(sc_cli::Error::Service)
 			})

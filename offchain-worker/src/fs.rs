@@ -45,8 +45,8 @@ pub(crate) fn is_temp_file_of(name: &str, files: &[&str]) -> bool {
 		};
 		let hex_digits = |s: &str| s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
 		let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-		(suffix.len() == 2 * TEMP_RANDOM_LEN && hex_digits(suffix)) ||
-			suffix.split_once('-').is_some_and(|(pid, n)| digits(pid) && digits(n))
+		(suffix.len() == 2 * TEMP_RANDOM_LEN && hex_digits(suffix))
+			|| suffix.split_once('-').is_some_and(|(pid, n)| digits(pid) && digits(n))
 	})
 }
 

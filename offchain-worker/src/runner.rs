@@ -146,9 +146,9 @@ impl RunnerError {
 	pub fn is_fatal(&self) -> bool {
 		matches!(
 			self,
-			Self::Chain(ChainError::NotAncestor | ChainError::WrongGenesis) |
-				Self::Exec(_) |
-				Self::NoKeys
+			Self::Chain(ChainError::NotAncestor | ChainError::WrongGenesis)
+				| Self::Exec(_)
+				| Self::NoKeys
 		)
 	}
 }
@@ -209,9 +209,9 @@ fn check_committed(
 	state: &ExecutedState,
 	commitment: &CutOverCommitment<BlockNumber>,
 ) -> Result<(), RunnerError> {
-	let same = u64::from(commitment.last_block) == state.block_number &&
-		commitment.block_hash == state.block_hash &&
-		commitment.state_hash == state.state_hash;
+	let same = u64::from(commitment.last_block) == state.block_number
+		&& commitment.block_hash == state.block_hash
+		&& commitment.state_hash == state.state_hash;
 	if !same {
 		return Err(RunnerError::SnapshotNotCommitted {
 			last_block: state.block_number,
@@ -293,10 +293,14 @@ impl Runner {
 			(true, _, _) | (_, None, Some(_)) => Role::Retired,
 			(false, Some(OwnStretch { end: Some(end), .. }), Some(last))
 				if last + 1 >= u64::from(end) && head.number >= end =>
-				Role::Retired,
+			{
+				Role::Retired
+			},
 			(false, Some(_), Some(_))
 				if view.view().measurement_at(head.number) == Some(self.own) =>
-				Role::Active,
+			{
+				Role::Active
+			},
 			_ => Role::Standby,
 		};
 		// At the end of our stretch, the commitment to the final state, for the successor.
@@ -321,11 +325,12 @@ impl Runner {
 		let mut last_role = None;
 		loop {
 			match self.round().await {
-				Ok(report) =>
+				Ok(report) => {
 					if last_role != Some(report.role) {
 						tracing::info!(role = ?report.role, head = report.head, last_block = ?report.last_block, "role");
 						last_role = Some(report.role);
-					},
+					}
+				},
 				Err(e) if e.is_fatal() => {
 					tracing::error!(error = %e, "stopping: continuing could corrupt the state");
 					return Err(e);
@@ -413,8 +418,8 @@ impl Runner {
 			}
 			// A successor starts from exactly the block before its activation; a replica of
 			// the same measurement may start from any later state of its own measurement.
-			let usable = state.block_number == needed ||
-				(state.block_number > needed && snapshot.written_by == self.own);
+			let usable = state.block_number == needed
+				|| (state.block_number > needed && snapshot.written_by == self.own);
 			if !usable {
 				tracing::info!(
 					have = state.block_number,
@@ -517,7 +522,9 @@ fn sealed_state(
 	};
 	let state = ExecutedState::from_snapshot(&snapshot)?;
 	if state.genesis_hash != genesis {
-		return Err(RunnerError::BadSnapshot("the stored snapshot belongs to another chain".into()));
+		return Err(RunnerError::BadSnapshot(
+			"the stored snapshot belongs to another chain".into(),
+		));
 	}
 	tracing::info!(block = state.block_number, ?from, "resuming from the sealed snapshot");
 	Ok(Some(state))

@@ -332,8 +332,8 @@ fn flipped_byte_in_certification_data() {
 		assert!(matches!(err, AttestationError::CertificationDataInvalid(_)), "{at}: {err:?}");
 	}
 	// In the leaf's signature: well-formed, but the chain no longer verifies.
-	let leaf_end = cert_at +
-		quote[cert_at..]
+	let leaf_end = cert_at
+		+ quote[cert_at..]
 			.windows(25)
 			.position(|w| w == b"-----END CERTIFICATE-----")
 			.unwrap();

@@ -224,10 +224,10 @@ fn every_quote_without_collateral_is_refused_cleanly() {
 		assert!(
 			matches!(
 				err,
-				AttestationError::MissingCollateral |
-					AttestationError::NonCanonical(_) |
-					AttestationError::CertificationDataInvalid(_) |
-					AttestationError::Malformed(_)
+				AttestationError::MissingCollateral
+					| AttestationError::NonCanonical(_)
+					| AttestationError::CertificationDataInvalid(_)
+					| AttestationError::Malformed(_)
 			),
 			"{}: {err:?}",
 			entry.name
@@ -523,10 +523,10 @@ fn no_non_canonical_encoding_of_a_corpus_quote_decodes() {
 				assert!(
 					matches!(
 						err,
-						AttestationError::NonCanonical(_) |
-							AttestationError::Malformed(_) |
-							AttestationError::Truncated { .. } |
-							AttestationError::CertificationDataInvalid(_)
+						AttestationError::NonCanonical(_)
+							| AttestationError::Malformed(_)
+							| AttestationError::Truncated { .. }
+							| AttestationError::CertificationDataInvalid(_)
 					),
 					"{name}: length at {at} {delta:+}: {err:?}"
 				);

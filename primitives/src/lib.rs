@@ -341,9 +341,10 @@ impl<'a, BlockNumber: Copy + Ord> ScheduleView<'a, BlockNumber> {
 	/// Callers pass a measurement that is not the active one at `now` (they have resolved the
 	/// schedule already), so any past activation of it means it was superseded.
 	fn was_superseded(&self, measurement: &Measurement, now: BlockNumber) -> bool {
-		self.superseded.iter().any(|s| &s.measurement == measurement) ||
-			self.active.as_ref().map(|a| &a.measurement) == Some(measurement) ||
-			self.scheduled
+		self.superseded.iter().any(|s| &s.measurement == measurement)
+			|| self.active.as_ref().map(|a| &a.measurement) == Some(measurement)
+			|| self
+				.scheduled
 				.iter()
 				.take_while(|s| s.activates_at <= now)
 				.any(|s| &s.measurement == measurement)

@@ -172,8 +172,9 @@ impl SimQuote {
 		}
 		let measurement_bytes = &bytes[12..60];
 		let measurement = match bytes[11] {
-			KIND_MRENCLAVE if measurement_bytes[32..].iter().all(|b| *b == 0) =>
-				Measurement::from_bytes(&measurement_bytes[..32]),
+			KIND_MRENCLAVE if measurement_bytes[32..].iter().all(|b| *b == 0) => {
+				Measurement::from_bytes(&measurement_bytes[..32])
+			},
 			KIND_TD_IDENTITY => Measurement::from_bytes(measurement_bytes),
 			_ => return Err(SimQuoteError::BadMeasurement),
 		}

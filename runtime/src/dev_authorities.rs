@@ -62,9 +62,9 @@ pub mod pallet {
 				None => pallet_grandpa::Authorities::<T>::get().into_inner(),
 			};
 			ensure!(
-				!next.is_empty() &&
-					next.len() <= T::MaxAuthorities::get() as usize &&
-					next.iter().all(|(_, weight)| *weight > 0),
+				!next.is_empty()
+					&& next.len() <= T::MaxAuthorities::get() as usize
+					&& next.iter().all(|(_, weight)| *weight > 0),
 				Error::<T>::InvalidSet
 			);
 			pallet_grandpa::Pallet::<T>::schedule_change(next, delay, None)

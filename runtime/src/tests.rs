@@ -194,8 +194,8 @@ fn sudo_wrapped_invalid_schedule_reports_the_pallet_error() {
 		let sudo =
 			RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(schedule_call(0xbb, 2)) });
 		next_block(vec![sign(Alice, sudo)]);
-		assert!(System::events().iter().any(|r| r.event ==
-			RuntimeEvent::Sudo(pallet_sudo::Event::Sudid {
+		assert!(System::events().iter().any(|r| r.event
+			== RuntimeEvent::Sudo(pallet_sudo::Event::Sudid {
 				sudo_result: Err(pallet_error(pallet_enclave_update::Error::ActivationTooSoon)),
 			})));
 		assert!(Schedule::<Runtime>::get().is_empty());
@@ -326,8 +326,8 @@ fn pass_council_motion(proposal: RuntimeCall) {
 		length_bound,
 	});
 	assert_eq!(next_block(vec![sign(Dave, close)]), vec![Ok(Ok(()))]);
-	assert!(System::events().iter().any(|r| r.event ==
-		RuntimeEvent::Council(pallet_collective::Event::Executed {
+	assert!(System::events().iter().any(|r| r.event
+		== RuntimeEvent::Council(pallet_collective::Event::Executed {
 			proposal_hash,
 			result: Ok(())
 		})));
@@ -547,8 +547,8 @@ fn signed_shielded_calls_land_in_the_inbox_and_are_cleared_next_block() {
 		assert_eq!(results, vec![Ok(Ok(())), Ok(Ok(()))]);
 		let block_one = vec![b"sealed by dave".to_vec(), vec![0xab; 1024]];
 		assert_eq!(inbox_as_the_worker_reads_it(), block_one);
-		assert!(System::events().iter().any(|r| r.event ==
-			RuntimeEvent::ShieldedInbox(pallet_shielded_inbox::Event::Submitted {
+		assert!(System::events().iter().any(|r| r.event
+			== RuntimeEvent::ShieldedInbox(pallet_shielded_inbox::Event::Submitted {
 				who: Bob.to_account_id(),
 				index: 1,
 				len: 1024,
@@ -690,8 +690,8 @@ fn root_schedules_a_grandpa_set_change_on_a_dev_chain() {
 
 		// A second change while one is pending, or an empty set, is refused.
 		next_block(vec![sign(Alice, sudo(change(None, 0)))]);
-		assert!(System::events().iter().any(|r| r.event ==
-			RuntimeEvent::Sudo(pallet_sudo::Event::Sudid {
+		assert!(System::events().iter().any(|r| r.event
+			== RuntimeEvent::Sudo(pallet_sudo::Event::Sudid {
 				sudo_result: Err(module_error::<DevAuthorities>(
 					crate::dev_authorities::Error::<Runtime>::ChangePending
 				)),
@@ -699,8 +699,8 @@ fn root_schedules_a_grandpa_set_change_on_a_dev_chain() {
 		next_block(vec![]);
 		assert!(pallet_grandpa::PendingChange::<Runtime>::get().is_none());
 		next_block(vec![sign(Alice, sudo(change(Some(Vec::new()), 0)))]);
-		assert!(System::events().iter().any(|r| r.event ==
-			RuntimeEvent::Sudo(pallet_sudo::Event::Sudid {
+		assert!(System::events().iter().any(|r| r.event
+			== RuntimeEvent::Sudo(pallet_sudo::Event::Sudid {
 				sudo_result: Err(module_error::<DevAuthorities>(
 					crate::dev_authorities::Error::<Runtime>::InvalidSet
 				)),

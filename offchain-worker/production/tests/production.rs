@@ -113,9 +113,9 @@ fn a_debug_enclave_is_refused() {
 		match verdict {
 			Err(AttestationError::DebugEnclave) => refused += 1,
 			Err(
-				AttestationError::NonCanonical(_) |
-				AttestationError::UnsupportedQuote(_) |
-				AttestationError::Malformed(_),
+				AttestationError::NonCanonical(_)
+				| AttestationError::UnsupportedQuote(_)
+				| AttestationError::Malformed(_),
 			) => {},
 			other => panic!("{}: {other:?}", entry.display()),
 		}
@@ -182,8 +182,8 @@ fn the_enclave_binary_is_built_from_the_worker_and_the_primitives_only() {
 		let name = name.to_string_lossy();
 		let set_for_tests = ["CARGO_MANIFEST_", "CARGO_PKG_", "CARGO_BIN_", "CARGO_CRATE_"]
 			.iter()
-			.any(|prefix| name.starts_with(prefix)) ||
-			[
+			.any(|prefix| name.starts_with(prefix))
+			|| [
 				"CARGO_PRIMARY_PACKAGE",
 				"CARGO_TARGET_TMPDIR",
 				"CARGO_RUSTC_CURRENT_DIR",

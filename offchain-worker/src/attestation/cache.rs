@@ -112,8 +112,9 @@ impl CollateralCache {
 			}
 		}
 		cached.map_err(|e| match e {
-			AttestationError::CollateralNotCached { .. } =>
-				AttestationError::CollateralNotCached { key },
+			AttestationError::CollateralNotCached { .. } => {
+				AttestationError::CollateralNotCached { key }
+			},
 			other => other,
 		})
 	}

@@ -377,10 +377,11 @@ impl Frame {
 				let size = read_u32(bytes, at + 2).ok_or_else(|| truncated(at + 6))?;
 				BODY_DESCRIPTOR_LEN.saturating_add(size)
 			},
-			_ =>
+			_ => {
 				return Err(AttestationError::UnsupportedQuote(format!(
 					"quote version {version} with TEE type {tee_type:#x}"
-				))),
+				)))
+			},
 		};
 		let sig_len_at = DCAP_HEADER_LEN.saturating_add(body_len);
 		let sig_at = sig_len_at.saturating_add(4);

@@ -43,8 +43,9 @@ impl SignSimQuote for SimQuote {
 pub fn decode(bytes: &[u8]) -> Result<SignedSimQuote, AttestationError> {
 	SimQuote::decode(bytes).map_err(|error| match error {
 		SimQuoteError::Truncated { got } => AttestationError::Truncated { needed: LEN, got },
-		SimQuoteError::UnsupportedVersion(_) =>
-			AttestationError::UnsupportedQuote(error.to_string()),
+		SimQuoteError::UnsupportedVersion(_) => {
+			AttestationError::UnsupportedQuote(error.to_string())
+		},
 		other => AttestationError::Malformed(other.to_string()),
 	})
 }

@@ -152,22 +152,23 @@ fn check_for_relaunch(launch: TcbStatus, current: TcbStatus) -> TcbStatus {
 	let configuration_needed = |status| {
 		matches!(
 			status,
-			ConfigurationNeeded |
-				OutOfDateConfigurationNeeded |
-				ConfigurationAndSWHardeningNeeded |
-				TDRelaunchAdvisedConfigurationNeeded
+			ConfigurationNeeded
+				| OutOfDateConfigurationNeeded
+				| ConfigurationAndSWHardeningNeeded
+				| TDRelaunchAdvisedConfigurationNeeded
 		)
 	};
 	match (launch, current) {
 		(
 			OutOfDate | OutOfDateConfigurationNeeded,
 			UpToDate | SWHardeningNeeded | ConfigurationNeeded | ConfigurationAndSWHardeningNeeded,
-		) =>
+		) => {
 			if configuration_needed(launch) || configuration_needed(current) {
 				TDRelaunchAdvisedConfigurationNeeded
 			} else {
 				TDRelaunchAdvised
-			},
+			}
+		},
 		_ => launch,
 	}
 }
@@ -193,8 +194,9 @@ pub(super) fn explain_no_level(
 	};
 	// A TD 1.5 whose launch TCB meets a level fell short with its current TCB.
 	let (which, tee_tcb_svn) = match quote.report.as_td15() {
-		Some(td15) if meets(launch.as_ref()) =>
-			("current TCB (TEE_TCB_SVN2) ", Some(td15.tee_tcb_svn2)),
+		Some(td15) if meets(launch.as_ref()) => {
+			("current TCB (TEE_TCB_SVN2) ", Some(td15.tee_tcb_svn2))
+		},
 		_ => ("", launch),
 	};
 	let nearest = tcb_info

@@ -91,17 +91,17 @@ fn classify_dcap_error(error: &anyhow::Error) -> AttestationError {
 		AttestationError::TcbLevelNotFound {
 			shortfall: message.rsplit(": ").next().unwrap_or(&message).to_string(),
 		}
-	} else if has("Failed to parse PCK CRL") ||
-		(has("Failed to verify certificate chain") && crl_refusal.iter().any(|n| has(n)))
+	} else if has("Failed to parse PCK CRL")
+		|| (has("Failed to verify certificate chain") && crl_refusal.iter().any(|n| has(n)))
 	{
 		// The root CA CRL is verified on its own before any chain, and the PCK CRL is the only
 		// other CRL a chain consults: a CRL refusal inside a chain is the PCK CRL's.
 		AttestationError::PckCrlInvalid(message)
 	} else if has("Failed to verify certificate chain") && has("CertRevoked") {
 		AttestationError::CertificateRevoked
-	} else if has("PCK cert") ||
-		has("PCK certificate") ||
-		has("Certificate chain is too short in quote")
+	} else if has("PCK cert")
+		|| has("PCK certificate")
+		|| has("Certificate chain is too short in quote")
 	{
 		AttestationError::CertificationDataInvalid(message)
 	} else if has("Failed to verify certificate chain") {
@@ -110,16 +110,16 @@ fn classify_dcap_error(error: &anyhow::Error) -> AttestationError {
 		AttestationError::TcbRevoked
 	} else if has("Reserved bits in TD attributes are set") || has("TD migration is enabled") {
 		AttestationError::TdAttributesRefused(message)
-	} else if has("quote_collateral") ||
-		has("TcbInfo") ||
-		has("TCB Info") ||
-		has("QeIdentity") ||
-		has("QE Identity") ||
-		has("Unsupported QE Identity") ||
-		has("CRL") ||
-		has("Fmspc mismatch") ||
-		has("TCB info in the collateral") ||
-		has("TDX module identity")
+	} else if has("quote_collateral")
+		|| has("TcbInfo")
+		|| has("TCB Info")
+		|| has("QeIdentity")
+		|| has("QE Identity")
+		|| has("Unsupported QE Identity")
+		|| has("CRL")
+		|| has("Fmspc mismatch")
+		|| has("TCB info in the collateral")
+		|| has("TDX module identity")
 	{
 		AttestationError::CollateralInvalid(message)
 	} else if has("Failed to decode quote") {
@@ -149,8 +149,9 @@ fn check_supported(quote: &Quote) -> Result<(), AttestationError> {
 	}
 	match (header.tee_type, header.version) {
 		(TEE_TYPE_SGX, 3) | (TEE_TYPE_TDX, 4 | 5) => Ok(()),
-		(tee_type, version) =>
-			unsupported(format!("quote version {version} with TEE type {tee_type:#x}")),
+		(tee_type, version) => {
+			unsupported(format!("quote version {version} with TEE type {tee_type:#x}"))
+		},
 	}
 }
 
@@ -252,8 +253,8 @@ impl Verifier {
 				(status, report.advisory_ids)
 			},
 			Err(error)
-				if format!("{error:#}") == DCAP_SEPT_VE_REFUSAL &&
-					td_attributes(&quote.report).is_some_and(|td| !td.sept_ve_disable()) =>
+				if format!("{error:#}") == DCAP_SEPT_VE_REFUSAL
+					&& td_attributes(&quote.report).is_some_and(|td| !td.sept_ve_disable()) =>
 			{
 				// Genuine (every other check has passed, see `tcb`): the policy decides.
 				let verdict = tcb::tcb_verdict(
@@ -263,8 +264,9 @@ impl Verifier {
 				)?;
 				(policy::tcb_status_of(verdict.status), verdict.advisory_ids)
 			},
-			Err(error) =>
-				return Err(self.explain(classify_dcap_error(&error), evidence, collateral)),
+			Err(error) => {
+				return Err(self.explain(classify_dcap_error(&error), evidence, collateral))
+			},
 		};
 		identity_from_report(
 			&quote.report,

@@ -266,8 +266,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
 	match cli.command {
 		Command::Init { data, tee, chain } => init(&data.data_dir, &tee, &chain),
 		Command::Status { data, tee, json } => status(&data.data_dir, &tee, json),
-		Command::RegisterEvidence { data, tee, account } =>
-			register_evidence(&data.data_dir, &tee, &account),
+		Command::RegisterEvidence { data, tee, account } => {
+			register_evidence(&data.data_dir, &tee, &account)
+		},
 		Command::Run(args) => tokio::runtime::Builder::new_multi_thread()
 			.enable_all()
 			.build()?

@@ -265,8 +265,9 @@ impl LightClient {
 					walk.verify(header, hash, justification)?;
 					true
 				},
-				None if enacts.is_some() =>
-					return Err(FinalityError::SkippedSetChange { number: header.number }),
+				None if enacts.is_some() => {
+					return Err(FinalityError::SkippedSetChange { number: header.number })
+				},
 				None => false,
 			};
 			if let Some(change) = enacts {
@@ -291,8 +292,8 @@ impl LightClient {
 	fn step(&mut self, header: &Header) -> Result<Option<PendingChange>, FinalityError> {
 		let number = header.number;
 		// `head` tracks the previous header during a walk: the caller restores the state.
-		if header.parent_hash.0 != self.head.hash().0 ||
-			Some(number) != self.head.number.checked_add(1)
+		if header.parent_hash.0 != self.head.hash().0
+			|| Some(number) != self.head.number.checked_add(1)
 		{
 			return Err(FinalityError::NotDescendant { number });
 		}
@@ -347,17 +348,21 @@ impl LightClient {
 			return Ok(());
 		}
 		Err(match strict {
-			JustificationVerificationError::InvalidJustificationTarget =>
-				FinalityError::WrongTarget { number },
-			JustificationVerificationError::TooLowCumulativeWeight =>
-				FinalityError::NotEnoughVotes { number, set_id: self.set_id },
-			JustificationVerificationError::Precommit(PrecommitError::UnknownAuthorityVote) =>
-				FinalityError::UnknownAuthority { number, set_id: self.set_id },
+			JustificationVerificationError::InvalidJustificationTarget => {
+				FinalityError::WrongTarget { number }
+			},
+			JustificationVerificationError::TooLowCumulativeWeight => {
+				FinalityError::NotEnoughVotes { number, set_id: self.set_id }
+			},
+			JustificationVerificationError::Precommit(PrecommitError::UnknownAuthorityVote) => {
+				FinalityError::UnknownAuthority { number, set_id: self.set_id }
+			},
 			JustificationVerificationError::Precommit(
 				PrecommitError::InvalidAuthoritySignature,
 			) => match self.signed_for_set(target, &justification) {
-				Some(signed_for) =>
-					FinalityError::OtherSetId { number, tracked: self.set_id, signed_for },
+				Some(signed_for) => {
+					FinalityError::OtherSetId { number, tracked: self.set_id, signed_for }
+				},
 				None => FinalityError::InvalidSignature { number },
 			},
 			other => FinalityError::Malformed { number, reason: format!("{other:?}") },

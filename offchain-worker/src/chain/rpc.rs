@@ -223,10 +223,11 @@ impl RpcChain {
 			},
 			// Progress without the light client's state: the host removed the file that binds
 			// this enclave to its chain. Starting over would let it pick another chain.
-			None if progress.is_some() =>
+			None if progress.is_some() => {
 				return Err(ChainError::Progress(
 					"the sealed light-client state is missing while chain progress exists".into(),
-				)),
+				))
+			},
 			None => {
 				let light = checkpoint(&rpc, genesis_hash).await?;
 				tracing::info!(
@@ -245,8 +246,9 @@ impl RpcChain {
 		// progress is gone or older (the host deleted or replayed it): the light client may have
 		// to start from the genesis checkpoint again, but no view older than that block is used.
 		let progress = match (progress, bound) {
-			(Some(recorded), Some(sealed)) if sealed.block_number > recorded.block_number =>
-				Some(sealed),
+			(Some(recorded), Some(sealed)) if sealed.block_number > recorded.block_number => {
+				Some(sealed)
+			},
 			(None, sealed) => sealed,
 			(recorded, _) => recorded,
 		};
@@ -485,8 +487,9 @@ impl RpcChain {
 
 	fn check_not_older(&self, offered: BlockNumber) -> Result<(), ChainError> {
 		match self.progress() {
-			Some(verified) if offered < verified.block_number =>
-				Err(ChainError::StaleView { offered, verified: verified.block_number }),
+			Some(verified) if offered < verified.block_number => {
+				Err(ChainError::StaleView { offered, verified: verified.block_number })
+			},
 			_ => Ok(()),
 		}
 	}

@@ -189,8 +189,9 @@ pub fn open_call(
 ) -> Result<ShieldedCall, CallError> {
 	match bytes.first() {
 		None => return Err(CallError::Malformed),
-		Some(&version) if version != ENVELOPE_VERSION =>
-			return Err(CallError::UnsupportedVersion(version)),
+		Some(&version) if version != ENVELOPE_VERSION => {
+			return Err(CallError::UnsupportedVersion(version))
+		},
 		Some(_) => {},
 	}
 	let envelope =

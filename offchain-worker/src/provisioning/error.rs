@@ -84,11 +84,11 @@ impl WireError {
 			Self::FrameTooLarge => Some(RefusalReason::FrameTooLarge),
 			Self::Malformed(_) => Some(RefusalReason::Malformed),
 			Self::UnexpectedMessage { .. } => Some(RefusalReason::UnexpectedMessage),
-			Self::Connect { .. } |
-			Self::Io(_) |
-			Self::Timeout { .. } |
-			Self::Closed { .. } |
-			Self::Refused(_) => None,
+			Self::Connect { .. }
+			| Self::Io(_)
+			| Self::Timeout { .. }
+			| Self::Closed { .. }
+			| Self::Refused(_) => None,
 		}
 	}
 }
@@ -97,17 +97,17 @@ impl WireError {
 /// failing verification is told apart from a node that is merely unreachable.
 fn chain_refusal(error: &ChainError) -> RefusalReason {
 	match error {
-		ChainError::Proof(_) |
-		ChainError::Finality(_) |
-		ChainError::HeaderHashMismatch |
-		ChainError::StaleView { .. } => RefusalReason::ChainViewRejected,
-		ChainError::WrongGenesis |
-		ChainError::UnknownBlock |
-		ChainError::NotAncestor |
-		ChainError::Progress(_) |
-		ChainError::MissingChainIdentity |
-		ChainError::ChainIdentityOfOtherKeys { .. } |
-		ChainError::Rpc(_) => RefusalReason::ChainUnavailable,
+		ChainError::Proof(_)
+		| ChainError::Finality(_)
+		| ChainError::HeaderHashMismatch
+		| ChainError::StaleView { .. } => RefusalReason::ChainViewRejected,
+		ChainError::WrongGenesis
+		| ChainError::UnknownBlock
+		| ChainError::NotAncestor
+		| ChainError::Progress(_)
+		| ChainError::MissingChainIdentity
+		| ChainError::ChainIdentityOfOtherKeys { .. }
+		| ChainError::Rpc(_) => RefusalReason::ChainUnavailable,
 	}
 }
 
@@ -214,8 +214,9 @@ impl ProvideError {
 	pub fn refusal(&self) -> Option<RefusalReason> {
 		Some(match self {
 			Self::Wire(e) => return e.refusal(),
-			Self::UnsupportedVersion { supported, .. } =>
-				RefusalReason::UnsupportedVersion { supported: *supported },
+			Self::UnsupportedVersion { supported, .. } => {
+				RefusalReason::UnsupportedVersion { supported: *supported }
+			},
 			Self::WrongGenesis => RefusalReason::WrongGenesis,
 			Self::TooManyChallenges => RefusalReason::TooManyChallenges,
 			Self::Nonce(e) => (*e).into(),
@@ -319,11 +320,13 @@ impl RequestError {
 	pub fn refusal(&self) -> Option<RefusalReason> {
 		Some(match self {
 			Self::Wire(e) => return e.refusal(),
-			Self::UnsupportedVersion { supported, .. } =>
-				RefusalReason::UnsupportedVersion { supported: *supported },
+			Self::UnsupportedVersion { supported, .. } => {
+				RefusalReason::UnsupportedVersion { supported: *supported }
+			},
 			Self::Attestation(e) => RefusalReason::attestation(e),
-			Self::TranscriptMismatch | Self::ProviderMeasurementMismatch { .. } =>
-				RefusalReason::TranscriptMismatch,
+			Self::TranscriptMismatch | Self::ProviderMeasurementMismatch { .. } => {
+				RefusalReason::TranscriptMismatch
+			},
 			Self::ProviderNotAuthorized(d) => RefusalReason::ProviderNotAuthorized(*d),
 			Self::Decrypt => RefusalReason::DecryptionFailed,
 			Self::KeyMaterial(_) => RefusalReason::Malformed,

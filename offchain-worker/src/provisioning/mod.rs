@@ -67,8 +67,9 @@ where
 	match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
 		Ok(Ok(stream)) => Ok(stream),
 		Ok(Err(source)) => Err((addr_text, source)),
-		Err(_) =>
-			Err((addr_text, std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))),
+		Err(_) => {
+			Err((addr_text, std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")))
+		},
 	}
 }
 

@@ -321,8 +321,12 @@ where
 		let (request, challenge) = async {
 			let request = match first? {
 				Message::ChallengeRequest(request) => request,
-				other =>
-					return Err(ProvideError::from(WireError::unexpected("ChallengeRequest", other))),
+				other => {
+					return Err(ProvideError::from(WireError::unexpected(
+						"ChallengeRequest",
+						other,
+					)))
+				},
 			};
 			let view = self.check_peer(request.version, &request.genesis_hash).await?;
 			challenged_at_ms = view.timestamp_ms;
@@ -342,7 +346,9 @@ where
 		let (requester, response) = async {
 			let key_request = match conn.recv("awaiting the key request").await? {
 				Message::KeyRequest(key_request) => key_request,
-				other => return Err(ProvideError::from(WireError::unexpected("KeyRequest", other))),
+				other => {
+					return Err(ProvideError::from(WireError::unexpected("KeyRequest", other)))
+				},
 			};
 			let now = Instant::now();
 			if key_request.nonce != challenge.nonce {

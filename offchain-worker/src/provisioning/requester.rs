@@ -221,8 +221,9 @@ where
 		async {
 			let response = match conn.recv("awaiting the key response").await? {
 				Message::KeyResponse(response) => response,
-				other =>
-					return Err(RequestError::from(WireError::unexpected("KeyResponse", other))),
+				other => {
+					return Err(RequestError::from(WireError::unexpected("KeyResponse", other)))
+				},
 			};
 			let transcript = Transcript::new(&request, &challenge, &key_request);
 			let expected = response_report_data(&transcript.response_hash(&response));
@@ -255,7 +256,9 @@ where
 			}
 			let own_reason = match latest.decide(&identity.measurement, &own) {
 				Decision::Allowed(reason) => reason,
-				Decision::Denied(reason) => return Err(RequestError::ProviderNotAuthorized(reason)),
+				Decision::Denied(reason) => {
+					return Err(RequestError::ProviderNotAuthorized(reason))
+				},
 			};
 
 			let context = transcript.seal_context(
@@ -324,12 +327,19 @@ fn store_keys<T: Tee + ?Sized>(
 ) -> Result<StoreOutcome, RequestError> {
 	let sealing_key = tee.sealing_key()?;
 	let outcome = match store.read_sealed_keys(&sealing_key, own) {
-		Ok((held, _)) if held.checksum() == keys.checksum() => return Ok(StoreOutcome::AlreadyHeld),
-		Ok((held, _)) if !replace =>
-			return Err(RequestError::KeysDiffer { held: held.checksum(), offered: keys.checksum() }),
+		Ok((held, _)) if held.checksum() == keys.checksum() => {
+			return Ok(StoreOutcome::AlreadyHeld)
+		},
+		Ok((held, _)) if !replace => {
+			return Err(RequestError::KeysDiffer {
+				held: held.checksum(),
+				offered: keys.checksum(),
+			})
+		},
 		Ok((held, _)) => StoreOutcome::Replaced { previous: held.checksum() },
-		Err(StoreError::NoKeys(_)) | Err(StoreError::SealedByOtherEnclave { .. }) =>
-			StoreOutcome::Written,
+		Err(StoreError::NoKeys(_)) | Err(StoreError::SealedByOtherEnclave { .. }) => {
+			StoreOutcome::Written
+		},
 		// A key file of this build that does not unseal may hold keys we cannot see: only an
 		// explicit replace moves it aside.
 		Err(e) if !replace => return Err(RequestError::Store(e)),

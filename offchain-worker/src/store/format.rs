@@ -102,8 +102,9 @@ pub fn parse_header(prefix: &[u8], file_len: u64) -> Result<Header, StoreError> 
 	let kind = FileKind::from_byte(kind_byte).ok_or(StoreError::UnknownKind(kind_byte))?;
 	let measurement_bytes = &prefix[8..56];
 	let written_by = match prefix[7] {
-		1 if measurement_bytes[32..].iter().all(|b| *b == 0) =>
-			Measurement::from_bytes(&measurement_bytes[..32]),
+		1 if measurement_bytes[32..].iter().all(|b| *b == 0) => {
+			Measurement::from_bytes(&measurement_bytes[..32])
+		},
 		2 => Measurement::from_bytes(measurement_bytes),
 		other => return Err(StoreError::BadMeasurement(other)),
 	}

@@ -38,8 +38,9 @@ impl ChainRecord for SealedProgress {
 			Some(held) => held,
 			None => match store.read_sealed_keys(key, measurement) {
 				Ok((keys, _)) => keys.checksum(),
-				Err(StoreError::NoKeys(_) | StoreError::SealedByOtherEnclave { .. }) =>
-					return Ok(None),
+				Err(StoreError::NoKeys(_) | StoreError::SealedByOtherEnclave { .. }) => {
+					return Ok(None)
+				},
 				Err(e) => return Err(record_error(e)),
 			},
 		};

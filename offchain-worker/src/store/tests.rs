@@ -286,8 +286,8 @@ fn failed_write_leaves_the_previous_files_usable() {
 	// SAFETY: between fork and exec only async-signal-safe calls (setrlimit, signal).
 	unsafe {
 		child.pre_exec(move || {
-			if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 ||
-				libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR
+			if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0
+				|| libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR
 			{
 				return Err(io::Error::last_os_error());
 			}

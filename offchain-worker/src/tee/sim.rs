@@ -90,8 +90,9 @@ impl SimTee {
 						tracing::info!(path = %path.display(), "created sim per-host secret");
 						Ok(secret)
 					},
-					Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists =>
-						read_host_secret(path),
+					Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+						read_host_secret(path)
+					},
 					Err(e) => Err(TeeError::io(path, e)),
 				}
 			},

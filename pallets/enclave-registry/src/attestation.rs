@@ -129,9 +129,9 @@ fn verify_dcap(
 	}
 	let canonical = &evidence[..evidence.len() - input.len()];
 	let header = &quote.header;
-	let supported = header.attestation_key_type == ATTESTATION_KEY_TYPE_ECDSA_P256 &&
-		header.qe_vendor_id == dcap_qvl::INTEL_QE_VENDOR_ID &&
-		matches!((header.tee_type, header.version), (TEE_TYPE_SGX, 3) | (TEE_TYPE_TDX, 4 | 5));
+	let supported = header.attestation_key_type == ATTESTATION_KEY_TYPE_ECDSA_P256
+		&& header.qe_vendor_id == dcap_qvl::INTEL_QE_VENDOR_ID
+		&& matches!((header.tee_type, header.version), (TEE_TYPE_SGX, 3) | (TEE_TYPE_TDX, 4 | 5));
 	if !supported {
 		return Err(VerifyError::UnsupportedQuote);
 	}

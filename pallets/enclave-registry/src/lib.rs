@@ -585,8 +585,9 @@ pub mod pallet {
 			match T::Schedule::standing(&attested.measurement) {
 				Standing::Active | Standing::Scheduled => {},
 				Standing::Retired => return Err(Error::<T>::MeasurementRetired.into()),
-				Standing::Predecessor | Standing::Gone =>
-					return Err(Error::<T>::MeasurementNotScheduled.into()),
+				Standing::Predecessor | Standing::Gone => {
+					return Err(Error::<T>::MeasurementNotScheduled.into())
+				},
 			}
 			let fixed = KeySet::<T>::get();
 			if let Some(checksum) = fixed {
@@ -636,13 +637,14 @@ pub mod pallet {
 		pub fn done_with_keys(measurement: &Measurement) -> bool {
 			match T::Schedule::standing(measurement) {
 				Standing::Retired | Standing::Gone => true,
-				Standing::Predecessor =>
+				Standing::Predecessor => {
 					T::Schedule::superseded_at(measurement).is_some_and(|at| {
 						CutOvers::<T>::contains_key(sp_runtime::Saturating::saturating_sub(
 							at,
 							1u32.into(),
 						))
-					}),
+					})
+				},
 				Standing::Active | Standing::Scheduled => false,
 			}
 		}

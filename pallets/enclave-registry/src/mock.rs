@@ -69,9 +69,9 @@ parameter_types! {
 pub struct AcceptedTcb;
 impl Contains<TcbStatus> for AcceptedTcb {
 	fn contains(status: &TcbStatus) -> bool {
-		*status == TcbStatus::UpToDate ||
-			(AcceptSgxSampleStatus::get() &&
-				*status == TcbStatus::ConfigurationAndSWHardeningNeeded)
+		*status == TcbStatus::UpToDate
+			|| (AcceptSgxSampleStatus::get()
+				&& *status == TcbStatus::ConfigurationAndSWHardeningNeeded)
 	}
 }
 

@@ -187,8 +187,8 @@ pub mod pallet {
 					"enclave-update genesis: initial_schedule must have strictly increasing blocks"
 				);
 				assert!(
-					!schedule.iter().any(|s| s.measurement == *measurement) &&
-						self.initial_enclave.as_ref() != Some(measurement),
+					!schedule.iter().any(|s| s.measurement == *measurement)
+						&& self.initial_enclave.as_ref() != Some(measurement),
 					"enclave-update genesis: {measurement} is scheduled twice"
 				);
 				schedule
@@ -534,8 +534,8 @@ pub mod pallet {
 				}
 			}
 			ensure!(
-				history.iter().all(|h| h.activated_at <= h.superseded_at) &&
-					history.windows(2).all(|w| w[0].superseded_at <= w[1].activated_at),
+				history.iter().all(|h| h.activated_at <= h.superseded_at)
+					&& history.windows(2).all(|w| w[0].superseded_at <= w[1].activated_at),
 				"history is not ordered"
 			);
 			Ok(())

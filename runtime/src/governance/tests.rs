@@ -105,7 +105,9 @@ fn dispatch_result(
 	events.iter().find_map(|(_, e)| match e {
 		RuntimeEvent::Scheduler(pallet_scheduler::Event::Dispatched { result, .. })
 			if enacts(index)(e) =>
-			Some(*result),
+		{
+			Some(*result)
+		},
 		_ => None,
 	})
 }
@@ -240,8 +242,8 @@ fn the_emergency_track_retires_a_scheduled_measurement() {
 		let events = run_until(40, enacts(index));
 		let enacted = block_of(&events, enacts(index)).expect("enacted");
 		assert_eq!(
-			block_of(&events, |e| e ==
-				&RuntimeEvent::EnclaveUpdate(pallet_enclave_update::Event::Retired {
+			block_of(&events, |e| e
+				== &RuntimeEvent::EnclaveUpdate(pallet_enclave_update::Event::Retired {
 					measurement: measurement(0xb3),
 					was_scheduled: true,
 				})),

@@ -110,8 +110,9 @@ impl pallet_referenda::TracksInfo<Balance, BlockNumber> for TracksInfo {
 	fn track_for(origin: &Self::RuntimeOrigin) -> Result<Self::Id, ()> {
 		match origin {
 			crate::OriginCaller::Origins(origins::Origin::EnclaveAdmin) => Ok(ENCLAVE_ADMIN),
-			crate::OriginCaller::Origins(origins::Origin::EnclaveEmergency) =>
-				Ok(ENCLAVE_EMERGENCY),
+			crate::OriginCaller::Origins(origins::Origin::EnclaveEmergency) => {
+				Ok(ENCLAVE_EMERGENCY)
+			},
 			_ => Err(()),
 		}
 	}
