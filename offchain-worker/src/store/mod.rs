@@ -527,12 +527,9 @@ impl Store {
 		else {
 			return Ok(None);
 		};
-		let mut number = [0u8; 4];
-		number.copy_from_slice(&bytes[..4]);
-		let mut block_hash = [0u8; 32];
-		block_hash.copy_from_slice(&bytes[4..36]);
-		let mut genesis_hash = [0u8; 32];
-		genesis_hash.copy_from_slice(&bytes[36..]);
+		let (number, rest) = split::<4>(&bytes)?;
+		let (block_hash, rest) = split::<32>(rest)?;
+		let (genesis_hash, _) = split::<32>(rest)?;
 		Ok(Some(ChainProgress {
 			genesis_hash,
 			block_number: u32::from_le_bytes(number),
@@ -671,8 +668,9 @@ impl Store {
 		// structure and length (what a torn write breaks) from its header, not read whole.
 		self.rotate_before_write(&path, |path| match read_header(path)?.kind {
 			FileKind::StateSnapshot => Ok(()),
-			other =>
-				Err(StoreError::WrongKind { expected: FileKind::StateSnapshot, found: other as u8 }),
+			other => {
+				Err(StoreError::WrongKind { expected: FileKind::StateSnapshot, found: other as u8 })
+			},
 		})?;
 		prepared.replace().map_err(io_err(&path))?;
 		tracing::debug!(block_number, len = state.len(), "wrote state snapshot");
