@@ -21,18 +21,8 @@ use crate::Measurement;
 pub const CUT_OVER_TAG: &[u8] = b"enclave-update/cut-over/v1";
 
 /// The state a predecessor handed over at its cut-over.
-#[derive(
-	Clone,
-	Copy,
-	Debug,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
 pub struct CutOverCommitment<BlockNumber> {
 	/// The predecessor's measurement.
 	pub measurement: Measurement,

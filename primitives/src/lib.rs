@@ -61,20 +61,8 @@ pub const MRENCLAVE_LEN: usize = 32;
 /// Written and parsed as `0x`-prefixed hex; the length tells the kind (32 bytes: SGX MRENCLAVE,
 /// 48 bytes: TDX identity digest). The SCALE encoding is a one-byte variant index (0: SGX, 1:
 /// TDX) followed by the bytes.
-#[derive(
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	PartialOrd,
-	Ord,
-	Hash,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
 pub enum Measurement {
 	/// An SGX enclave's MRENCLAVE.
 	MrEnclave([u8; MRENCLAVE_LEN]),
@@ -206,18 +194,8 @@ impl<'de> serde::Deserialize<'de> for Measurement {
 }
 
 /// A measurement governance has allowed to become active at block `activates_at`.
-#[derive(
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Debug,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ScheduledEnclave<BlockNumber> {
 	/// The measurement that becomes active.
@@ -227,18 +205,8 @@ pub struct ScheduledEnclave<BlockNumber> {
 }
 
 /// The measurement that produces state now, and the block it became active at.
-#[derive(
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Debug,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ActiveEnclave<BlockNumber> {
 	/// The active measurement.
@@ -248,18 +216,8 @@ pub struct ActiveEnclave<BlockNumber> {
 }
 
 /// A measurement that was active for the blocks `activated_at .. superseded_at`.
-#[derive(
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Debug,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SupersededEnclave<BlockNumber> {
 	/// The superseded measurement.

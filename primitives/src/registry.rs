@@ -7,18 +7,8 @@ use scale_info::TypeInfo;
 use crate::Measurement;
 
 /// What produced a registered enclave's evidence.
-#[derive(
-	Clone,
-	Copy,
-	Debug,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
 pub enum EvidenceKind {
 	/// An SGX DCAP quote.
 	Sgx,
@@ -30,21 +20,8 @@ pub enum EvidenceKind {
 
 /// TCB status from Intel's collateral (dcap-qvl's statuses): as the chain records it, and as the
 /// worker's attestation policy accepts or refuses it.
-#[derive(
-	Clone,
-	Copy,
-	Debug,
-	PartialEq,
-	Eq,
-	PartialOrd,
-	Ord,
-	Hash,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum TcbStatus {
 	/// Fully patched.
@@ -174,9 +151,8 @@ mod tests {
 /// the account that registered it, and that the worker reads there with a storage proof. `Url`
 /// is the runtime's bounded vector in the pallet and a plain vector in the worker: both encode
 /// alike, so the two read and write one layout.
-#[derive(
-	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
-)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
 pub struct EnclaveRecord<Url, BlockNumber> {
 	/// What produced its evidence.
 	pub kind: EvidenceKind,

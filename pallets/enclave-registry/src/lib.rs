@@ -277,9 +277,7 @@ pub mod pallet {
 	pub type NextPrune<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
 
 	/// Why a record was removed.
-	#[derive(
-		Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo,
-	)]
+	#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
 	pub enum Removal {
 		/// Its account deregistered it.
 		Deregistered,

@@ -14,18 +14,8 @@ pub mod pallet_custom_origins {
 	pub struct Pallet<T>(_);
 
 	/// The origin of a call that a referendum enacts, one variant per track.
-	#[derive(
-		PartialEq,
-		Eq,
-		Clone,
-		Copy,
-		MaxEncodedLen,
-		Encode,
-		Decode,
-		DecodeWithMemTracking,
-		TypeInfo,
-		Debug,
-	)]
+	#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+	#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
 	#[pallet::origin]
 	pub enum Origin {
 		/// A referendum on the `enclave_admin` track: schedules and cancels enclave updates.
