@@ -16,6 +16,7 @@ mod corpus_support;
 use corpus_support::corpus_root;
 
 use codec::Encode;
+use enclave_update_runtime::Runtime;
 use enclave_worker::attestation::{AttestationPolicy, Collateral, TcbStatus, Verifier};
 use frame_support::traits::Contains;
 use pallet_enclave_registry::attestation::{verify_evidence, AttestedEnclave, RefuseSimulated};
@@ -35,8 +36,8 @@ fn worker_policy() -> AttestationPolicy {
 /// What the development runtime's `verify_evidence` decides (its policy on top of the
 /// verification), without an externality: debug refused, the status in its accepted set.
 fn runtime_verdict(quote: &[u8], collateral: &[u8], at: u64) -> Result<AttestedEnclave, String> {
-	let attested =
-		verify_evidence::<RefuseSimulated>(quote, collateral, at).map_err(|e| format!("{e:?}"))?;
+	let attested = verify_evidence::<Runtime, RefuseSimulated>(quote, collateral, at)
+		.map_err(|e| format!("{e:?}"))?;
 	if attested.debug {
 		return Err("DebugEnclave".into());
 	}
@@ -89,7 +90,7 @@ fn the_runtime_and_the_worker_give_the_corpus_the_same_verdicts() {
 		let quote = std::fs::read(at.join("quote.bin")).unwrap();
 		if meta["collaterals"].as_array().unwrap().is_empty() {
 			assert!(
-				verify_evidence::<RefuseSimulated>(&quote, &[], 1_756_530_546).is_err(),
+				verify_evidence::<Runtime, RefuseSimulated>(&quote, &[], 1_756_530_546).is_err(),
 				"{name}"
 			);
 			assert!(verifier.verify(&quote, None, 1_756_530_546, None).is_err(), "{name}");
@@ -124,7 +125,7 @@ fn the_runtime_and_the_worker_give_the_corpus_the_same_verdicts() {
 					high_s[from + 32..to].copy_from_slice(&s);
 					for (what, other) in [("zero padding", padded), ("n - s", high_s)] {
 						if let Ok(again) =
-							verify_evidence::<RefuseSimulated>(&other, &encoded, time)
+							verify_evidence::<Runtime, RefuseSimulated>(&other, &encoded, time)
 						{
 							assert_eq!(
 								again.evidence_hash, attested.evidence_hash,

@@ -21,45 +21,22 @@ use enclave_update_primitives::{
 	Measurement, TdIdentityFields,
 };
 
-/// Why evidence does not verify. Each is a distinct [`crate::Error`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum VerifyError {
-	/// Neither a DCAP quote nor a simulated quote, or bytes after it that are not zero.
-	EvidenceMalformed,
-	/// A quote dcap-qvl cannot verify: not Intel's quoting enclave, not ECDSA P-256, or a
-	/// version other than SGX 3 and TDX 4 and 5.
-	UnsupportedQuote,
-	/// The collateral is not a SCALE-encoded `QuoteCollateralV3`, or its dates do not parse.
-	CollateralMalformed,
-	/// The collateral's TCB info or QE identity is not valid at the chain's time.
-	CollateralExpired,
-	/// The quote or its collateral does not verify (a signature, a certificate chain, a CRL,
-	/// the QE report binding, no matching TCB level).
-	QuoteInvalid,
-	/// A TD's attributes are refused (no SEPT_VE_DISABLE, migration, a service TD binding).
-	TdAttributesRefused,
-	/// The collateral revokes the platform's TCB.
-	TcbRevoked,
-	/// A simulated quote, which this runtime refuses.
-	SimulatedEvidenceRefused,
-	/// A simulated quote not signed by the dev attestation key.
-	SimulatedSignatureInvalid,
-}
+use crate::Error;
 
 /// Whether and how a runtime accepts the simulated TEE's quotes
 /// ([`enclave_update_primitives::sim_quote`]). A production runtime sets
 /// [`RefuseSimulated`]; only a development runtime sets [`AcceptDevSignedSimulated`].
 pub trait SimulatedEvidence {
 	/// Checks a decoded simulated quote.
-	fn check(quote: &SignedSimQuote) -> Result<(), VerifyError>;
+	fn check<T>(quote: &SignedSimQuote) -> Result<(), Error<T>>;
 }
 
 /// Refuses every simulated quote: the setting of a production runtime.
 pub struct RefuseSimulated;
 
 impl SimulatedEvidence for RefuseSimulated {
-	fn check(_: &SignedSimQuote) -> Result<(), VerifyError> {
-		Err(VerifyError::SimulatedEvidenceRefused)
+	fn check<T>(_: &SignedSimQuote) -> Result<(), Error<T>> {
+		Err(Error::SimulatedEvidenceRefused)
 	}
 }
 
@@ -68,7 +45,7 @@ impl SimulatedEvidence for RefuseSimulated {
 pub struct AcceptDevSignedSimulated;
 
 impl SimulatedEvidence for AcceptDevSignedSimulated {
-	fn check(quote: &SignedSimQuote) -> Result<(), VerifyError> {
+	fn check<T>(quote: &SignedSimQuote) -> Result<(), Error<T>> {
 		use sp_core::ed25519::{Public, Signature};
 		let key =
 			Public::from_raw(enclave_update_primitives::sim_quote::DEV_ATTESTATION_PUBLIC_KEY);
@@ -79,7 +56,7 @@ impl SimulatedEvidence for AcceptDevSignedSimulated {
 		) {
 			Ok(())
 		} else {
-			Err(VerifyError::SimulatedSignatureInvalid)
+			Err(Error::SimulatedSignatureInvalid)
 		}
 	}
 }
@@ -87,14 +64,14 @@ impl SimulatedEvidence for AcceptDevSignedSimulated {
 /// Verifies `evidence` with `collateral` (empty for a simulated quote) at unix time `now`.
 /// Only the cryptography and the collateral's validity: the caller applies the policy (debug,
 /// TCB status, pins) and the binding of the report data.
-pub fn verify_evidence<S: SimulatedEvidence>(
+pub fn verify_evidence<T, S: SimulatedEvidence>(
 	evidence: &[u8],
 	collateral: &[u8],
 	now: u64,
-) -> Result<AttestedEnclave, VerifyError> {
+) -> Result<AttestedEnclave, Error<T>> {
 	if SimQuote::is_simulated(evidence) {
-		let signed = SimQuote::decode(evidence).map_err(|_| VerifyError::EvidenceMalformed)?;
-		S::check(&signed)?;
+		let signed = SimQuote::decode(evidence).map_err(|_| Error::EvidenceMalformed)?;
+		S::check::<T>(&signed)?;
 		let quote = &signed.quote;
 		return Ok(AttestedEnclave {
 			kind: EvidenceKind::Simulated,
@@ -106,7 +83,7 @@ pub fn verify_evidence<S: SimulatedEvidence>(
 			evidence_hash: sp_io::hashing::blake2_256(&quote.signed_bytes()),
 		});
 	}
-	verify_dcap(evidence, collateral, now)
+	verify_dcap::<T>(evidence, collateral, now)
 }
 
 const ATTESTATION_KEY_TYPE_ECDSA_P256: u16 = 2;
@@ -115,17 +92,17 @@ const TEE_TYPE_TDX: u32 = 0x81;
 /// dcap-qvl 0.7's refusal of a TD without SEPT_VE_DISABLE (its last check).
 const DCAP_SEPT_VE_REFUSAL: &str = "SEPT_VE_DISABLE is not enabled";
 
-fn verify_dcap(
+fn verify_dcap<T>(
 	evidence: &[u8],
 	collateral: &[u8],
 	now: u64,
-) -> Result<AttestedEnclave, VerifyError> {
+) -> Result<AttestedEnclave, Error<T>> {
 	let mut input = evidence;
-	let quote = Quote::decode(&mut input).map_err(|_| VerifyError::EvidenceMalformed)?;
+	let quote = Quote::decode(&mut input).map_err(|_| Error::EvidenceMalformed)?;
 	// Zero padding after the quote is how some quote generators hand it out; anything else is
 	// another message riding along.
 	if input.iter().any(|b| *b != 0) {
-		return Err(VerifyError::EvidenceMalformed);
+		return Err(Error::EvidenceMalformed);
 	}
 	let canonical = &evidence[..evidence.len() - input.len()];
 	let header = &quote.header;
@@ -133,13 +110,13 @@ fn verify_dcap(
 		&& header.qe_vendor_id == dcap_qvl::INTEL_QE_VENDOR_ID
 		&& matches!((header.tee_type, header.version), (TEE_TYPE_SGX, 3) | (TEE_TYPE_TDX, 4 | 5));
 	if !supported {
-		return Err(VerifyError::UnsupportedQuote);
+		return Err(Error::UnsupportedQuote);
 	}
 	let collateral = QuoteCollateralV3::decode_all(&mut &collateral[..])
-		.map_err(|_| VerifyError::CollateralMalformed)?;
-	let (valid_from, valid_until) = validity_window(&collateral)?;
+		.map_err(|_| Error::CollateralMalformed)?;
+	let (valid_from, valid_until) = validity_window::<T>(&collateral)?;
 	if now < valid_from || now > valid_until {
-		return Err(VerifyError::CollateralExpired);
+		return Err(Error::CollateralExpired);
 	}
 	let verified = QuoteVerifier::new_prod()
 		.with_config::<RustCryptoConfig>()
@@ -147,11 +124,11 @@ fn verify_dcap(
 		.allow_debug(true)
 		.allow_service_td(false)
 		.verify(canonical, &collateral, now)
-		.map_err(|error| classify(&format!("{error:#}")))?;
+		.map_err(|error| classify::<T>(&format!("{error:#}")))?;
 	let tcb_status =
-		TcbStatus::from_collateral_name(&verified.status).ok_or(VerifyError::QuoteInvalid)?;
+		TcbStatus::from_collateral_name(&verified.status).ok_or(Error::QuoteInvalid)?;
 	if tcb_status == TcbStatus::Revoked {
-		return Err(VerifyError::TcbRevoked);
+		return Err(Error::TcbRevoked);
 	}
 	let evidence_hash = signed_body_hash(&quote);
 	let report = &quote.report;
@@ -173,7 +150,7 @@ fn verify_dcap(
 		};
 		(EvidenceKind::Tdx, identity.measurement(), None, td.report_data)
 	} else {
-		return Err(VerifyError::UnsupportedQuote);
+		return Err(Error::UnsupportedQuote);
 	};
 	Ok(AttestedEnclave {
 		kind,
@@ -209,7 +186,7 @@ fn signed_body_hash(quote: &Quote) -> [u8; 32] {
 }
 
 /// Maps dcap-qvl's refusal (an `anyhow` message) to the error the caller can act on.
-fn classify(message: &str) -> VerifyError {
+fn classify<T>(message: &str) -> Error<T> {
 	let td_attributes = [
 		DCAP_SEPT_VE_REFUSAL,
 		"Reserved bits in TD attributes are set",
@@ -218,36 +195,35 @@ fn classify(message: &str) -> VerifyError {
 		"SERVTD",
 	];
 	if td_attributes.iter().any(|needle| message.contains(needle)) {
-		VerifyError::TdAttributesRefused
+		Error::TdAttributesRefused
 	} else if message.contains("Revoked") && message.contains("TCB status") {
-		VerifyError::TcbRevoked
+		Error::TcbRevoked
 	} else {
-		VerifyError::QuoteInvalid
+		Error::QuoteInvalid
 	}
 }
 
 /// When the collateral's TCB info and QE identity are both valid, in unix seconds: from the
 /// later issue date to the earlier next update.
-fn validity_window(collateral: &QuoteCollateralV3) -> Result<(u64, u64), VerifyError> {
+fn validity_window<T>(collateral: &QuoteCollateralV3) -> Result<(u64, u64), Error<T>> {
 	#[derive(serde::Deserialize)]
 	#[serde(rename_all = "camelCase")]
 	struct Dates {
 		issue_date: String,
 		next_update: String,
 	}
-	let dates = |json: &str| -> Result<(u64, u64), VerifyError> {
-		let dates: Dates =
-			serde_json::from_str(json).map_err(|_| VerifyError::CollateralMalformed)?;
-		Ok((unix_time(&dates.issue_date)?, unix_time(&dates.next_update)?))
+	let dates = |json: &str| -> Result<(u64, u64), Error<T>> {
+		let dates: Dates = serde_json::from_str(json).map_err(|_| Error::CollateralMalformed)?;
+		Ok((unix_time::<T>(&dates.issue_date)?, unix_time::<T>(&dates.next_update)?))
 	};
 	let (tcb_from, tcb_until) = dates(&collateral.tcb_info)?;
 	let (qe_from, qe_until) = dates(&collateral.qe_identity)?;
 	Ok((tcb_from.max(qe_from), tcb_until.min(qe_until)))
 }
 
-fn unix_time(rfc3339: &str) -> Result<u64, VerifyError> {
+fn unix_time<T>(rfc3339: &str) -> Result<u64, Error<T>> {
 	chrono::DateTime::parse_from_rfc3339(rfc3339)
 		.ok()
 		.and_then(|time| u64::try_from(time.timestamp()).ok())
-		.ok_or(VerifyError::CollateralMalformed)
+		.ok_or(Error::CollateralMalformed)
 }

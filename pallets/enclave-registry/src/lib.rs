@@ -76,7 +76,7 @@ pub mod weights;
 
 pub use attestation::{
 	AcceptDevSignedSimulated, AttestedEnclave, EvidenceKind, RefuseSimulated, SimulatedEvidence,
-	TcbStatus, VerifyError,
+	TcbStatus,
 };
 pub use enclave_update_primitives::Measurement;
 pub use pallet::*;
@@ -328,24 +328,27 @@ pub mod pallet {
 		},
 	}
 
-	/// Errors of this pallet.
+	/// Errors of this pallet. The first nine are why evidence does not verify
+	/// ([`attestation::verify_evidence`]).
 	#[pallet::error]
 	pub enum Error<T> {
-		/// The evidence is neither a DCAP quote nor a simulated quote.
+		/// Neither a DCAP quote nor a simulated quote, or bytes after it that are not zero.
 		EvidenceMalformed,
-		/// A DCAP quote of a kind dcap-qvl cannot verify.
+		/// A quote dcap-qvl cannot verify: not Intel's quoting enclave, not ECDSA P-256, or a
+		/// version other than SGX 3 and TDX 4 and 5.
 		UnsupportedQuote,
 		/// The collateral is not a SCALE-encoded `QuoteCollateralV3`, or its dates do not parse.
 		CollateralMalformed,
-		/// The collateral is not valid at the chain's time.
+		/// The collateral's TCB info or QE identity is not valid at the chain's time.
 		CollateralExpired,
-		/// The quote or its collateral does not verify.
+		/// The quote or its collateral does not verify (a signature, a certificate chain, a CRL,
+		/// the QE report binding, no matching TCB level).
 		QuoteInvalid,
-		/// The TD's attributes are refused.
+		/// A TD's attributes are refused (no SEPT_VE_DISABLE, migration, a service TD binding).
 		TdAttributesRefused,
 		/// The collateral revokes the platform's TCB.
 		TcbRevoked,
-		/// This runtime refuses simulated quotes.
+		/// A simulated quote, which this runtime refuses.
 		SimulatedEvidenceRefused,
 		/// A simulated quote not signed by the dev attestation key.
 		SimulatedSignatureInvalid,
@@ -380,22 +383,6 @@ pub mod pallet {
 		BlockHashMismatch,
 		/// A commitment for this cut-over is on chain already.
 		CutOverAlreadyCommitted,
-	}
-
-	impl<T> From<VerifyError> for Error<T> {
-		fn from(error: VerifyError) -> Self {
-			match error {
-				VerifyError::EvidenceMalformed => Error::EvidenceMalformed,
-				VerifyError::UnsupportedQuote => Error::UnsupportedQuote,
-				VerifyError::CollateralMalformed => Error::CollateralMalformed,
-				VerifyError::CollateralExpired => Error::CollateralExpired,
-				VerifyError::QuoteInvalid => Error::QuoteInvalid,
-				VerifyError::TdAttributesRefused => Error::TdAttributesRefused,
-				VerifyError::TcbRevoked => Error::TcbRevoked,
-				VerifyError::SimulatedEvidenceRefused => Error::SimulatedEvidenceRefused,
-				VerifyError::SimulatedSignatureInvalid => Error::SimulatedSignatureInvalid,
-			}
-		}
 	}
 
 	#[pallet::hooks]
@@ -556,7 +543,7 @@ pub mod pallet {
 			now: u64,
 		) -> Result<AttestedEnclave, Error<T>> {
 			let attested =
-				attestation::verify_evidence::<T::SimulatedEvidence>(evidence, collateral, now)?;
+				attestation::verify_evidence::<T, T::SimulatedEvidence>(evidence, collateral, now)?;
 			ensure!(!attested.debug, Error::<T>::DebugEnclave);
 			if attested.kind != EvidenceKind::Simulated {
 				ensure!(
