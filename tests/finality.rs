@@ -47,13 +47,13 @@ async fn the_light_client_follows_an_authority_set_change_on_the_running_chain()
 		let head = follow_until(&follower, 1, 3).await;
 		let after = follower.verified_schedule().await.unwrap();
 		assert!(after.block_number >= head, "{} < {head}", after.block_number);
-		assert_eq!(after.active, before.active);
+		assert_eq!(after.storage.active, before.storage.active);
 		// The chain's time, proven with the schedule: the worker's clock.
 		assert!(
-			after.timestamp_ms > before.timestamp_ms,
+			after.storage.timestamp_ms > before.storage.timestamp_ms,
 			"{} <= {}",
-			after.timestamp_ms,
-			before.timestamp_ms
+			after.storage.timestamp_ms,
+			before.storage.timestamp_ms
 		);
 
 		// A second change: the set id counts on.

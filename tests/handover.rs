@@ -17,7 +17,7 @@ use enclave_update_devnet::{
 use enclave_update_primitives::{ActiveEnclave, Denied, Measurement, ScheduledEnclave};
 use enclave_worker::{
 	attestation::{AttestationPolicy, Verifier},
-	chain::{rpc::RpcChain, ChainError, ScheduleSource, VerifiedSchedule},
+	chain::{rpc::RpcChain, ChainError, ProvenStorage, ScheduleSource, VerifiedSchedule},
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{
 		protocol::{
@@ -167,8 +167,8 @@ async fn a_refuses_lying_requester(
 ) -> RefusalReason {
 	refusal_from(&devnet.a.provide_addr(), devnet, root, name, measurement, |view| {
 		let activates_at = view.block_number + 1000;
-		view.scheduled = vec![ScheduledEnclave { measurement, activates_at }];
-		view.retired.clear();
+		view.storage.scheduled = vec![ScheduledEnclave { measurement, activates_at }];
+		view.storage.retired.clear();
 	})
 	.await
 }
@@ -268,15 +268,14 @@ async fn fake_provider(genesis_hash: [u8; 32]) -> String {
 		genesis_hash,
 		block_number: u32::MAX / 2,
 		block_hash: [0xfa; 32],
-		active: Some(ActiveEnclave { measurement: MEASUREMENT_C, since: 0 }),
-		superseded: vec![],
-		scheduled: vec![ScheduledEnclave {
-			measurement: MEASUREMENT_B,
-			activates_at: u32::MAX / 2 + 100,
-		}],
-		retired: vec![],
-		timestamp_ms: 0,
-		key_set: None,
+		storage: ProvenStorage {
+			active: Some(ActiveEnclave { measurement: MEASUREMENT_C, since: 0 }),
+			scheduled: vec![ScheduledEnclave {
+				measurement: MEASUREMENT_B,
+				activates_at: u32::MAX / 2 + 100,
+			}],
+			..ProvenStorage::default()
+		},
 	};
 	let provider = Provider::new(
 		tee,

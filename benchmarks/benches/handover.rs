@@ -30,7 +30,7 @@ use enclave_worker::{
 	attestation::{AttestationPolicy, Collateral, Verifier},
 	chain::{
 		proof::{check_read_proof, PalletKeys},
-		BlockNumber, ChainError, ScheduleSource, VerifiedSchedule,
+		BlockNumber, ChainError, ProvenStorage, ScheduleSource, VerifiedSchedule,
 	},
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{authorize_requester, request_keys, Provider, ProviderConfig, RequesterConfig},
@@ -65,12 +65,12 @@ fn schedule(active: Measurement, next: Measurement) -> VerifiedSchedule {
 		genesis_hash: [0x99; 32],
 		block_number: 10,
 		block_hash: [0x10; 32],
-		active: Some(ActiveEnclave { measurement: active, since: 0 }),
-		superseded: Vec::new(),
-		scheduled: vec![ScheduledEnclave { measurement: next, activates_at: 100 }],
-		retired: Vec::new(),
-		timestamp_ms: TDX_AT * 1000,
-		key_set: None,
+		storage: ProvenStorage {
+			active: Some(ActiveEnclave { measurement: active, since: 0 }),
+			scheduled: vec![ScheduledEnclave { measurement: next, activates_at: 100 }],
+			timestamp_ms: TDX_AT * 1000,
+			..ProvenStorage::default()
+		},
 	}
 }
 
@@ -231,12 +231,7 @@ fn proof_check_and_decision(
 		genesis_hash: [0x99; 32],
 		block_number: 10,
 		block_hash: [0x10; 32],
-		active: storage.active,
-		superseded: storage.superseded,
-		scheduled: storage.scheduled,
-		retired: storage.retired,
-		timestamp_ms: storage.timestamp_ms,
-		key_set: storage.key_set,
+		storage,
 	};
 	authorize_requester(verifier, quote, Some(collateral), TDX_AT, expected, &view, &A)
 		.expect("the requester is allowed")

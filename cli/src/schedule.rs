@@ -54,10 +54,10 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<ExitCode> {
 			"genesis_hash": format!("0x{}", hex::encode(view.genesis_hash)),
 			"block_number": view.block_number,
 			"block_hash": format!("0x{}", hex::encode(view.block_hash)),
-			"active": view.active,
-			"scheduled": view.scheduled,
-			"superseded": view.superseded,
-			"retired": view.retired,
+			"active": view.storage.active,
+			"scheduled": view.storage.scheduled,
+			"superseded": view.storage.superseded,
+			"retired": view.storage.retired,
 			"pending_referenda": referenda,
 			"decision": decision.map(|(p, r, d)| serde_json::json!({
 				"provider": p,
@@ -69,20 +69,20 @@ pub async fn schedule(args: &ScheduleArgs) -> Result<ExitCode> {
 		println!("{}", serde_json::to_string_pretty(&value)?);
 	} else {
 		println!("verified block: #{} 0x{}", view.block_number, hex::encode(view.block_hash));
-		match view.active {
+		match view.storage.active {
 			Some(a) => println!("active:         {} (since #{})", a.measurement, a.since),
 			None => println!("active:         -"),
 		}
-		for s in &view.scheduled {
+		for s in &view.storage.scheduled {
 			println!("scheduled:      {} at #{}", s.measurement, s.activates_at);
 		}
-		for s in &view.superseded {
+		for s in &view.storage.superseded {
 			println!(
 				"superseded:     {} (#{}..#{})",
 				s.measurement, s.activated_at, s.superseded_at
 			);
 		}
-		for r in &view.retired {
+		for r in &view.storage.retired {
 			println!("retired:        {r}");
 		}
 		for r in &referenda {

@@ -175,15 +175,16 @@ struct OwnStretch {
 }
 
 fn own_stretch(view: &VerifiedSchedule, own: &Measurement) -> Option<OwnStretch> {
-	if let Some(active) = view.active.filter(|a| &a.measurement == own) {
-		let end = view.scheduled.first().map(|s| s.activates_at);
+	if let Some(active) = view.storage.active.filter(|a| &a.measurement == own) {
+		let end = view.storage.scheduled.first().map(|s| s.activates_at);
 		return Some(OwnStretch { start: active.since.max(1), end });
 	}
-	if let Some(pos) = view.scheduled.iter().position(|s| &s.measurement == own) {
-		let end = view.scheduled.get(pos + 1).map(|s| s.activates_at);
-		return Some(OwnStretch { start: view.scheduled[pos].activates_at.max(1), end });
+	if let Some(pos) = view.storage.scheduled.iter().position(|s| &s.measurement == own) {
+		let end = view.storage.scheduled.get(pos + 1).map(|s| s.activates_at);
+		return Some(OwnStretch { start: view.storage.scheduled[pos].activates_at.max(1), end });
 	}
-	view.superseded
+	view.storage
+		.superseded
 		.iter()
 		.rev()
 		.find(|s| &s.measurement == own)
@@ -248,7 +249,7 @@ impl Runner {
 		let head = self.chain.finalized_block().await?;
 		let view = self.chain.verified_at(&head).await?;
 		let stretch = own_stretch(&view, &self.own);
-		let retired = view.retired.contains(&self.own);
+		let retired = view.storage.retired.contains(&self.own);
 		let mut executed = Vec::new();
 
 		if self.state.is_none() && !retired {
@@ -257,7 +258,7 @@ impl Runner {
 				let material = self.keys.require().map_err(|_| RunnerError::NoKeys)?;
 				self.state = sealed_state(&self.store, &material.state, self.chain.genesis_hash())?;
 				if self.state.is_none() {
-					self.obtain_state(&head, stretch, view.key_set).await?;
+					self.obtain_state(&head, stretch, view.storage.key_set).await?;
 				}
 			}
 		}
@@ -533,6 +534,7 @@ fn sealed_state(
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use crate::chain::ProvenStorage;
 	use enclave_update_primitives::{ActiveEnclave, ScheduledEnclave, SupersededEnclave};
 
 	fn m(byte: u8) -> Measurement {
@@ -548,22 +550,22 @@ mod tests {
 			genesis_hash: [0; 32],
 			block_number: 0,
 			block_hash: [0; 32],
-			active: active.map(|(b, since)| ActiveEnclave { measurement: m(b), since }),
-			superseded: superseded
-				.iter()
-				.map(|&(b, activated_at, superseded_at)| SupersededEnclave {
-					measurement: m(b),
-					activated_at,
-					superseded_at,
-				})
-				.collect(),
-			scheduled: scheduled
-				.iter()
-				.map(|&(b, activates_at)| ScheduledEnclave { measurement: m(b), activates_at })
-				.collect(),
-			retired: vec![],
-			timestamp_ms: 0,
-			key_set: None,
+			storage: ProvenStorage {
+				active: active.map(|(b, since)| ActiveEnclave { measurement: m(b), since }),
+				superseded: superseded
+					.iter()
+					.map(|&(b, activated_at, superseded_at)| SupersededEnclave {
+						measurement: m(b),
+						activated_at,
+						superseded_at,
+					})
+					.collect(),
+				scheduled: scheduled
+					.iter()
+					.map(|&(b, activates_at)| ScheduledEnclave { measurement: m(b), activates_at })
+					.collect(),
+				..ProvenStorage::default()
+			},
 		}
 	}
 

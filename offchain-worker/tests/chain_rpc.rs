@@ -32,10 +32,13 @@ async fn honest_answers_are_verified() {
 	let follower = follower(&url).await.unwrap();
 	let view = follower.verified_schedule().await.unwrap();
 	assert_eq!(view.block_number, 1);
-	assert_eq!(view.timestamp_ms, block_time_ms(1));
+	assert_eq!(view.storage.timestamp_ms, block_time_ms(1));
 	assert_eq!(view.genesis_hash, chain.lock().unwrap().blocks[0].header.hash().0);
-	assert_eq!(view.active.map(|a| a.measurement), Some(m(0xaa)));
-	assert_eq!(view.scheduled, vec![ScheduledEnclave { measurement: m(0xbb), activates_at: 10 }]);
+	assert_eq!(view.storage.active.map(|a| a.measurement), Some(m(0xaa)));
+	assert_eq!(
+		view.storage.scheduled,
+		vec![ScheduledEnclave { measurement: m(0xbb), activates_at: 10 }]
+	);
 	assert!(view.decide(&m(0xaa), &m(0xbb)).is_allowed());
 	assert!(!view.decide(&m(0xaa), &m(0xcc)).is_allowed());
 }

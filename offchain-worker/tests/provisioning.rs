@@ -14,7 +14,7 @@ use enclave_update_primitives::{
 };
 use enclave_worker::{
 	attestation::{AttestationError, AttestationPolicy, Verifier},
-	chain::{proof::ProofError, ChainError, ScheduleSource, VerifiedSchedule},
+	chain::{proof::ProofError, ChainError, ProvenStorage, ScheduleSource, VerifiedSchedule},
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{
 		protocol::{
@@ -73,15 +73,14 @@ fn view(active: u8, scheduled: &[(u8, u32)]) -> VerifiedSchedule {
 		genesis_hash: GENESIS,
 		block_number: 10,
 		block_hash: [0x10; 32],
-		active: Some(ActiveEnclave { measurement: m(active), since: 0 }),
-		superseded: Vec::new(),
-		scheduled: scheduled
-			.iter()
-			.map(|(b, at)| ScheduledEnclave { measurement: m(*b), activates_at: *at })
-			.collect(),
-		retired: Vec::new(),
-		timestamp_ms: 0,
-		key_set: None,
+		storage: ProvenStorage {
+			active: Some(ActiveEnclave { measurement: m(active), since: 0 }),
+			scheduled: scheduled
+				.iter()
+				.map(|(b, at)| ScheduledEnclave { measurement: m(*b), activates_at: *at })
+				.collect(),
+			..ProvenStorage::default()
+		},
 	}
 }
 
@@ -367,15 +366,15 @@ async fn unscheduled_requester_is_refused() {
 #[tokio::test]
 async fn retired_requester_is_refused() {
 	let mut provider_view = view(A, &[(B, 100)]);
-	provider_view.retired = vec![m(B)];
+	provider_view.storage.retired = vec![m(B)];
 	assert_provider_denies(provider_view, B, Denied::RequesterRetired).await;
 }
 
 #[tokio::test]
 async fn superseded_requester_is_refused() {
 	let mut provider_view = view(A, &[]);
-	provider_view.active = Some(ActiveEnclave { measurement: m(A), since: 5 });
-	provider_view.superseded =
+	provider_view.storage.active = Some(ActiveEnclave { measurement: m(A), since: 5 });
+	provider_view.storage.superseded =
 		vec![SupersededEnclave { measurement: m(B), activated_at: 0, superseded_at: 5 }];
 	assert_provider_denies(provider_view, B, Denied::RequesterSuperseded).await;
 }
@@ -474,7 +473,7 @@ impl ScheduleSource for AdvancingChain {
 	async fn verified_schedule(&self) -> Result<VerifiedSchedule, ChainError> {
 		let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
 		let mut view = self.view.clone();
-		view.timestamp_ms = 1_700_000_000_000 + n * self.step_ms;
+		view.storage.timestamp_ms = 1_700_000_000_000 + n * self.step_ms;
 		Ok(view)
 	}
 }
@@ -1219,7 +1218,9 @@ async fn handover_to_fresh_b(
 
 /// A view in which B is A's scheduled successor and the registry holds `key_set`.
 fn registered(key_set: Option<[u8; 32]>) -> VerifiedSchedule {
-	VerifiedSchedule { key_set, ..view(A, &[(B, 100)]) }
+	let mut view = view(A, &[(B, 100)]);
+	view.storage.key_set = key_set;
+	view
 }
 
 #[tokio::test]

@@ -6,10 +6,7 @@
 //!   [`provisioning_decision`] over it.
 //! - [`ScheduleSource`]: where the provisioning protocol gets its latest verified schedule.
 
-use enclave_update_primitives::{
-	provisioning_decision, ActiveEnclave, Decision, Measurement, ScheduleView, ScheduledEnclave,
-	SupersededEnclave,
-};
+use enclave_update_primitives::{provisioning_decision, Decision, Measurement, ScheduleView};
 use std::future::Future;
 
 pub mod grandpa;
@@ -17,6 +14,8 @@ pub mod proof;
 pub mod referenda;
 pub mod registry;
 pub mod rpc;
+
+pub use proof::ProvenStorage;
 
 /// The block number type of the chains this worker follows.
 pub type BlockNumber = u32;
@@ -65,38 +64,26 @@ pub struct VerifiedSchedule {
 	pub block_number: BlockNumber,
 	/// The verified block's hash.
 	pub block_hash: [u8; 32],
-	/// `EnclaveUpdate::Active`.
-	pub active: Option<ActiveEnclave<BlockNumber>>,
-	/// `EnclaveUpdate::History`.
-	pub superseded: Vec<SupersededEnclave<BlockNumber>>,
-	/// `EnclaveUpdate::Schedule`.
-	pub scheduled: Vec<ScheduledEnclave<BlockNumber>>,
-	/// `EnclaveUpdate::Retired`.
-	pub retired: Vec<Measurement>,
-	/// `Timestamp::Now` at the verified block, in milliseconds: the chain's time, which the
-	/// worker uses instead of the host's clock (collateral validity, challenge freshness).
-	pub timestamp_ms: u64,
-	/// `EnclaveRegistry::KeySet` at the verified block: the checksum of the chain's one key
-	/// set, fixed by the first registration; `None` while no enclave has registered. Keys
-	/// with another checksum are neither handed out nor accepted.
-	pub key_set: Option<[u8; 32]>,
+	/// Its proven storage: the schedule, the chain's time and key set.
+	pub storage: ProvenStorage,
 }
 
 impl VerifiedSchedule {
 	/// The schedule as [`provisioning_decision`] reads it.
 	pub fn view(&self) -> ScheduleView<'_, BlockNumber> {
+		let storage = &self.storage;
 		ScheduleView {
-			active: self.active,
-			superseded: &self.superseded,
-			scheduled: &self.scheduled,
-			retired: &self.retired,
+			active: storage.active,
+			superseded: &storage.superseded,
+			scheduled: &storage.scheduled,
+			retired: &storage.retired,
 		}
 	}
 
 	/// The chain's time at this block in unix seconds: the time quotes and collateral are
 	/// verified at.
 	pub fn unix_seconds(&self) -> u64 {
-		self.timestamp_ms / 1000
+		self.storage.timestamp_ms / 1000
 	}
 
 	/// The chain's key set, when keys with `checksum` are not it (`None`: they are, or no
@@ -105,7 +92,10 @@ impl VerifiedSchedule {
 		&self,
 		checksum: &crate::keys::KeyChecksum,
 	) -> Option<crate::keys::KeyChecksum> {
-		self.key_set.filter(|chain| *chain != checksum.0).map(crate::keys::KeyChecksum)
+		self.storage
+			.key_set
+			.filter(|chain| *chain != checksum.0)
+			.map(crate::keys::KeyChecksum)
 	}
 
 	/// May `provider` hand its keys to `requester` at this verified block?

@@ -118,7 +118,7 @@ impl Default for PalletKeys {
 	}
 }
 
-/// The pallet's storage as proven.
+/// The pallet's storage as proven (with the chain's time and key set).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ProvenStorage {
 	/// `Active`.
@@ -129,10 +129,13 @@ pub struct ProvenStorage {
 	pub scheduled: Vec<ScheduledEnclave<BlockNumber>>,
 	/// `Retired`.
 	pub retired: Vec<Measurement>,
-	/// `Timestamp::Now` in milliseconds (0 at genesis, where it is unset).
+	/// `Timestamp::Now` in milliseconds (0 at genesis, where it is unset): the chain's time,
+	/// which the worker uses instead of the host's clock (collateral validity, challenge
+	/// freshness).
 	pub timestamp_ms: u64,
-	/// `EnclaveRegistry::KeySet`: the chain's key-set checksum, `None` until an enclave
-	/// registered.
+	/// `EnclaveRegistry::KeySet`: the checksum of the chain's one key set, fixed by the first
+	/// registration; `None` while no enclave has registered. Keys with another checksum are
+	/// neither handed out nor accepted.
 	pub key_set: Option<[u8; 32]>,
 }
 

@@ -420,12 +420,7 @@ impl RpcChain {
 			genesis_hash: self.genesis_hash,
 			block_number: block.number,
 			block_hash: hash,
-			active: storage.active,
-			superseded: storage.superseded,
-			scheduled: storage.scheduled,
-			retired: storage.retired,
-			timestamp_ms: storage.timestamp_ms,
-			key_set: storage.key_set,
+			storage,
 		})
 	}
 

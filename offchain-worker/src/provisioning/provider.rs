@@ -329,7 +329,7 @@ where
 				},
 			};
 			let view = self.check_peer(request.version, &request.genesis_hash).await?;
-			challenged_at_ms = view.timestamp_ms;
+			challenged_at_ms = view.storage.timestamp_ms;
 			self.keys.require().map_err(|_| ProvideError::NoKeys)?;
 			let nonce = self.book().issue(Instant::now())?;
 			*issued = Some(nonce);
@@ -413,7 +413,7 @@ where
 			return Err(ProvideError::WrongGenesis);
 		}
 		// Freshness by the chain's clock, not the host's: the host can stall or rewind its own.
-		let elapsed_ms = view.timestamp_ms.saturating_sub(challenged_at_ms);
+		let elapsed_ms = view.storage.timestamp_ms.saturating_sub(challenged_at_ms);
 		let ttl_ms = u64::from(challenge.ttl_ms);
 		if elapsed_ms > ttl_ms {
 			return Err(NonceError::StaleByChainTime { elapsed_ms, ttl_ms }.into());
