@@ -17,7 +17,7 @@ use enclave_update_devnet::{
 use enclave_update_primitives::{ActiveEnclave, Denied, Measurement, ScheduledEnclave};
 use enclave_worker::{
 	attestation::{AttestationPolicy, Verifier},
-	chain::{rpc::RpcChain, ChainError, ProvenStorage, ScheduleSource, VerifiedSchedule},
+	chain::{rpc::RpcChain, ProvenStorage, ScheduleSource, VerifiedSchedule},
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{
 		protocol::{
@@ -28,6 +28,7 @@ use enclave_worker::{
 	},
 	store::Store,
 	tee::{SimTee, Tee},
+	testing::FixedSchedule,
 };
 use std::{future::Future, path::Path, sync::Arc, time::Duration};
 use tokio::net::TcpStream;
@@ -196,7 +197,8 @@ async fn refusal_from(
 	host_edit(&mut view);
 	let verifier = Verifier::new(AttestationPolicy::dev());
 	let config = RequesterConfig::default();
-	let result = request_keys(provider, &tee, &verifier, &LyingHost(view), &store, &config).await;
+	let result =
+		request_keys(provider, &tee, &verifier, &FixedSchedule(view), &store, &config).await;
 	assert!(!store.has_keys(), "requester {name} was refused but holds keys");
 	match result {
 		Err(RequestError::Wire(WireError::Refused(reason))) => reason,
@@ -247,18 +249,6 @@ async fn replayed_nonce_is_refused(provider: &str, b: &Worker, genesis_hash: [u8
 	}
 }
 
-/// A host that hands its enclave a chain view of its own making.
-struct LyingHost(VerifiedSchedule);
-
-impl ScheduleSource for LyingHost {
-	fn verified_schedule(
-		&self,
-	) -> impl Future<Output = Result<VerifiedSchedule, ChainError>> + Send {
-		let view = self.0.clone();
-		async move { Ok(view) }
-	}
-}
-
 /// A provider enclave with measurement C and keys of its own, whose host feeds it a view in
 /// which C is active; returns its address.
 async fn fake_provider(genesis_hash: [u8; 32]) -> String {
@@ -281,7 +271,7 @@ async fn fake_provider(genesis_hash: [u8; 32]) -> String {
 		tee,
 		Arc::new(KeyStore::with_keys(KeyMaterial::generate())),
 		Verifier::new(AttestationPolicy::dev()),
-		LyingHost(view),
+		FixedSchedule(view),
 		ProviderConfig::default(),
 	);
 	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -30,12 +30,13 @@ use enclave_worker::{
 	attestation::{AttestationPolicy, Collateral, Verifier},
 	chain::{
 		proof::{check_read_proof, PalletKeys},
-		BlockNumber, ChainError, ProvenStorage, ScheduleSource, VerifiedSchedule,
+		BlockNumber, VerifiedSchedule,
 	},
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{authorize_requester, request_keys, Provider, ProviderConfig, RequesterConfig},
 	store::Store,
 	tee::SimTee,
+	testing::{view, FixedSchedule},
 };
 
 /// Inside the TDX sample's collateral window.
@@ -51,27 +52,12 @@ const FILLER_ENTRIES: u32 = 2_000;
 const A: Measurement = Measurement::MrEnclave([0xa; 32]);
 const B: Measurement = Measurement::MrEnclave([0xb; 32]);
 
-/// Bench double of the chain-backed `ScheduleSource`: a fixed verified view.
-struct FixedSchedule(VerifiedSchedule);
-
-impl ScheduleSource for FixedSchedule {
-	async fn verified_schedule(&self) -> Result<VerifiedSchedule, ChainError> {
-		Ok(self.0.clone())
-	}
-}
-
+/// The view of the benchmarks: `active` with its successor `next` scheduled, at the chain time
+/// of the TDX sample's collateral.
 fn schedule(active: Measurement, next: Measurement) -> VerifiedSchedule {
-	VerifiedSchedule {
-		genesis_hash: [0x99; 32],
-		block_number: 10,
-		block_hash: [0x10; 32],
-		storage: ProvenStorage {
-			active: Some(ActiveEnclave { measurement: active, since: 0 }),
-			scheduled: vec![ScheduledEnclave { measurement: next, activates_at: 100 }],
-			timestamp_ms: TDX_AT * 1000,
-			..ProvenStorage::default()
-		},
-	}
+	let mut view = view(active, &[(next, 100)]);
+	view.storage.timestamp_ms = TDX_AT * 1000;
+	view
 }
 
 fn fixture(name: &str) -> Vec<u8> {

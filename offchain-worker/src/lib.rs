@@ -49,5 +49,7 @@ mod serde_hex;
 pub mod status;
 pub mod store;
 pub mod tee;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod testing;
 
 pub use enclave_update_primitives::Measurement;

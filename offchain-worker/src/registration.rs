@@ -193,11 +193,7 @@ pub fn registration_evidence(
 #[cfg(all(test, feature = "dev-tee"))]
 mod tests {
 	use super::*;
-	use crate::{attestation::sim_quote, store::Store, tee::SimTee};
-
-	fn m(byte: u8) -> Measurement {
-		Measurement::MrEnclave([byte; 32])
-	}
+	use crate::{attestation::sim_quote, store::Store, tee::SimTee, testing::m};
 
 	#[test]
 	fn the_quote_binds_the_account_and_the_keys() {

@@ -534,12 +534,8 @@ fn sealed_state(
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::chain::ProvenStorage;
+	use crate::{chain::ProvenStorage, testing::m};
 	use enclave_update_primitives::{ActiveEnclave, ScheduledEnclave, SupersededEnclave};
-
-	fn m(byte: u8) -> Measurement {
-		Measurement::MrEnclave([byte; 32])
-	}
 
 	fn view(
 		active: Option<(u8, u32)>,

@@ -18,7 +18,6 @@ use std::{
 
 mod support;
 
-use enclave_update_primitives::Measurement;
 use enclave_worker::{
 	attestation::{AttestationPolicy, Verifier},
 	chain::rpc::RpcChain,
@@ -26,6 +25,7 @@ use enclave_worker::{
 	provisioning::{Provider, ProviderConfig},
 	store::Store,
 	tee::{SimTee, Tee},
+	testing::m,
 };
 
 const A: u8 = 0xaa;
@@ -37,10 +37,6 @@ const REQUEST_KILLS: usize = 30;
 
 /// The genesis hash `init` binds the keys of these tests to (no node runs for `init`).
 const GENESIS: &str = "0x1111111111111111111111111111111111111111111111111111111111111111";
-
-fn m(byte: u8) -> Measurement {
-	Measurement::MrEnclave([byte; 32])
-}
 
 fn hex_measurement(byte: u8) -> String {
 	format!("0x{}", hex::encode([byte; 32]))

@@ -9,54 +9,37 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use codec::Encode;
-use enclave_update_primitives::{
-	ActiveEnclave, Allowed, Denied, Measurement, ScheduledEnclave, SupersededEnclave,
-};
+use enclave_update_primitives::{ActiveEnclave, Allowed, Denied, Measurement, SupersededEnclave};
 use enclave_worker::{
 	attestation::{AttestationError, AttestationPolicy, Verifier},
-	chain::{proof::ProofError, ChainError, ProvenStorage, ScheduleSource, VerifiedSchedule},
+	chain::{proof::ProofError, ChainError, ScheduleSource, VerifiedSchedule},
 	keys::{KeyMaterial, KeyStore},
 	provisioning::{
 		protocol::{
 			request_report_data, Challenge, ChallengeRequest, Connection, EphemeralKey, KeyRequest,
 			Message, RefusalReason, PROTOCOL_VERSION,
 		},
-		request_keys, HandoverRecord, NonceError, ProvideError, Provider, ProviderConfig,
+		request_keys, Handover, HandoverRecord, NonceError, ProvideError, Provider, ProviderConfig,
 		RequestError, RequesterConfig, StoreOutcome, WireError,
 	},
 	store::{ChainIdentity, Store, StoreError},
 	tee::{SimTee, Tee},
+	testing::{self, view, FixedSchedule, GENESIS},
 };
 use tempfile::TempDir;
 use tokio::{
 	io::{AsyncReadExt, AsyncWriteExt},
-	net::{TcpListener, TcpStream},
+	net::{TcpListener, TcpStream, ToSocketAddrs},
 	task::JoinHandle,
 };
 
-const GENESIS: [u8; 32] = [0x99; 32];
 /// Every test finishes well within this; a hang is a failure, not a stuck CI run.
 const TEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-fn m(byte: u8) -> Measurement {
-	Measurement::MrEnclave([byte; 32])
-}
-const A: u8 = 0xa;
-const B: u8 = 0xb;
-const C: u8 = 0xc;
-const D: u8 = 0xd;
-
-/// Test double of the chain-backed `ScheduleSource`: always the same verified view.
-struct FixedSchedule(VerifiedSchedule);
-
-impl ScheduleSource for FixedSchedule {
-	fn verified_schedule(
-		&self,
-	) -> impl Future<Output = Result<VerifiedSchedule, ChainError>> + Send {
-		let view = self.0.clone();
-		async move { Ok(view) }
-	}
-}
+const A: Measurement = Measurement::MrEnclave([0xa; 32]);
+const B: Measurement = Measurement::MrEnclave([0xb; 32]);
+const C: Measurement = Measurement::MrEnclave([0xc; 32]);
+const D: Measurement = Measurement::MrEnclave([0xd; 32]);
 
 /// Test double of a chain source whose node is down.
 struct NoChain;
@@ -64,23 +47,6 @@ struct NoChain;
 impl ScheduleSource for NoChain {
 	async fn verified_schedule(&self) -> Result<VerifiedSchedule, ChainError> {
 		Err(ChainError::Rpc("node unreachable".into()))
-	}
-}
-
-/// A view at block 10: `active` since block 0, `scheduled` successors.
-fn view(active: u8, scheduled: &[(u8, u32)]) -> VerifiedSchedule {
-	VerifiedSchedule {
-		genesis_hash: GENESIS,
-		block_number: 10,
-		block_hash: [0x10; 32],
-		storage: ProvenStorage {
-			active: Some(ActiveEnclave { measurement: m(active), since: 0 }),
-			scheduled: scheduled
-				.iter()
-				.map(|(b, at)| ScheduledEnclave { measurement: m(*b), activates_at: *at })
-				.collect(),
-			..ProvenStorage::default()
-		},
 	}
 }
 
@@ -95,9 +61,9 @@ struct Node {
 }
 
 impl Node {
-	fn new(measurement: u8) -> Self {
+	fn new(measurement: Measurement) -> Self {
 		let dir = tempfile::tempdir().expect("temp dir");
-		let tee = Arc::new(SimTee::in_data_dir(m(measurement), dir.path()));
+		let tee = Arc::new(SimTee::in_data_dir(measurement, dir.path()));
 		Self { dir, tee }
 	}
 
@@ -105,9 +71,28 @@ impl Node {
 		Store::open(self.dir.path()).expect("store")
 	}
 
+	/// This node's enclave requests the keys from `provider`, verifying with `verifier` by the
+	/// chain view of `source`, into this node's store.
+	async fn request_keys(
+		&self,
+		provider: impl ToSocketAddrs + std::fmt::Debug,
+		verifier: &Verifier,
+		source: &impl ScheduleSource,
+	) -> Result<Handover, RequestError> {
+		within(request_keys(
+			provider,
+			self.tee.as_ref(),
+			verifier,
+			source,
+			&self.store(),
+			&requester_config(),
+		))
+		.await
+	}
+
 	/// The enclave with `measurement` on this node's host.
-	fn tee_as(&self, measurement: u8) -> SimTee {
-		SimTee::in_data_dir(m(measurement), self.dir.path())
+	fn tee_as(&self, measurement: Measurement) -> SimTee {
+		SimTee::in_data_dir(measurement, self.dir.path())
 	}
 }
 
@@ -129,7 +114,7 @@ struct Running {
 }
 
 async fn provider(
-	measurement: u8,
+	measurement: Measurement,
 	schedule: VerifiedSchedule,
 	config: ProviderConfig,
 	verifier: Verifier,
@@ -140,7 +125,7 @@ async fn provider(
 /// A provider with `material`, answering on loopback.
 async fn provider_of(
 	material: KeyMaterial,
-	measurement: u8,
+	measurement: Measurement,
 	schedule: VerifiedSchedule,
 	config: ProviderConfig,
 	verifier: Verifier,
@@ -167,48 +152,32 @@ fn accept_one(
 }
 
 async fn within<F: Future>(future: F) -> F::Output {
-	tokio::time::timeout(TEST_TIMEOUT, future).await.expect("test timed out")
+	testing::within(TEST_TIMEOUT, future).await
 }
 
 /// Runs one hand-over from a provider `p` (view `pv`) to a requester `r` (view `rv`).
 async fn handover(
-	p: u8,
+	p: Measurement,
 	pv: VerifiedSchedule,
 	r: &Node,
 	rv: VerifiedSchedule,
 	config: ProviderConfig,
-) -> (
-	Result<enclave_worker::provisioning::Handover, RequestError>,
-	Result<HandoverRecord, ProvideError>,
-	Running,
-) {
+) -> (Result<Handover, RequestError>, Result<HandoverRecord, ProvideError>, Running) {
 	handover_of(KeyMaterial::generate(), p, pv, r, rv, config).await
 }
 
 /// [`handover`] of `material`.
 async fn handover_of(
 	material: KeyMaterial,
-	p: u8,
+	p: Measurement,
 	pv: VerifiedSchedule,
 	r: &Node,
 	rv: VerifiedSchedule,
 	config: ProviderConfig,
-) -> (
-	Result<enclave_worker::provisioning::Handover, RequestError>,
-	Result<HandoverRecord, ProvideError>,
-	Running,
-) {
+) -> (Result<Handover, RequestError>, Result<HandoverRecord, ProvideError>, Running) {
 	let (running, listener) = provider_of(material, p, pv, config, dev()).await;
 	let task = accept_one(running.provider.clone(), listener);
-	let requested = within(request_keys(
-		running.addr,
-		r.tee.as_ref(),
-		&dev(),
-		&fixed(rv),
-		&r.store(),
-		&requester_config(),
-	))
-	.await;
+	let requested = r.request_keys(running.addr, &dev(), &fixed(rv)).await;
 	let (provided, _) = within(task).await.expect("provider task");
 	(requested, provided, running)
 }
@@ -228,23 +197,23 @@ async fn scheduled_successor_gets_the_keys_sealed_to_its_measurement() {
 
 	assert_eq!(handover.key_checksum, running.checksum);
 	assert_eq!(handover.keys.checksum(), running.checksum);
-	assert_eq!(handover.provider, m(A));
+	assert_eq!(handover.provider, A);
 	assert_eq!(handover.provider_reason, Allowed::ScheduledSuccessor { activates_at: 100 });
 	assert_eq!(handover.own_reason, Allowed::ScheduledSuccessor { activates_at: 100 });
 	assert_eq!(handover.stored, StoreOutcome::Written);
-	assert_eq!(record.requester, m(B));
+	assert_eq!(record.requester, B);
 	assert_eq!(record.key_checksum, running.checksum);
 	assert_eq!(record.decided_at_block, 10);
 
 	// Sealed to B: B's enclave unseals them, A's enclave on the same host cannot.
 	let store = b.store();
 	let (held, _) = store
-		.read_sealed_keys(&b.tee.sealing_key().unwrap(), &m(B))
+		.read_sealed_keys(&b.tee.sealing_key().unwrap(), &B)
 		.expect("B reads its keys");
 	assert_eq!(held.checksum(), running.checksum);
 	// With the chain the hand-over was attested on (the provider's: it refuses any other),
 	// sealed with them: the keys follow no other chain from now on.
-	let identity = store.read_chain_identity(&b.tee.sealing_key().unwrap(), &m(B)).unwrap();
+	let identity = store.read_chain_identity(&b.tee.sealing_key().unwrap(), &B).unwrap();
 	assert_eq!(
 		identity,
 		Some(ChainIdentity {
@@ -257,7 +226,7 @@ async fn scheduled_successor_gets_the_keys_sealed_to_its_measurement() {
 	);
 	let a_on_b_host = b.tee_as(A);
 	assert!(matches!(
-		store.read_sealed_keys(&a_on_b_host.sealing_key().unwrap(), &m(A)),
+		store.read_sealed_keys(&a_on_b_host.sealing_key().unwrap(), &A),
 		Err(StoreError::SealedByOtherEnclave { .. })
 	));
 
@@ -317,11 +286,11 @@ async fn scheduled_successor_gets_the_keys_sealed_to_its_measurement() {
 				provided,
 				Err(ProvideError::Wire(WireError::Refused(RefusalReason::KeysDiffer)))
 			));
-			let (held, _) = store.read_sealed_keys(&b.tee.sealing_key().unwrap(), &m(B)).unwrap();
+			let (held, _) = store.read_sealed_keys(&b.tee.sealing_key().unwrap(), &B).unwrap();
 			assert_eq!(held.checksum(), running.checksum, "refusal leaves the old keys");
 		}
 	}
-	let (held, _) = store.read_sealed_keys(&b.tee.sealing_key().unwrap(), &m(B)).unwrap();
+	let (held, _) = store.read_sealed_keys(&b.tee.sealing_key().unwrap(), &B).unwrap();
 	assert_eq!(held.checksum(), new_checksum);
 }
 
@@ -334,13 +303,17 @@ async fn replication_to_the_same_measurement() {
 	let handover = requested.expect("replica gets the keys");
 	assert_eq!(handover.provider_reason, Allowed::Replication);
 	assert_eq!(handover.key_checksum, running.checksum);
-	assert_eq!(provided.unwrap().requester, m(A));
-	let (held, _) = a2.store().read_sealed_keys(&a2.tee.sealing_key().unwrap(), &m(A)).unwrap();
+	assert_eq!(provided.unwrap().requester, A);
+	let (held, _) = a2.store().read_sealed_keys(&a2.tee.sealing_key().unwrap(), &A).unwrap();
 	assert_eq!(held.checksum(), running.checksum);
 }
 
 /// The requester's view allows the hand-over; the provider's (newer) view denies it.
-async fn assert_provider_denies(provider_view: VerifiedSchedule, requester: u8, denied: Denied) {
+async fn assert_provider_denies(
+	provider_view: VerifiedSchedule,
+	requester: Measurement,
+	denied: Denied,
+) {
 	let node = Node::new(requester);
 	let requester_view = view(A, &[(requester, 100)]);
 	let (requested, provided, _running) =
@@ -366,16 +339,16 @@ async fn unscheduled_requester_is_refused() {
 #[tokio::test]
 async fn retired_requester_is_refused() {
 	let mut provider_view = view(A, &[(B, 100)]);
-	provider_view.storage.retired = vec![m(B)];
+	provider_view.storage.retired = vec![B];
 	assert_provider_denies(provider_view, B, Denied::RequesterRetired).await;
 }
 
 #[tokio::test]
 async fn superseded_requester_is_refused() {
 	let mut provider_view = view(A, &[]);
-	provider_view.storage.active = Some(ActiveEnclave { measurement: m(A), since: 5 });
+	provider_view.storage.active = Some(ActiveEnclave { measurement: A, since: 5 });
 	provider_view.storage.superseded =
-		vec![SupersededEnclave { measurement: m(B), activated_at: 0, superseded_at: 5 }];
+		vec![SupersededEnclave { measurement: B, activated_at: 0, superseded_at: 5 }];
 	assert_provider_denies(provider_view, B, Denied::RequesterSuperseded).await;
 }
 
@@ -435,10 +408,7 @@ impl ScheduleSource for ForgedProofs {
 async fn handover_from_provider_on<S: ScheduleSource + 'static>(
 	source: S,
 	b: &Node,
-) -> (
-	Result<enclave_worker::provisioning::Handover, RequestError>,
-	Result<HandoverRecord, ProvideError>,
-) {
+) -> (Result<Handover, RequestError>, Result<HandoverRecord, ProvideError>) {
 	let node = Node::new(A);
 	let keys = Arc::new(KeyStore::with_keys(KeyMaterial::generate()));
 	let provider = Provider::new(node.tee.clone(), keys, dev(), source, ProviderConfig::default());
@@ -448,15 +418,7 @@ async fn handover_from_provider_on<S: ScheduleSource + 'static>(
 		let (stream, _) = listener.accept().await.unwrap();
 		provider.handle(stream).await
 	});
-	let requested = within(request_keys(
-		addr,
-		b.tee.as_ref(),
-		&dev(),
-		&fixed(view(A, &[(B, 100)])),
-		&b.store(),
-		&requester_config(),
-	))
-	.await;
+	let requested = b.request_keys(addr, &dev(), &fixed(view(A, &[(B, 100)]))).await;
 	(requested, within(task).await.unwrap())
 }
 
@@ -523,15 +485,7 @@ async fn provider_without_a_chain_view_refuses() {
 	));
 	assert!(matches!(provided, Err(ProvideError::Chain(ChainError::Rpc(_)))));
 	// And a requester without a view does not even connect.
-	let requested = within(request_keys(
-		"127.0.0.1:9",
-		b.tee.as_ref(),
-		&dev(),
-		&NoChain,
-		&b.store(),
-		&requester_config(),
-	))
-	.await;
+	let requested = b.request_keys("127.0.0.1:9", &dev(), &NoChain).await;
 	assert!(matches!(requested, Err(RequestError::Chain(_))));
 	assert_no_keys(&b);
 }
@@ -586,15 +540,7 @@ async fn non_dev_requester_refuses_simulated_provider_evidence() {
 	let (running, listener) = provider(A, schedule.clone(), ProviderConfig::default(), dev()).await;
 	let task = accept_one(running.provider.clone(), listener);
 	let production = Verifier::new(AttestationPolicy::default());
-	let requested = within(request_keys(
-		running.addr,
-		b.tee.as_ref(),
-		&production,
-		&fixed(schedule),
-		&b.store(),
-		&requester_config(),
-	))
-	.await;
+	let requested = b.request_keys(running.addr, &production, &fixed(schedule)).await;
 	assert!(
 		matches!(
 			requested,
@@ -618,15 +564,7 @@ async fn non_dev_provider_refuses_simulated_requester_evidence() {
 	let (running, listener) =
 		provider(A, schedule.clone(), ProviderConfig::default(), production).await;
 	let task = accept_one(running.provider.clone(), listener);
-	let requested = within(request_keys(
-		running.addr,
-		b.tee.as_ref(),
-		&dev(),
-		&fixed(schedule),
-		&b.store(),
-		&requester_config(),
-	))
-	.await;
+	let requested = b.request_keys(running.addr, &dev(), &fixed(schedule)).await;
 	assert!(matches!(
 		requested,
 		Err(RequestError::Wire(WireError::Refused(RefusalReason::Attestation(_))))
@@ -853,15 +791,7 @@ async fn oversized_and_malformed_frames_are_refused() {
 		let _ = stream.read(&mut buf).await;
 	});
 	let b = Node::new(B);
-	let requested = within(request_keys(
-		fake_addr,
-		b.tee.as_ref(),
-		&dev(),
-		&fixed(schedule.clone()),
-		&b.store(),
-		&requester_config(),
-	))
-	.await;
+	let requested = b.request_keys(fake_addr, &dev(), &fixed(schedule.clone())).await;
 	assert!(
 		matches!(requested, Err(RequestError::Wire(WireError::FrameTooLarge))),
 		"{requested:?}"
@@ -885,15 +815,7 @@ async fn oversized_and_malformed_frames_are_refused() {
 			.await
 			.ok()
 	});
-	let requested = within(request_keys(
-		fake_addr,
-		b.tee.as_ref(),
-		&dev(),
-		&fixed(schedule),
-		&b.store(),
-		&requester_config(),
-	))
-	.await;
+	let requested = b.request_keys(fake_addr, &dev(), &fixed(schedule)).await;
 	assert!(matches!(requested, Err(RequestError::Wire(WireError::Malformed(_)))), "{requested:?}");
 	assert_eq!(
 		within(fake_task).await.unwrap(),
@@ -972,15 +894,7 @@ async fn tampered_handover(tamper: impl Fn(&mut Message) + Send + 'static) -> Re
 	let (running, listener) = provider(A, schedule.clone(), ProviderConfig::default(), dev()).await;
 	let task = accept_one(running.provider.clone(), listener);
 	let (mitm, mitm_task) = man_in_the_middle(running.addr, tamper).await;
-	let requested = within(request_keys(
-		mitm,
-		b.tee.as_ref(),
-		&dev(),
-		&fixed(schedule),
-		&b.store(),
-		&requester_config(),
-	))
-	.await;
+	let requested = b.request_keys(mitm, &dev(), &fixed(schedule)).await;
 	let (provided, _) = within(task).await.unwrap();
 	assert!(matches!(provided, Err(ProvideError::Wire(WireError::Refused(_)))), "{provided:?}");
 	mitm_task.abort();
@@ -1080,7 +994,7 @@ async fn lying_provider(lie: Lie) -> (SocketAddr, JoinHandle<Option<Message>>) {
 		let challenge = Challenge {
 			version: PROTOCOL_VERSION,
 			nonce: [5; 32],
-			provider_measurement: m(A),
+			provider_measurement: A,
 			ttl_ms: 60_000,
 		};
 		conn.send(&Message::Challenge(challenge.clone())).await.unwrap();
@@ -1123,15 +1037,7 @@ async fn lying_provider(lie: Lie) -> (SocketAddr, JoinHandle<Option<Message>>) {
 async fn request_from_liar(lie: Lie) -> (RequestError, Option<Message>) {
 	let (addr, task) = lying_provider(lie).await;
 	let b = Node::new(B);
-	let requested = within(request_keys(
-		addr,
-		b.tee.as_ref(),
-		&dev(),
-		&fixed(view(A, &[(B, 100)])),
-		&b.store(),
-		&requester_config(),
-	))
-	.await;
+	let requested = b.request_keys(addr, &dev(), &fixed(view(A, &[(B, 100)]))).await;
 	let answer = within(task).await.unwrap();
 	assert_no_keys(&b);
 	(requested.expect_err("a lying provider must be refused"), answer)
@@ -1179,7 +1085,7 @@ async fn snapshot_transfer_serves_the_encrypted_state_and_refuses_without_one() 
 		assert!(matches!(err, WireError::Refused(RefusalReason::NoSnapshot)), "{err}");
 
 		let keys = running.keys.require().unwrap();
-		store.write_snapshot(&keys.state, &m(A), 41, &[7; 32], b"the state").unwrap();
+		store.write_snapshot(&keys.state, &A, 41, &[7; 32], b"the state").unwrap();
 		let answer = fetch_snapshot(running.addr, GENESIS, &fetch).await.unwrap();
 		assert_eq!(answer.block_number, 41);
 		// Encrypted on the wire: the plaintext is not in it, and only the state key opens it.
@@ -1205,11 +1111,7 @@ async fn handover_to_fresh_b(
 	material: KeyMaterial,
 	pv: VerifiedSchedule,
 	rv: VerifiedSchedule,
-) -> (
-	Result<enclave_worker::provisioning::Handover, RequestError>,
-	Result<HandoverRecord, ProvideError>,
-	Node,
-) {
+) -> (Result<Handover, RequestError>, Result<HandoverRecord, ProvideError>, Node) {
 	let b = Node::new(B);
 	let (requested, provided, _) =
 		handover_of(material, A, pv, &b, rv, ProviderConfig::default()).await;

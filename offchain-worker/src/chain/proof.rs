@@ -276,12 +276,9 @@ pub fn check_read_proof(
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use crate::testing::m;
 	use codec::Encode;
 	use sp_state_machine::{prove_read, Backend, InMemoryBackend};
-
-	fn m(byte: u8) -> Measurement {
-		Measurement::MrEnclave([byte; 32])
-	}
 
 	fn backend_with(entries: Vec<(Vec<u8>, Vec<u8>)>) -> InMemoryBackend<Blake2Hasher> {
 		let mut backend = InMemoryBackend::<Blake2Hasher>::default();

@@ -23,10 +23,7 @@ use std::{
 	sync::{Arc, Mutex},
 };
 
-/// The SGX measurement `[byte; 32]`.
-pub fn m(byte: u8) -> Measurement {
-	Measurement::MrEnclave([byte; 32])
-}
+pub use enclave_worker::testing::m;
 
 #[derive(Clone, Copy, PartialEq)]
 pub enum Tamper {
