@@ -351,6 +351,7 @@ impl fmt::Debug for KeyStore {
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use assert_matches::assert_matches;
 
 	fn contains_hex_or_bytes(haystack: &str, secret: &[u8; 32]) -> bool {
 		haystack.contains(&hex::encode(secret)) || haystack.contains(&format!("{secret:?}"))
@@ -379,13 +380,13 @@ mod tests {
 		let again = KeyMaterial::from_plaintext(&keys.to_plaintext()).unwrap();
 		assert_eq!(keys.checksum(), again.checksum());
 		assert_eq!(keys.shielding.public_key(), again.shielding.public_key());
-		assert!(matches!(
+		assert_matches!(
 			KeyMaterial::from_plaintext(&[1u8; 10]),
 			Err(KeyError::Malformed("wrong length"))
-		));
+		);
 		let mut bad = keys.to_plaintext().to_vec();
 		bad[0] = 9;
-		assert!(matches!(KeyMaterial::from_plaintext(&bad), Err(KeyError::Malformed(_))));
+		assert_matches!(KeyMaterial::from_plaintext(&bad), Err(KeyError::Malformed(_)));
 	}
 
 	#[test]
@@ -420,16 +421,16 @@ mod tests {
 		key.open_in_place(&nonce, b"aad", &mut copy, &tag).unwrap();
 		assert_eq!(copy, b"state bytes");
 		let mut copy = buf.clone();
-		assert!(matches!(
+		assert_matches!(
 			key.open_in_place(&nonce, b"other", &mut copy, &tag),
 			Err(KeyError::Decrypt)
-		));
+		);
 	}
 
 	#[test]
 	fn key_store_replaces_live_material() {
 		let store = KeyStore::new();
-		assert!(matches!(store.require(), Err(KeyError::NoKeys)));
+		assert_matches!(store.require(), Err(KeyError::NoKeys));
 		let first = KeyMaterial::generate();
 		let first_sum = first.checksum();
 		assert!(store.replace(first).is_none());

@@ -194,6 +194,7 @@ pub fn registration_evidence(
 mod tests {
 	use super::*;
 	use crate::{attestation::sim_quote, store::Store, tee::SimTee, testing::m};
+	use assert_matches::assert_matches;
 
 	#[test]
 	fn the_quote_binds_the_account_and_the_keys() {
@@ -250,10 +251,10 @@ mod tests {
 		// Another build can neither read it nor make one in its place.
 		let other = SimTee::in_data_dir(m(2), dir.path());
 		let other_sealing = other.sealing_key().unwrap();
-		assert!(matches!(
+		assert_matches!(
 			store.signing_key(&other_sealing, &m(2)),
 			Err(crate::store::StoreError::SealedByOtherEnclave { .. })
-		));
+		);
 		// A signature verifies under the registered public key.
 		let signature = first.sign(b"commitment");
 		let public = ed25519_dalek::VerifyingKey::from_bytes(&first.public_key()).unwrap();

@@ -535,6 +535,7 @@ fn sealed_state(
 mod tests {
 	use super::*;
 	use crate::{chain::ProvenStorage, testing::m};
+	use assert_matches::assert_matches;
 	use enclave_update_primitives::{ActiveEnclave, ScheduledEnclave, SupersededEnclave};
 
 	fn view(
@@ -605,7 +606,7 @@ mod tests {
 			CutOverCommitment { last_block: 55, ..commitment },
 		] {
 			let refused = check_committed(&state, &other).unwrap_err();
-			assert!(matches!(refused, RunnerError::SnapshotNotCommitted { last_block: 56, .. }));
+			assert_matches!(refused, RunnerError::SnapshotNotCommitted { last_block: 56, .. });
 			// Retried, not fatal: another fetch may bring the committed state.
 			assert!(!refused.is_fatal());
 		}

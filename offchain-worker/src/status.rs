@@ -239,6 +239,7 @@ impl fmt::Display for WorkerStatus {
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use assert_matches::assert_matches;
 
 	#[test]
 	fn missing_file_is_no_keys_and_round_trip() {
@@ -261,7 +262,7 @@ mod tests {
 		assert_eq!(loaded.key_checksum, status.key_checksum);
 		assert!(loaded.to_string().contains("active"));
 		std::fs::write(dir.path().join(STATUS_FILE), b"{").unwrap();
-		assert!(matches!(WorkerStatus::load(dir.path()), Err(StatusError::Invalid { .. })));
+		assert_matches!(WorkerStatus::load(dir.path()), Err(StatusError::Invalid { .. }));
 	}
 
 	#[test]

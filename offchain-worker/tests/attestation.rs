@@ -1,6 +1,7 @@
 //! Attestation on real Intel-signed quotes (see `fixtures/README.md`), verified offline at
 //! fixed times inside their collateral's validity, and every refusal with its own error.
 
+use assert_matches::assert_matches;
 use std::path::Path;
 
 use enclave_worker::{
@@ -109,15 +110,12 @@ fn sgx_sample_real_status_refused_by_default_and_accepted_when_allowed() {
 	let err = Verifier::new(AttestationPolicy::default())
 		.verify(&quote, Some(&collateral), SGX_AT, None)
 		.unwrap_err();
-	assert!(
-		matches!(
-			err,
-			AttestationError::TcbStatusNotAccepted {
-				status: TcbStatus::ConfigurationAndSWHardeningNeeded,
-				..
-			}
-		),
-		"{err:?}"
+	assert_matches!(
+		err,
+		AttestationError::TcbStatusNotAccepted {
+			status: TcbStatus::ConfigurationAndSWHardeningNeeded,
+			..
+		}
 	);
 	let identity = Verifier::new(sgx_policy())
 		.verify(&quote, Some(&collateral), SGX_AT, None)
@@ -125,7 +123,7 @@ fn sgx_sample_real_status_refused_by_default_and_accepted_when_allowed() {
 	assert_eq!(identity.kind, EvidenceKind::Sgx);
 	assert_eq!(identity.advisory_ids, ["INTEL-SA-00289", "INTEL-SA-00615"]);
 	assert!(identity.signer.is_some() && identity.product_id.is_some() && identity.svn.is_some());
-	assert!(matches!(identity.measurement, Measurement::MrEnclave(_)));
+	assert_matches!(identity.measurement, Measurement::MrEnclave(_));
 }
 
 #[test]
@@ -165,7 +163,7 @@ fn signer_product_and_svn_pins() {
 	let err = Verifier::new(AttestationPolicy { mrsigner: Some(other_signer), ..pinned.clone() })
 		.verify(&quote, Some(&collateral), SGX_AT, None)
 		.unwrap_err();
-	assert!(matches!(err, AttestationError::SignerMismatch { .. }), "{err:?}");
+	assert_matches!(err, AttestationError::SignerMismatch { .. });
 
 	let err = Verifier::new(AttestationPolicy {
 		product_id: Some(product.wrapping_add(1)),
@@ -173,7 +171,7 @@ fn signer_product_and_svn_pins() {
 	})
 	.verify(&quote, Some(&collateral), SGX_AT, None)
 	.unwrap_err();
-	assert!(matches!(err, AttestationError::ProductIdMismatch { .. }), "{err:?}");
+	assert_matches!(err, AttestationError::ProductIdMismatch { .. });
 
 	let err = Verifier::new(AttestationPolicy { min_svn: Some(svn + 1), ..pinned })
 		.verify(&quote, Some(&collateral), SGX_AT, None)
@@ -185,7 +183,7 @@ fn signer_product_and_svn_pins() {
 	let err = Verifier::new(AttestationPolicy { mrsigner: Some(signer), ..Default::default() })
 		.verify(&tdx_quote, Some(&tdx_collateral), TDX_AT, None)
 		.unwrap_err();
-	assert!(matches!(err, AttestationError::SignerMismatch { .. }), "{err:?}");
+	assert_matches!(err, AttestationError::SignerMismatch { .. });
 }
 
 #[test]
@@ -250,11 +248,11 @@ fn malformed_quote() {
 	// signature data does not decode as v4's.
 	let (quote, collateral) = sgx();
 	let relabelled = with(&quote, 0, &4u16.to_le_bytes());
-	assert!(matches!(decode_evidence(&relabelled), Err(AttestationError::Malformed(_))));
+	assert_matches!(decode_evidence(&relabelled), Err(AttestationError::Malformed(_)));
 	let err = Verifier::new(sgx_policy())
 		.verify(&relabelled, Some(&collateral), SGX_AT, None)
 		.unwrap_err();
-	assert!(matches!(err, AttestationError::Malformed(_)), "{err:?}");
+	assert_matches!(err, AttestationError::Malformed(_));
 }
 
 #[test]
@@ -272,7 +270,7 @@ fn unsupported_quotes() {
 		let err = Verifier::new(sgx_policy())
 			.verify(&quote, Some(collateral), at, None)
 			.unwrap_err();
-		assert!(matches!(err, AttestationError::UnsupportedQuote(_)), "{what}: {err:?}");
+		assert_matches!(err, AttestationError::UnsupportedQuote(_), "{what}: {err:?}");
 	}
 }
 
@@ -329,7 +327,7 @@ fn flipped_byte_in_certification_data() {
 	// armour (which would otherwise make a parser skip the leaf).
 	for at in [cert_at + 100, cert_at + 3] {
 		let err = verify(flipped(&quote, at));
-		assert!(matches!(err, AttestationError::CertificationDataInvalid(_)), "{at}: {err:?}");
+		assert_matches!(err, AttestationError::CertificationDataInvalid(_), "{at}: {err:?}");
 	}
 	// In the leaf's signature: well-formed, but the chain no longer verifies.
 	let leaf_end = cert_at
@@ -338,7 +336,7 @@ fn flipped_byte_in_certification_data() {
 			.position(|w| w == b"-----END CERTIFICATE-----")
 			.unwrap();
 	let err = verify(flipped(&quote, leaf_end - 10));
-	assert!(matches!(err, AttestationError::CertificateChainInvalid(_)), "{err:?}");
+	assert_matches!(err, AttestationError::CertificateChainInvalid(_));
 }
 
 #[test]
@@ -348,7 +346,7 @@ fn truncated_quotes() {
 		let err = Verifier::new(sgx_policy())
 			.verify(&quote[..len], Some(&collateral), SGX_AT, None)
 			.unwrap_err();
-		assert!(matches!(err, AttestationError::Truncated { .. }), "len {len}: {err:?}");
+		assert_matches!(err, AttestationError::Truncated { .. }, "len {len}: {err:?}");
 	}
 	// The TDX sample is zero-padded to 5006 bytes after its 4936 bytes of quote: padding is
 	// tolerated, a cut into the quote itself is not.
@@ -389,12 +387,12 @@ fn collateral_time_validity() {
 	let err = verifier.verify(&quote, Some(&collateral), expires + 1, None).unwrap_err();
 	assert_eq!(err, AttestationError::CollateralExpired { expired_at: expires, now: expires + 1 });
 	let err = verifier.verify(&quote, Some(&collateral), valid_from - 1, None).unwrap_err();
-	assert!(matches!(err, AttestationError::CollateralNotYetValid { .. }), "{err:?}");
+	assert_matches!(err, AttestationError::CollateralNotYetValid { .. });
 	// A year later, as a stale cache would be.
 	let err = verifier
 		.verify(&quote, Some(&collateral), TDX_AT + 365 * 86_400, None)
 		.unwrap_err();
-	assert!(matches!(err, AttestationError::CollateralExpired { .. }), "{err:?}");
+	assert_matches!(err, AttestationError::CollateralExpired { .. });
 }
 
 #[test]
@@ -408,12 +406,12 @@ fn tampered_or_missing_collateral() {
 	let err = Verifier::new(AttestationPolicy::default())
 		.verify(&quote, Some(&tampered), TDX_AT, None)
 		.unwrap_err();
-	assert!(matches!(err, AttestationError::CollateralInvalid(_)), "{err:?}");
+	assert_matches!(err, AttestationError::CollateralInvalid(_));
 	let err = Verifier::new(AttestationPolicy::default())
 		.verify(&quote, None, TDX_AT, None)
 		.unwrap_err();
 	assert_eq!(err, AttestationError::MissingCollateral);
-	assert!(matches!(Collateral::from_json(b"{}"), Err(AttestationError::CollateralInvalid(_))));
+	assert_matches!(Collateral::from_json(b"{}"), Err(AttestationError::CollateralInvalid(_)));
 }
 
 #[test]
@@ -460,10 +458,10 @@ fn simulated_quotes_only_in_dev_mode() {
 		Verifier::new(AttestationPolicy::dev()).verify(&flipped(&quote, 20), None, 0, None),
 		Err(AttestationError::SimulatedSignatureInvalid)
 	);
-	assert!(matches!(
+	assert_matches!(
 		Verifier::new(AttestationPolicy::dev()).verify(&quote[..100], None, 0, None),
 		Err(AttestationError::Truncated { .. })
-	));
+	);
 }
 
 #[test]
@@ -494,21 +492,21 @@ fn collateral_cache_serves_valid_entries_offline() {
 	assert!(key.starts_with("sgx-"), "{key}");
 	assert!(CollateralCache::key_for(&tdx_quote).unwrap().starts_with("tdx-"));
 
-	assert!(matches!(
+	assert_matches!(
 		cache.get(&sgx_quote, SGX_AT),
 		Err(AttestationError::CollateralNotCached { .. })
-	));
+	);
 	cache.insert(&sgx_quote, &sgx_collateral).unwrap();
 	let cached = cache.get(&sgx_quote, SGX_AT).unwrap();
 	Verifier::new(sgx_policy())
 		.verify(&sgx_quote, Some(&cached), SGX_AT, None)
 		.unwrap();
-	assert!(matches!(
+	assert_matches!(
 		cache.get(&sgx_quote, SGX_AT + 365 * 86_400),
 		Err(AttestationError::CollateralExpired { .. })
-	));
-	assert!(matches!(
+	);
+	assert_matches!(
 		cache.get(&tdx_quote, TDX_AT),
 		Err(AttestationError::CollateralNotCached { .. })
-	));
+	);
 }

@@ -11,6 +11,7 @@
 
 mod support;
 
+use assert_matches::assert_matches;
 use enclave_update_primitives::ScheduledEnclave;
 use enclave_worker::{
 	chain::{grandpa::FinalityError, proof::ProofError, rpc::RpcChain, ChainError, ScheduleSource},
@@ -60,11 +61,9 @@ async fn a_renamed_inbox_pallet_is_refused() {
 	let head = follower.finalized_block().await.unwrap();
 	assert_eq!(head.number, 2);
 	let err = follower.inbox_at(&head).await.unwrap_err();
-	assert!(
-		matches!(
-			err,
-			ChainError::Proof(ProofError::PalletMissing { item: "ShieldedInbox::StorageVersion" })
-		),
+	assert_matches!(
+		err,
+		ChainError::Proof(ProofError::PalletMissing { item: "ShieldedInbox::StorageVersion" }),
 		"{err}"
 	);
 	// Block 1, before the rename, is read as it was.
@@ -116,7 +115,7 @@ async fn the_blocks_after_an_import_are_not_fetched_again() {
 
 	// A block the walk does not reach is still refused.
 	let err = follower.blocks_after((1, [9; 32]), &head).await.unwrap_err();
-	assert!(matches!(err, ChainError::NotAncestor), "{err}");
+	assert_matches!(err, ChainError::NotAncestor, "{err}");
 }
 
 #[tokio::test]
@@ -126,7 +125,7 @@ async fn an_altered_proof_is_refused() {
 	let follower = follower(&url).await.unwrap();
 	chain.lock().unwrap().tamper = Tamper::AlterProof;
 	let err = follower.verified_schedule().await.unwrap_err();
-	assert!(matches!(err, ChainError::Proof(_)), "{err}");
+	assert_matches!(err, ChainError::Proof(_), "{err}");
 }
 
 #[tokio::test]
@@ -135,14 +134,14 @@ async fn another_blocks_header_is_refused() {
 	chain.lock().unwrap().tamper = Tamper::OtherBlocksHeader;
 	let (url, _server) = serve(chain).await;
 	let err = follower(&url).await.unwrap().verified_schedule().await.unwrap_err();
-	assert!(matches!(err, ChainError::HeaderHashMismatch), "{err}");
+	assert_matches!(err, ChainError::HeaderHashMismatch, "{err}");
 }
 
 #[tokio::test]
 async fn another_chain_is_refused() {
 	let (url, _server) = serve(two_block_chain()).await;
 	let err = RpcChain::connect(&url, Some([7; 32]), None).await.err().expect("refused");
-	assert!(matches!(err, ChainError::WrongGenesis), "{err}");
+	assert_matches!(err, ChainError::WrongGenesis, "{err}");
 }
 
 #[tokio::test]
@@ -167,13 +166,13 @@ async fn a_rollback_is_refused_also_after_a_restart() {
 	// The host now claims block 1 is the finalized head, where another schedule held.
 	chain.lock().unwrap().finalized = 1;
 	let err = follower.verified_schedule().await.unwrap_err();
-	assert!(matches!(err, ChainError::StaleView { offered: 1, verified: 2 }), "{err}");
+	assert_matches!(err, ChainError::StaleView { offered: 1, verified: 2 }, "{err}");
 
 	// A restarted worker remembers: the high-water mark is sealed on disk.
 	let restarted = connect(sealed()).await.unwrap();
 	assert_eq!(restarted.progress().map(|p| p.block_number), Some(2));
 	let err = restarted.verified_schedule().await.unwrap_err();
-	assert!(matches!(err, ChainError::StaleView { offered: 1, verified: 2 }), "{err}");
+	assert_matches!(err, ChainError::StaleView { offered: 1, verified: 2 }, "{err}");
 
 	// Moving forward again works.
 	chain.lock().unwrap().finalized = 2;
@@ -264,11 +263,9 @@ async fn a_forged_block_on_the_real_head_is_not_believed() {
 		.justifications
 		.insert(2, justification(&forged, 1, 0, &attacker));
 	let err = follower.verified_schedule().await.unwrap_err();
-	assert!(
-		matches!(
-			err,
-			ChainError::Finality(FinalityError::UnknownAuthority { number: 2, set_id: 0 })
-		),
+	assert_matches!(
+		err,
+		ChainError::Finality(FinalityError::UnknownAuthority { number: 2, set_id: 0 }),
 		"{err}"
 	);
 	assert_eq!(follower.light_client().head().number, 1);
@@ -284,13 +281,13 @@ async fn the_sealed_light_client_binds_the_worker_to_its_chain() {
 	// Another chain's genesis (the host's own chain) is refused.
 	let (other_url, _other) = serve(chain_with_salt(9)).await;
 	let err = worker.connect(&other_url).await.err().expect("refused");
-	assert!(matches!(err, ChainError::WrongGenesis), "{err}");
+	assert_matches!(err, ChainError::WrongGenesis, "{err}");
 
 	// With the light-client file deleted, the chain progress still binds it: refused.
 	let light = std::fs::read(worker.data("chain.grandpa")).unwrap();
 	std::fs::remove_file(worker.data("chain.grandpa")).unwrap();
 	let err = worker.connect(&url).await.err().expect("refused");
-	assert!(matches!(err, ChainError::Progress(_)), "{err}");
+	assert_matches!(err, ChainError::Progress(_), "{err}");
 
 	// A light-client file sealed by another enclave (here: of another worker, on the host's
 	// chain) is refused, not ignored.
@@ -304,7 +301,7 @@ async fn the_sealed_light_client_binds_the_worker_to_its_chain() {
 		.unwrap();
 	std::fs::copy(other.data("chain.grandpa"), worker.data("chain.grandpa")).unwrap();
 	let err = worker.connect(&url).await.err().expect("refused");
-	assert!(matches!(err, ChainError::Progress(_)), "{err}");
+	assert_matches!(err, ChainError::Progress(_), "{err}");
 
 	// Put back, the worker goes on with its chain.
 	std::fs::write(worker.data("chain.grandpa"), light).unwrap();
@@ -332,7 +329,7 @@ async fn the_keys_bind_the_worker_to_their_chain_whatever_files_are_deleted() {
 		std::fs::remove_file(worker.data(file)).unwrap();
 	}
 	let err = worker.connect(&other_url).await.err().expect("refused");
-	assert!(matches!(err, ChainError::WrongGenesis), "{err}");
+	assert_matches!(err, ChainError::WrongGenesis, "{err}");
 	assert!(!worker.data("chain.grandpa").exists(), "nothing written for the other chain");
 	// Its own chain it follows again, from the checkpoint of the genesis its keys name.
 	assert_eq!(worker.verified_block(&url).await, 1);
@@ -360,28 +357,22 @@ async fn the_keys_bind_the_worker_to_their_chain_whatever_files_are_deleted() {
 		std::fs::remove_file(worker.data(file)).unwrap();
 	}
 	let err = worker.connect(&other_url).await.err().expect("refused");
-	assert!(
-		matches!(err, ChainError::ChainIdentityOfOtherKeys { identity_of, held }
-			if identity_of == host_keys.checksum() && held == keys.checksum()),
-		"{err}"
-	);
+	assert_matches!(err, ChainError::ChainIdentityOfOtherKeys { identity_of, held }
+			if identity_of == host_keys.checksum() && held == keys.checksum(), "{err}");
 	// The same for a caller that unsealed the keys already and passes their checksum.
 	let given = SealedProgress { held_keys: Some(keys.checksum()), ..worker.progress() };
 	let err = RpcChain::connect(&other_url, None, Some(Box::new(given)))
 		.await
 		.err()
 		.expect("refused");
-	assert!(
-		matches!(err, ChainError::ChainIdentityOfOtherKeys { identity_of, held }
-			if identity_of == host_keys.checksum() && held == keys.checksum()),
-		"{err}"
-	);
+	assert_matches!(err, ChainError::ChainIdentityOfOtherKeys { identity_of, held }
+			if identity_of == host_keys.checksum() && held == keys.checksum(), "{err}");
 
 	// No identity at all: refused, not learned again from the node.
 	std::fs::remove_file(worker.data("chain.identity")).unwrap();
 	for url in [&url, &other_url] {
 		let err = worker.connect(url).await.err().expect("refused");
-		assert!(matches!(err, ChainError::MissingChainIdentity), "{err}");
+		assert_matches!(err, ChainError::MissingChainIdentity, "{err}");
 	}
 	assert!(!worker.data("chain.grandpa").exists());
 
@@ -413,7 +404,7 @@ async fn no_head_older_than_the_keys_is_accepted_whatever_files_are_deleted() {
 	let follower = worker.connect(&url).await.unwrap();
 	assert_eq!(follower.progress().map(|p| p.block_number), Some(3));
 	let err = follower.verified_schedule().await.unwrap_err();
-	assert!(matches!(err, ChainError::StaleView { offered: 1, verified: 3 }), "{err}");
+	assert_matches!(err, ChainError::StaleView { offered: 1, verified: 3 }, "{err}");
 	assert!(!worker.data("chain.progress").exists(), "no progress recorded from block 1");
 
 	// From block 3 on, it goes on, and records its progress from block 4.
@@ -429,5 +420,5 @@ async fn no_head_older_than_the_keys_is_accepted_whatever_files_are_deleted() {
 	}
 	chain.lock().unwrap().finalized = 2;
 	let err = worker.connect(&url).await.unwrap().verified_schedule().await.unwrap_err();
-	assert!(matches!(err, ChainError::StaleView { offered: 2, verified: 3 }), "{err}");
+	assert_matches!(err, ChainError::StaleView { offered: 2, verified: 3 }, "{err}");
 }

@@ -20,6 +20,7 @@
 
 #[path = "support/corpus.rs"]
 mod corpus_support;
+use assert_matches::assert_matches;
 use corpus_support::corpus_root;
 
 use std::collections::BTreeMap;
@@ -169,8 +170,9 @@ fn every_quote_with_collateral_gets_the_verdict_its_meta_predicts() {
 			let result = verifier.verify(&entry.quote, Some(collateral), *at, None);
 			if is_edited_copy(entry) {
 				let err = result.unwrap_err();
-				assert!(
-					matches!(err, AttestationError::CertificateChainInvalid(_)),
+				assert_matches!(
+					err,
+					AttestationError::CertificateChainInvalid(_),
 					"{what}: {err:?}"
 				);
 				*verdicts.entry("CertificateChainInvalid (edited copy)".into()).or_default() += 1;
@@ -221,14 +223,12 @@ fn every_quote_without_collateral_is_refused_cleanly() {
 	for entry in corpus().iter().filter(|e| e.collaterals.is_empty()) {
 		let err = verifier.verify(&entry.quote, None, *sgx_at, None).unwrap_err();
 		assert_one_line(&err, &entry.name);
-		assert!(
-			matches!(
-				err,
-				AttestationError::MissingCollateral
-					| AttestationError::NonCanonical(_)
-					| AttestationError::CertificationDataInvalid(_)
-					| AttestationError::Malformed(_)
-			),
+		assert_matches!(
+			err,
+			AttestationError::MissingCollateral
+				| AttestationError::NonCanonical(_)
+				| AttestationError::CertificationDataInvalid(_)
+				| AttestationError::Malformed(_),
 			"{}: {err:?}",
 			entry.name
 		);
@@ -487,11 +487,9 @@ fn no_non_canonical_encoding_of_a_corpus_quote_decodes() {
 			let mut mutant = entry.quote.clone();
 			mutant.extend_from_slice(tail);
 			let err = refuse(&mutant, "a non-zero tail");
-			assert!(
-				matches!(
-					err,
-					AttestationError::NonCanonical(NonCanonicalEncoding::TrailingBytes { .. })
-				),
+			assert_matches!(
+				err,
+				AttestationError::NonCanonical(NonCanonicalEncoding::TrailingBytes { .. }),
 				"{name}: {err:?}"
 			);
 			count("non-zero tail");
@@ -520,14 +518,12 @@ fn no_non_canonical_encoding_of_a_corpus_quote_decodes() {
 				let value = (read_u32(&mutant, at) as i64 + delta) as u32;
 				write_u32(&mut mutant, at, value);
 				let err = refuse(&mutant, "a length changed by one");
-				assert!(
-					matches!(
-						err,
-						AttestationError::NonCanonical(_)
-							| AttestationError::Malformed(_)
-							| AttestationError::Truncated { .. }
-							| AttestationError::CertificationDataInvalid(_)
-					),
+				assert_matches!(
+					err,
+					AttestationError::NonCanonical(_)
+						| AttestationError::Malformed(_)
+						| AttestationError::Truncated { .. }
+						| AttestationError::CertificationDataInvalid(_),
 					"{name}: length at {at} {delta:+}: {err:?}"
 				);
 				count("length changed by one");
@@ -555,13 +551,10 @@ fn no_non_canonical_encoding_of_a_corpus_quote_decodes() {
 			] {
 				let mutant = with_cert_data_end(entry, quote, end - start, &form);
 				let err = refuse(&mutant, what);
-				assert!(
-					matches!(
-						err,
-						AttestationError::NonCanonical(
-							NonCanonicalEncoding::PckChainNotCanonicalPem
-						) | AttestationError::CertificationDataInvalid(_)
-					),
+				assert_matches!(
+					err,
+					AttestationError::NonCanonical(NonCanonicalEncoding::PckChainNotCanonicalPem)
+						| AttestationError::CertificationDataInvalid(_),
 					"{name}: {what}: {err:?}"
 				);
 				count("PCK chain PEM form");
@@ -774,12 +767,12 @@ fn a_bad_pck_crl_is_reported_as_such() {
 	bad[last] ^= 0x01;
 	altered["pck_crl"] = Value::String(hex::encode(&bad));
 	let err = verify(&altered);
-	assert!(matches!(err, AttestationError::PckCrlInvalid(_)), "{err:?}");
+	assert_matches!(err, AttestationError::PckCrlInvalid(_));
 	// Not a CRL at all.
 	let mut garbage = good.clone();
 	garbage["pck_crl"] = Value::String(hex::encode(&crl[..40]));
 	let err = verify(&garbage);
-	assert!(matches!(err, AttestationError::PckCrlInvalid(_)), "{err:?}");
+	assert_matches!(err, AttestationError::PckCrlInvalid(_));
 	// The other PCK CA's CRL: the processor CA's for a platform-CA quote, both issued on
 	// 2025-01-21 (49's first collateral and 08's).
 	let platform = self::entry("49-");
@@ -791,7 +784,7 @@ fn a_bad_pck_crl_is_reported_as_such() {
 	let err = Verifier::new(permissive())
 		.verify(&platform.quote, Some(&foreign), *at, None)
 		.unwrap_err();
-	assert!(matches!(err, AttestationError::PckCrlInvalid(_)), "{err:?}");
+	assert_matches!(err, AttestationError::PckCrlInvalid(_));
 	assert!(!err.to_string().contains("certificate chain does not verify"), "{err}");
 }
 

@@ -4,6 +4,7 @@
 
 mod support;
 
+use assert_matches::assert_matches;
 use enclave_worker::chain::{
 	grandpa::{FinalityError, LightClient},
 	rpc::Header,
@@ -137,10 +138,10 @@ fn garbage_is_malformed() {
 	let mut client = client();
 	let headers = extend(&genesis(), 1, 1, &[]);
 	let js = justified(&[(&headers[0], vec![1, 2, 3])]);
-	assert!(matches!(
+	assert_matches!(
 		refused(&mut client, &headers, &js),
 		FinalityError::Malformed { number: 1, .. }
-	));
+	);
 }
 
 #[test]
@@ -250,19 +251,19 @@ fn a_forced_change_is_refused() {
 #[test]
 fn the_checkpoint_and_the_sealed_state_are_checked() {
 	let not_genesis = extend(&genesis(), 1, 1, &[]).remove(0);
-	assert!(matches!(
+	assert_matches!(
 		LightClient::from_checkpoint(not_genesis, authority_list(&set0()), 0),
 		Err(FinalityError::BadCheckpoint(_))
-	));
-	assert!(matches!(
+	);
+	assert_matches!(
 		LightClient::from_checkpoint(genesis(), Vec::new(), 0),
 		Err(FinalityError::BadCheckpoint(_))
-	));
+	);
 	let client = client();
 	assert_eq!(LightClient::decode_state(&client.encode_state()).unwrap(), client);
 	let mut other_version = client.encode_state();
 	other_version[0] = 9;
-	assert!(matches!(LightClient::decode_state(&other_version), Err(FinalityError::BadState(_))));
-	assert!(matches!(LightClient::decode_state(&[]), Err(FinalityError::BadState(_))));
+	assert_matches!(LightClient::decode_state(&other_version), Err(FinalityError::BadState(_)));
+	assert_matches!(LightClient::decode_state(&[]), Err(FinalityError::BadState(_)));
 	assert_eq!(client.genesis_hash(), genesis().hash().0);
 }

@@ -277,6 +277,7 @@ pub fn check_read_proof(
 mod tests {
 	use super::*;
 	use crate::testing::m;
+	use assert_matches::assert_matches;
 	use codec::Encode;
 	use sp_state_machine::{prove_read, Backend, InMemoryBackend};
 
@@ -353,18 +354,18 @@ mod tests {
 		// Another state root (a host lying about the block) is refused.
 		let mut other_root = root;
 		other_root[0] ^= 1;
-		assert!(matches!(
+		assert_matches!(
 			check_inbox_proof(other_root, nodes.clone(), &keys),
 			Err(ProofError::NotProven { .. })
-		));
+		);
 		// A proof of another value (a host altering the calls) is refused.
 		let forged =
 			backend_with(vec![(keys.calls.clone(), vec![vec![7u8]].encode()), version.clone()]);
 		let (_, forged_nodes) = prove_inbox(&forged);
-		assert!(matches!(
+		assert_matches!(
 			check_inbox_proof(root, forged_nodes, &keys),
 			Err(ProofError::NotProven { .. })
-		));
+		);
 		// An empty inbox is proven empty.
 		let empty = backend_with(vec![version.clone(), (b"unrelated".to_vec(), vec![1])]);
 		let (empty_root, empty_nodes) = prove_inbox(&empty);
@@ -397,10 +398,10 @@ mod tests {
 		let (backend, keys, _) = sample();
 		let (mut root, proof) = prove(&backend, &keys);
 		root[0] ^= 1;
-		assert!(matches!(
+		assert_matches!(
 			check_read_proof(root, proof, &keys),
 			Err(ProofError::NotProven { item: "Active", .. })
-		));
+		);
 	}
 
 	#[test]
@@ -420,10 +421,7 @@ mod tests {
 				None => node,
 			})
 			.collect();
-		assert!(matches!(
-			check_read_proof(root, altered, &keys),
-			Err(ProofError::NotProven { .. })
-		));
+		assert_matches!(check_read_proof(root, altered, &keys), Err(ProofError::NotProven { .. }));
 	}
 
 	#[test]
@@ -435,10 +433,10 @@ mod tests {
 			.unwrap()
 			.into_iter_nodes()
 			.collect();
-		assert!(matches!(
+		assert_matches!(
 			check_read_proof(root, partial, &keys),
 			Err(ProofError::NotProven { item: "Schedule", .. })
-		));
+		);
 		assert!(check_read_proof(root, proof, &keys).is_ok());
 	}
 

@@ -185,6 +185,7 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use assert_matches::assert_matches;
 	use codec::Encode;
 
 	const PALLET: u8 = 10;
@@ -256,7 +257,7 @@ mod tests {
 		let mut other = schedule_call_data(0xd0, 500);
 		other[0] = 4;
 		let pending = decode_pending(0, &ongoing(0, inline(other), None), &[0], PALLET).unwrap();
-		assert!(matches!(pending.unwrap().proposal, Proposal::Other { .. }));
+		assert_matches!(pending.unwrap().proposal, Proposal::Other { .. });
 		let mut longer = schedule_call_data(0xd0, 500);
 		longer.push(0);
 		assert_eq!(EnclaveCall::decode(&longer, PALLET), None);

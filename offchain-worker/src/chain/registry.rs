@@ -151,6 +151,7 @@ pub fn check_registry_proof(
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use assert_matches::assert_matches;
 	use enclave_update_primitives::{
 		registry::{EvidenceKind, TcbStatus},
 		Measurement,
@@ -244,10 +245,10 @@ mod tests {
 			Ok(Some(commitment))
 		);
 		assert_eq!(check_cut_over_proof(root, proof(&[cut_over_key(57)]), 57), Ok(None));
-		assert!(matches!(
+		assert_matches!(
 			check_cut_over_proof(root, proof(&[cut_over_key(57)]), 56),
 			Err(ProofError::NotProven { .. })
-		));
+		);
 	}
 
 	#[test]
@@ -276,7 +277,7 @@ mod tests {
 		let proof = prove_read(backend.clone(), [&key_set_key()[..]]).unwrap();
 		let root = backend.storage_root(std::iter::empty(), Default::default()).0;
 		let result = check_registry_proof(root.into(), proof.into_iter_nodes().collect(), &[key]);
-		assert!(matches!(result, Err(ProofError::NotProven { .. })), "{result:?}");
+		assert_matches!(result, Err(ProofError::NotProven { .. }));
 	}
 
 	#[test]

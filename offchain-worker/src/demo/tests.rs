@@ -1,3 +1,4 @@
+use assert_matches::assert_matches;
 use codec::{DecodeAll, Encode};
 use hpke::{Deserializable, Serializable};
 use sp_crypto_hashing::blake2_256;
@@ -311,11 +312,11 @@ fn bytes_round_trip_and_refuse_other_versions_and_trailing_bytes() {
 	let mut trailing = bytes.clone();
 	trailing.extend_from_slice(b"xy");
 	assert_eq!(ExecutedState::from_bytes(&trailing), Err(ExecError::TrailingStateBytes(2)));
-	assert!(matches!(
+	assert_matches!(
 		ExecutedState::from_bytes(&bytes[..bytes.len() - 1]),
 		Err(ExecError::MalformedState(_))
-	));
-	assert!(matches!(ExecutedState::from_bytes(&[]), Err(ExecError::MalformedState(_))));
+	);
+	assert_matches!(ExecutedState::from_bytes(&[]), Err(ExecError::MalformedState(_)));
 }
 
 #[test]

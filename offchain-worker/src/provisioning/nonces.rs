@@ -108,6 +108,7 @@ impl NonceBook {
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use assert_matches::assert_matches;
 
 	#[test]
 	fn nonces_are_single_use_and_expire() {
@@ -135,7 +136,7 @@ mod tests {
 		let mut book = NonceBook::new(Duration::from_secs(60), 3);
 		let t0 = Instant::now();
 		let issued: Vec<_> = (0..3).map(|_| book.issue(t0).unwrap()).collect();
-		assert!(matches!(book.issue(t0), Err(ProvideError::TooManyChallenges)));
+		assert_matches!(book.issue(t0), Err(ProvideError::TooManyChallenges));
 		// Using one frees a slot.
 		book.consume(&issued[0], t0).unwrap();
 		book.issue(t0).unwrap();

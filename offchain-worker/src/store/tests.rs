@@ -3,6 +3,7 @@ use crate::{
 	fs::{atomic_create, temp_name, PreparedFile},
 	tee::{SimTee, Tee},
 };
+use assert_matches::assert_matches;
 
 const A: Measurement = Measurement::MrEnclave([0xaa; 32]);
 const B: Measurement = Measurement::MrEnclave([0xbb; 32]);
@@ -23,10 +24,7 @@ fn chain_progress_is_sealed_per_measurement() {
 	store.write_chain_progress(&ka, &A, &progress).unwrap();
 	assert_eq!(store.read_chain_progress(&ka, &A).unwrap(), Some(progress));
 	// Another build cannot read A's, and is told so rather than starting without progress.
-	assert!(matches!(
-		store.read_chain_progress(&kb, &B),
-		Err(StoreError::SealedByOtherEnclave { sealed_by, .. }) if sealed_by == A
-	));
+	assert_matches!(store.read_chain_progress(&kb, &B), Err(StoreError::SealedByOtherEnclave { sealed_by, .. }) if sealed_by == A);
 	// A tampered file does not authenticate.
 	let path = store.dir().join(CHAIN_PROGRESS_FILE);
 	let mut bytes = std::fs::read(&path).unwrap();
@@ -44,10 +42,10 @@ fn keys_round_trip_and_init_refuses_twice() {
 	let (read, copy) = store.read_sealed_keys(&ka, &A).unwrap();
 	assert_eq!(copy, ReadFrom::Current);
 	assert_eq!(read.checksum(), keys.checksum());
-	assert!(matches!(
+	assert_matches!(
 		store.init_keys(&ka, &A, &KeyMaterial::generate()),
 		Err(StoreError::KeysAlreadyExist(_))
-	));
+	);
 	assert_eq!(store.read_sealed_keys(&ka, &A).unwrap().0.checksum(), keys.checksum());
 }
 
@@ -56,14 +54,14 @@ fn other_measurement_gets_a_clear_error() {
 	let (_d, store, ka, kb) = setup();
 	store.init_keys(&ka, &A, &KeyMaterial::generate()).unwrap();
 	let err = store.read_sealed_keys(&kb, &B).unwrap_err();
-	assert!(matches!(err, StoreError::SealedByOtherEnclave { sealed_by: A, current: B }));
+	assert_matches!(err, StoreError::SealedByOtherEnclave { sealed_by: A, current: B });
 	assert!(err.to_string().contains("enclave-worker request-keys"), "{err}");
 	// A forged header naming B does not help: B's key does not authenticate A's file.
 	let path = store.keys_path();
 	let mut bytes = std::fs::read(&path).unwrap();
 	bytes[8..40].copy_from_slice(&[0xbb; 32]);
 	std::fs::write(&path, &bytes).unwrap();
-	assert!(matches!(store.read_sealed_keys(&kb, &B), Err(StoreError::AuthenticationFailed)));
+	assert_matches!(store.read_sealed_keys(&kb, &B), Err(StoreError::AuthenticationFailed));
 }
 
 #[test]
@@ -105,11 +103,11 @@ fn torn_newest_copy_falls_back_to_previous() {
 	assert_eq!(store.read_sealed_keys(&ka, &A).unwrap().1, ReadFrom::Previous);
 	// With no good copy at all, the error says why.
 	std::fs::remove_file(prev_path(&path)).unwrap();
-	assert!(matches!(store.read_sealed_keys(&ka, &A), Err(StoreError::AuthenticationFailed)));
+	assert_matches!(store.read_sealed_keys(&ka, &A), Err(StoreError::AuthenticationFailed));
 	std::fs::write(&path, &bytes[..10]).unwrap();
-	assert!(matches!(store.read_sealed_keys(&ka, &A), Err(StoreError::Truncated { .. })));
+	assert_matches!(store.read_sealed_keys(&ka, &A), Err(StoreError::Truncated { .. }));
 	std::fs::remove_file(&path).unwrap();
-	assert!(matches!(store.read_sealed_keys(&ka, &A), Err(StoreError::NoKeys(_))));
+	assert_matches!(store.read_sealed_keys(&ka, &A), Err(StoreError::NoKeys(_)));
 }
 
 #[test]
@@ -146,21 +144,18 @@ fn header_fields_are_authenticated() {
 		assert!(decode_snapshot(&keys.state, tampered).is_err(), "byte {index}");
 	}
 	assert!(decode_snapshot(&keys.state, file.clone()).is_ok());
-	assert!(matches!(parse_file(b"nope"), Err(StoreError::BadMagic)));
-	assert!(matches!(parse_file(b"EU"), Err(StoreError::Truncated { .. })));
+	assert_matches!(parse_file(b"nope"), Err(StoreError::BadMagic));
+	assert_matches!(parse_file(b"EU"), Err(StoreError::Truncated { .. }));
 	let mut wrong_kind = file.clone();
 	wrong_kind[6] = 1;
-	assert!(matches!(
+	assert_matches!(
 		decode_snapshot(&keys.state, wrong_kind),
 		Err(StoreError::WrongKind { expected: FileKind::StateSnapshot, found: 1 })
-	));
+	);
 	let mut unknown_kind = file.clone();
 	unknown_kind[6] = 0x7f;
-	assert!(matches!(parse_file(&unknown_kind), Err(StoreError::UnknownKind(0x7f))));
-	assert!(matches!(
-		decode_snapshot(&keys.state, unknown_kind),
-		Err(StoreError::UnknownKind(0x7f))
-	));
+	assert_matches!(parse_file(&unknown_kind), Err(StoreError::UnknownKind(0x7f)));
+	assert_matches!(decode_snapshot(&keys.state, unknown_kind), Err(StoreError::UnknownKind(0x7f)));
 }
 
 /// The names in `dir`, sorted.
@@ -440,10 +435,7 @@ fn write_errors_are_returned_not_masked_and_leave_no_temp_file() {
 	// A missing directory is reported as such, with the path, by the store.
 	let store = Store::open_read_only(dir.path().join("missing"));
 	let err = store.write_snapshot(&KeyMaterial::generate().state, &A, 1, &[0; 32], b"s");
-	assert!(
-		matches!(&err, Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound),
-		"{err:?}"
-	);
+	assert_matches!(&err, Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound, "{err:?}");
 }
 
 #[test]
@@ -454,7 +446,7 @@ fn read_only_open_creates_nothing() {
 	assert!(!store.has_keys());
 	assert_eq!(store.keys_sealed_by(), None);
 	let ka = SimTee::in_data_dir(A, dir.path()).sealing_key().unwrap();
-	assert!(matches!(store.read_sealed_keys(&ka, &A), Err(StoreError::NoKeys(_))));
+	assert_matches!(store.read_sealed_keys(&ka, &A), Err(StoreError::NoKeys(_)));
 	assert!(!missing.exists());
 	// On a directory with keys: the header names who sealed them.
 	Store::open(&missing)

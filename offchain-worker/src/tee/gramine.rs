@@ -155,6 +155,7 @@ impl Tee for GramineTee {
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use assert_matches::assert_matches;
 
 	const SAMPLE_QUOTE: &[u8] = include_bytes!("../../tests/fixtures/sgx_quote");
 
@@ -213,19 +214,19 @@ mod tests {
 		std::fs::remove_file(dir.path().join("quote")).unwrap();
 		assert_eq!(tee.identity().unwrap(), identity);
 		assert_eq!(std::fs::read(dir.path().join("user_report_data")).unwrap(), [0x42; 64]);
-		assert!(matches!(tee.quote(&[0; 64]), Err(TeeError::Io { .. })));
+		assert_matches!(tee.quote(&[0; 64]), Err(TeeError::Io { .. }));
 	}
 
 	#[test]
 	fn bad_trees_are_errors_not_panics() {
 		let (dir, _) = fake_root(&[3u8; 15]);
 		let tee = GramineTee::new(dir.path());
-		assert!(matches!(tee.sealing_key(), Err(TeeError::Malformed(_))));
+		assert_matches!(tee.sealing_key(), Err(TeeError::Malformed(_)));
 		std::fs::write(dir.path().join("my_target_info"), [0u8; 512]).unwrap();
-		assert!(matches!(tee.identity(), Err(TeeError::Malformed(_))));
+		assert_matches!(tee.identity(), Err(TeeError::Malformed(_)));
 		std::fs::write(dir.path().join("quote"), [1u8; 10]).unwrap();
-		assert!(matches!(tee.identity(), Err(TeeError::Malformed(_))));
+		assert_matches!(tee.identity(), Err(TeeError::Malformed(_)));
 		let missing = GramineTee::new(dir.path().join("nope"));
-		assert!(matches!(missing.quote(&[0; 64]), Err(TeeError::Io { .. })));
+		assert_matches!(missing.quote(&[0; 64]), Err(TeeError::Io { .. }));
 	}
 }

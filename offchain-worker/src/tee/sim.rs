@@ -146,6 +146,7 @@ impl Tee for SimTee {
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use assert_matches::assert_matches;
 
 	const A_MEASUREMENT: Measurement = Measurement::MrEnclave([0xa; 32]);
 
@@ -199,7 +200,7 @@ mod tests {
 		let dir = tempfile::tempdir().unwrap();
 		std::fs::write(dir.path().join(HOST_SECRET_FILE), b"short").unwrap();
 		let tee = SimTee::in_data_dir(Measurement::MrEnclave([1; 32]), dir.path());
-		assert!(matches!(tee.sealing_key(), Err(TeeError::CorruptHostSecret { len: 5, .. })));
+		assert_matches!(tee.sealing_key(), Err(TeeError::CorruptHostSecret { len: 5, .. }));
 	}
 
 	#[test]

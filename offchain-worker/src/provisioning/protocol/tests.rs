@@ -1,3 +1,4 @@
+use assert_matches::assert_matches;
 use codec::Encode;
 use enclave_update_primitives::{Allowed, Denied, Measurement};
 
@@ -40,10 +41,10 @@ fn messages_round_trip_and_trailing_bytes_are_refused() {
 		let mut bytes = message.encode();
 		assert_eq!(Message::decode_frame(&bytes).unwrap(), message);
 		bytes.push(0);
-		assert!(matches!(Message::decode_frame(&bytes), Err(WireError::Malformed(_))));
+		assert_matches!(Message::decode_frame(&bytes), Err(WireError::Malformed(_)));
 	}
-	assert!(matches!(Message::decode_frame(&[99]), Err(WireError::Malformed(_))));
-	assert!(matches!(Message::decode_frame(&[]), Err(WireError::Malformed(_))));
+	assert_matches!(Message::decode_frame(&[99]), Err(WireError::Malformed(_)));
+	assert_matches!(Message::decode_frame(&[]), Err(WireError::Malformed(_)));
 }
 
 #[test]
