@@ -13,7 +13,7 @@
 
 #[path = "../offchain-worker/tests/support/corpus.rs"]
 mod corpus_support;
-use corpus_support::corpus_root;
+use corpus_support::{corpus_root, n_minus, quote_names};
 
 use codec::Encode;
 use enclave_update_runtime::Runtime;
@@ -47,39 +47,10 @@ fn runtime_verdict(quote: &[u8], collateral: &[u8], at: u64) -> Result<AttestedE
 	Ok(attested)
 }
 
-/// P-256's group order, big-endian.
-const P256_ORDER: [u8; 32] = [
-	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
-];
-
-/// `n - s` for a big-endian `s < n`.
-fn negate(s: &[u8]) -> [u8; 32] {
-	let mut out = [0u8; 32];
-	let mut borrow = 0i16;
-	for i in (0..32).rev() {
-		let mut digit = P256_ORDER[i] as i16 - s[i] as i16 - borrow;
-		borrow = if digit < 0 {
-			digit += 256;
-			1
-		} else {
-			0
-		};
-		out[i] = digit as u8;
-	}
-	out
-}
-
 #[test]
 fn the_runtime_and_the_worker_give_the_corpus_the_same_verdicts() {
 	let dir = corpus_root().join("corpus");
-	let mut names: Vec<_> = std::fs::read_dir(&dir)
-		.unwrap()
-		.filter_map(|e| e.ok())
-		.filter(|e| e.path().join("meta.json").is_file())
-		.map(|e| e.file_name().into_string().unwrap())
-		.collect();
-	names.sort();
+	let names = quote_names();
 	assert!(names.len() >= 60, "{} quotes in the corpus", names.len());
 	let verifier = Verifier::new(worker_policy());
 	let (mut accepted, mut refused, mut compared) = (0, 0, 0);
@@ -121,7 +92,7 @@ fn the_runtime_and_the_worker_give_the_corpus_the_same_verdicts() {
 						meta["offsets"]["isv_signature"][0].as_u64().unwrap() as usize,
 						meta["offsets"]["isv_signature"][1].as_u64().unwrap() as usize,
 					);
-					let s = negate(&quote[from + 32..to]);
+					let s = n_minus(quote[from + 32..to].try_into().unwrap());
 					high_s[from + 32..to].copy_from_slice(&s);
 					for (what, other) in [("zero padding", padded), ("n - s", high_s)] {
 						if let Ok(again) =

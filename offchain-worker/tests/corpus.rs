@@ -21,7 +21,7 @@
 #[path = "support/corpus.rs"]
 mod corpus_support;
 use assert_matches::assert_matches;
-use corpus_support::corpus_root;
+use corpus_support::{corpus_root, n_minus, quote_names, P256_HALF_N};
 
 use std::collections::BTreeMap;
 
@@ -62,14 +62,7 @@ fn corpus() -> &'static [Entry] {
 	static CORPUS: std::sync::OnceLock<Vec<Entry>> = std::sync::OnceLock::new();
 	CORPUS.get_or_init(|| {
 		let dir = corpus_root().join("corpus");
-		let mut names: Vec<_> = std::fs::read_dir(&dir)
-			.unwrap()
-			.filter_map(|e| e.ok())
-			.filter(|e| e.path().join("meta.json").is_file())
-			.map(|e| e.file_name().into_string().unwrap())
-			.collect();
-		names.sort();
-		names
+		quote_names()
 			.into_iter()
 			.map(|name| {
 				let at = dir.join(&name);
@@ -283,26 +276,6 @@ fn with_cert_data_end(entry: &Entry, quote: &[u8], keep: usize, extra: &[u8]) ->
 /// The corpus quotes with a PCK chain embedded in canonical form, that decode.
 fn decodable() -> impl Iterator<Item = &'static Entry> {
 	corpus().iter().filter(|e| decode_evidence(&e.quote).is_ok())
-}
-
-/// The order `n` of the P-256 group and `(n - 1) / 2`, the largest low `s`.
-const P256_N: [u8; 32] = [
-	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
-];
-const P256_HALF_N: [u8; 32] = [
-	0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
-];
-
-/// `n - s` (in two 128-bit halves: arithmetic of its own, not the decoder's).
-fn n_minus(s: [u8; 32]) -> [u8; 32] {
-	let half = |b: &[u8]| u128::from_be_bytes(b.try_into().unwrap());
-	let (n_hi, n_lo, s_hi, s_lo) =
-		(half(&P256_N[..16]), half(&P256_N[16..]), half(&s[..16]), half(&s[16..]));
-	let (lo, borrow) = n_lo.overflowing_sub(s_lo);
-	let hi = n_hi - s_hi - u128::from(borrow);
-	[hi.to_be_bytes(), lo.to_be_bytes()].concat().try_into().unwrap()
 }
 
 fn low(s: [u8; 32]) -> [u8; 32] {
