@@ -14,8 +14,8 @@ mod genesis;
 use codec::Encode;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use enclave_update_runtime::{
-	apis, BalancesCall, BlockTime, Executive, Header, RuntimeCall, SignedPayload, System,
-	TxExtension, UncheckedExtrinsic, WASM_BINARY,
+	apis, sign_transaction, BalancesCall, BlockTime, Executive, Header, RuntimeCall, System,
+	UncheckedExtrinsic, WASM_BINARY,
 };
 use sc_executor::WasmExecutor;
 use sp_core::{
@@ -24,7 +24,7 @@ use sp_core::{
 };
 use sp_io::TestExternalities;
 use sp_keyring::Sr25519Keyring::{Alice, Bob};
-use sp_runtime::{generic::Era, traits::Header as _, MultiAddress, MultiSignature};
+use sp_runtime::{traits::Header as _, MultiAddress};
 
 /// Transfers in the executed block.
 const TRANSFERS: u32 = 50;
@@ -34,24 +34,7 @@ fn transfer(nonce: u32) -> UncheckedExtrinsic {
 		dest: MultiAddress::Id(Bob.to_account_id()),
 		value: 1_000_000_000,
 	});
-	let extension: TxExtension = (
-		frame_system::CheckNonZeroSender::new(),
-		frame_system::CheckSpecVersion::new(),
-		frame_system::CheckTxVersion::new(),
-		frame_system::CheckGenesis::new(),
-		frame_system::CheckEra::from(Era::Immortal),
-		frame_system::CheckNonce::from(nonce),
-		frame_system::CheckWeight::new(),
-		pallet_transaction_payment::ChargeTransactionPayment::from(0),
-	);
-	let payload = SignedPayload::new(call.clone(), extension.clone()).unwrap();
-	let signature = payload.using_encoded(|bytes| Alice.sign(bytes));
-	UncheckedExtrinsic::new_signed(
-		call,
-		MultiAddress::Id(Alice.to_account_id()),
-		MultiSignature::Sr25519(signature),
-		extension,
-	)
+	sign_transaction(&Alice.pair(), call, nonce)
 }
 
 /// Block 1 on `genesis`, SCALE-encoded as `Core_execute_block` takes it.

@@ -165,6 +165,39 @@ pub type UncheckedExtrinsic =
 /// The payload a transaction signer signs.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
+/// Signs `call` as `signer` in an immortal transaction with `nonce` and no tip, the way a wallet
+/// signs for this runtime. The signed payload includes the genesis hash and the runtime version,
+/// read from storage: call it inside the chain's externalities. For the runtime's tests and the
+/// benchmarks (std only).
+#[cfg(feature = "std")]
+pub fn sign_transaction(
+	signer: &sp_core::sr25519::Pair,
+	call: RuntimeCall,
+	nonce: Nonce,
+) -> UncheckedExtrinsic {
+	use codec::Encode;
+	use sp_core::Pair as _;
+	let extension: TxExtension = (
+		frame_system::CheckNonZeroSender::new(),
+		frame_system::CheckSpecVersion::new(),
+		frame_system::CheckTxVersion::new(),
+		frame_system::CheckGenesis::new(),
+		frame_system::CheckEra::from(generic::Era::Immortal),
+		frame_system::CheckNonce::from(nonce),
+		frame_system::CheckWeight::new(),
+		pallet_transaction_payment::ChargeTransactionPayment::from(0),
+	);
+	let payload = SignedPayload::new(call.clone(), extension.clone())
+		.expect("the runtime's extensions have their implicit data in its storage");
+	let signature = payload.using_encoded(|bytes| signer.sign(bytes));
+	UncheckedExtrinsic::new_signed(
+		call,
+		MultiAddress::Id(AccountId::from(signer.public())),
+		Signature::Sr25519(signature),
+		extension,
+	)
+}
+
 /// The single-block migrations this release runs at its upgrade (frame-system's
 /// `SingleBlockMigrations`, run by `Executive` when the spec version changes): from the previous
 /// release (spec 100, `runtime/upgrade-fixtures/`) to this one. Each is versioned, so it runs

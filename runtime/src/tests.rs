@@ -12,7 +12,6 @@ use frame_support::{dispatch::GetDispatchInfo, traits::Get};
 use pallet_enclave_update::{Active, ActiveEnclave, Retired, Schedule, SupersededEnclave};
 use sp_keyring::Sr25519Keyring::{self, Alice, Bob, Charlie, Dave};
 use sp_runtime::{
-	generic::Era,
 	traits::{BlakeTwo256, Hash as _, Header as _},
 	ApplyExtrinsicResult, DispatchError, ModuleError,
 };
@@ -21,22 +20,10 @@ pub(crate) fn measurement(byte: u8) -> Measurement {
 	Measurement::MrEnclave([byte; 32])
 }
 
-/// Merges the JSON `patch` into `base`, like a chain spec applies a genesis preset.
-fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
-	match (base, patch) {
-		(serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
-			for (key, value) in patch {
-				merge(base.entry(key).or_insert(serde_json::Value::Null), value);
-			}
-		},
-		(base, patch) => *base = patch,
-	}
-}
-
 /// Externalities with the development preset's genesis, built the way a node builds it.
 pub(crate) fn new_ext() -> sp_io::TestExternalities {
 	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
-	merge(&mut config, development_config_genesis());
+	sc_chain_spec::json_merge(&mut config, development_config_genesis());
 	let mut ext = sp_io::TestExternalities::new_empty();
 	ext.execute_with(|| {
 		frame_support::genesis_builder_helper::build_state::<RuntimeGenesisConfig>(
@@ -57,24 +44,7 @@ pub(crate) fn sign_with_nonce(
 	call: RuntimeCall,
 	nonce: Nonce,
 ) -> UncheckedExtrinsic {
-	let extension: TxExtension = (
-		frame_system::CheckNonZeroSender::new(),
-		frame_system::CheckSpecVersion::new(),
-		frame_system::CheckTxVersion::new(),
-		frame_system::CheckGenesis::new(),
-		frame_system::CheckEra::from(Era::Immortal),
-		frame_system::CheckNonce::from(nonce),
-		frame_system::CheckWeight::new(),
-		pallet_transaction_payment::ChargeTransactionPayment::from(0),
-	);
-	let payload = SignedPayload::new(call.clone(), extension.clone()).unwrap();
-	let signature = payload.using_encoded(|bytes| who.sign(bytes));
-	UncheckedExtrinsic::new_signed(
-		call,
-		MultiAddress::Id(who.to_account_id()),
-		MultiSignature::Sr25519(signature),
-		extension,
-	)
+	sign_transaction(&who.pair(), call, nonce)
 }
 
 /// Builds the next block, authored in slot `number` as Aura's pre-runtime digest says, with the

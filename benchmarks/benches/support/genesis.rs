@@ -9,21 +9,9 @@ use sp_runtime::BuildStorage;
 /// The default genesis config with the development preset merged in, built to storage.
 pub fn development() -> Storage {
 	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
-	merge(&mut config, development_config_genesis());
+	sc_chain_spec::json_merge(&mut config, development_config_genesis());
 	serde_json::from_value::<RuntimeGenesisConfig>(config)
 		.unwrap()
 		.build_storage()
 		.unwrap()
-}
-
-/// Merges the JSON `patch` into `base`, like a chain spec applies a genesis preset.
-fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
-	match (base, patch) {
-		(serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
-			for (key, value) in patch {
-				merge(base.entry(key).or_insert(serde_json::Value::Null), value);
-			}
-		},
-		(base, patch) => *base = patch,
-	}
 }
