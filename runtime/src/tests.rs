@@ -6,14 +6,15 @@ use crate::{
 	genesis_config_presets::{development_config_genesis, DEV_GENESIS_ENCLAVE},
 	*,
 };
+use assert_matches::assert_matches;
 use codec::{Decode, Encode};
 use enclave_update_primitives::{Allowed, Decision, Denied, ScheduledEnclave};
-use frame_support::{dispatch::GetDispatchInfo, traits::Get};
+use frame_support::{dispatch::GetDispatchInfo, traits::Get, weights::Weight};
 use pallet_enclave_update::{Active, ActiveEnclave, Retired, Schedule, SupersededEnclave};
 use sp_keyring::Sr25519Keyring::{self, Alice, Bob, Charlie, Dave};
 use sp_runtime::{
 	traits::{BlakeTwo256, Hash as _, Header as _},
-	ApplyExtrinsicResult, DispatchError, ModuleError,
+	ApplyExtrinsicResult, DispatchError, DispatchResult, ModuleError,
 };
 
 pub(crate) fn measurement(byte: u8) -> Measurement {
@@ -95,6 +96,21 @@ pub(crate) fn enclave_events() -> Vec<pallet_enclave_update::Event<Runtime>> {
 		.collect()
 }
 
+/// `EnclaveUpdate::Schedule`.
+fn schedule() -> Vec<ScheduledEnclave<BlockNumber>> {
+	Schedule::<Runtime>::get().into_inner()
+}
+
+/// `measurement(byte)` scheduled for block `at`.
+fn scheduled(byte: u8, at: BlockNumber) -> ScheduledEnclave<BlockNumber> {
+	ScheduledEnclave { measurement: measurement(byte), activates_at: at }
+}
+
+/// The event of `measurement(byte)`'s cancellation for block `at`.
+fn canceled(byte: u8, at: BlockNumber) -> pallet_enclave_update::Event<Runtime> {
+	pallet_enclave_update::Event::Canceled { measurement: measurement(byte), activates_at: at }
+}
+
 pub(crate) fn lead_time() -> BlockNumber {
 	<Runtime as pallet_enclave_update::Config>::MinLeadTime::get()
 }
@@ -150,10 +166,7 @@ fn sudo_schedules_an_enclave() {
 				activates_at: at
 			}]
 		);
-		assert_eq!(
-			Schedule::<Runtime>::get().into_inner(),
-			vec![ScheduledEnclave { measurement: measurement(0xbb), activates_at: at }]
-		);
+		assert_eq!(schedule(), vec![scheduled(0xbb, at)]);
 	});
 }
 
@@ -198,49 +211,17 @@ fn a_plain_signed_account_is_refused() {
 fn council_two_thirds_schedules_an_enclave() {
 	new_ext().execute_with(|| {
 		let at = 20;
-		let proposal = schedule_call(0xcc, at);
-		let proposal_hash = BlakeTwo256::hash_of(&proposal);
-		let length_bound = proposal.encoded_size() as u32;
-		let proposal_weight = proposal.get_dispatch_info().call_weight;
-		let propose = RuntimeCall::Council(pallet_collective::Call::propose {
-			threshold: 2,
-			proposal: Box::new(proposal),
-			length_bound,
-		});
-		assert_eq!(next_block(vec![sign(Alice, propose)]), vec![Ok(Ok(()))]);
-
-		let vote = |index| {
-			RuntimeCall::Council(pallet_collective::Call::vote {
-				proposal: proposal_hash,
-				index,
-				approve: true,
-			})
-		};
-		let close = RuntimeCall::Council(pallet_collective::Call::close {
-			proposal_hash,
-			index: 0,
-			proposal_weight_bound: proposal_weight,
-			length_bound,
-		});
+		let motion = Motion::propose(Alice, 2, schedule_call(0xcc, at));
 		// One aye is not enough to close early.
-		assert!(matches!(
-			next_block(vec![sign(Bob, vote(0)), sign(Dave, close.clone())])[1],
-			Ok(Err(_))
-		));
+		assert_matches!(next_block(vec![motion.aye(Bob), motion.close(Dave)])[1], Ok(Err(_)));
 		assert!(Schedule::<Runtime>::get().is_empty());
 		// Two of three are; anyone may close.
 		assert_eq!(
-			next_block(vec![sign(Charlie, vote(0)), sign(Dave, close)]),
+			next_block(vec![motion.aye(Charlie), motion.close(Dave)]),
 			vec![Ok(Ok(())), Ok(Ok(()))]
 		);
-		assert!(System::events().iter().any(|r| matches!(
-			r.event,
-			RuntimeEvent::Council(pallet_collective::Event::Executed { result: Ok(()), .. })
-		)));
-		assert_eq!(
-			Schedule::<Runtime>::get().into_inner(),
-			vec![ScheduledEnclave { measurement: measurement(0xcc), activates_at: at }]
-		);
+		assert!(motion.executed(Ok(())));
+		assert_eq!(schedule(), vec![scheduled(0xcc, at)]);
 	});
 }
 
@@ -264,43 +245,74 @@ pub(crate) fn sudid(sudo_result: Result<(), DispatchError>) -> bool {
 		.any(|r| r.event == RuntimeEvent::Sudo(pallet_sudo::Event::Sudid { sudo_result }))
 }
 
+/// A council motion: what its votes and its close name.
+struct Motion {
+	proposal_hash: Hash,
+	index: u32,
+	length_bound: u32,
+	proposal_weight_bound: Weight,
+}
+
+impl Motion {
+	/// `who` proposes `proposal` with `threshold` in the next block, which includes it.
+	fn propose(who: Sr25519Keyring, threshold: u32, proposal: RuntimeCall) -> Self {
+		let motion = Self {
+			proposal_hash: BlakeTwo256::hash_of(&proposal),
+			index: pallet_collective::ProposalCount::<Runtime, configs::CouncilCollective>::get(),
+			length_bound: proposal.encoded_size() as u32,
+			proposal_weight_bound: proposal.get_dispatch_info().call_weight,
+		};
+		let propose = RuntimeCall::Council(pallet_collective::Call::propose {
+			threshold,
+			proposal: Box::new(proposal),
+			length_bound: motion.length_bound,
+		});
+		assert_eq!(next_block(vec![sign(who, propose)]), vec![Ok(Ok(()))]);
+		motion
+	}
+
+	/// `who` votes aye.
+	fn aye(&self, who: Sr25519Keyring) -> UncheckedExtrinsic {
+		let vote = pallet_collective::Call::vote {
+			proposal: self.proposal_hash,
+			index: self.index,
+			approve: true,
+		};
+		sign(who, RuntimeCall::Council(vote))
+	}
+
+	/// `who` closes it.
+	fn close(&self, who: Sr25519Keyring) -> UncheckedExtrinsic {
+		let close = pallet_collective::Call::close {
+			proposal_hash: self.proposal_hash,
+			index: self.index,
+			proposal_weight_bound: self.proposal_weight_bound,
+			length_bound: self.length_bound,
+		};
+		sign(who, RuntimeCall::Council(close))
+	}
+
+	/// Whether the last block executed it with `result`.
+	fn executed(&self, result: DispatchResult) -> bool {
+		let executed =
+			pallet_collective::Event::Executed { proposal_hash: self.proposal_hash, result };
+		System::events()
+			.iter()
+			.any(|r| r.event == RuntimeEvent::Council(executed.clone()))
+	}
+}
+
 /// Passes `proposal` as a council motion over three blocks: Alice proposes it with a threshold of
 /// two, Bob and Charlie vote aye, Dave (not a member) closes it. The events of the closing block
 /// remain.
 fn pass_council_motion(proposal: RuntimeCall) {
-	let index = pallet_collective::ProposalCount::<Runtime, configs::CouncilCollective>::get();
-	let proposal_hash = BlakeTwo256::hash_of(&proposal);
-	let length_bound = proposal.encoded_size() as u32;
-	let proposal_weight_bound = proposal.get_dispatch_info().call_weight;
-	let propose = RuntimeCall::Council(pallet_collective::Call::propose {
-		threshold: 2,
-		proposal: Box::new(proposal),
-		length_bound,
-	});
-	assert_eq!(next_block(vec![sign(Alice, propose)]), vec![Ok(Ok(()))]);
-	let vote = |who| {
-		sign(
-			who,
-			RuntimeCall::Council(pallet_collective::Call::vote {
-				proposal: proposal_hash,
-				index,
-				approve: true,
-			}),
-		)
-	};
-	assert_eq!(next_block(vec![vote(Bob), vote(Charlie)]), vec![Ok(Ok(())), Ok(Ok(()))]);
-	let close = RuntimeCall::Council(pallet_collective::Call::close {
-		proposal_hash,
-		index,
-		proposal_weight_bound,
-		length_bound,
-	});
-	assert_eq!(next_block(vec![sign(Dave, close)]), vec![Ok(Ok(()))]);
-	assert!(System::events().iter().any(|r| r.event
-		== RuntimeEvent::Council(pallet_collective::Event::Executed {
-			proposal_hash,
-			result: Ok(())
-		})));
+	let motion = Motion::propose(Alice, 2, proposal);
+	assert_eq!(
+		next_block(vec![motion.aye(Bob), motion.aye(Charlie)]),
+		vec![Ok(Ok(())), Ok(Ok(()))]
+	);
+	assert_eq!(next_block(vec![motion.close(Dave)]), vec![Ok(Ok(()))]);
+	assert!(motion.executed(Ok(())));
 }
 
 #[test]
@@ -313,17 +325,8 @@ fn sudo_cancels_and_retires() {
 
 		next_block(vec![sudo(cancel_call(0xbb))]);
 		assert!(sudid(Ok(())));
-		assert_eq!(
-			enclave_events(),
-			vec![pallet_enclave_update::Event::Canceled {
-				measurement: measurement(0xbb),
-				activates_at: first
-			}]
-		);
-		assert_eq!(
-			Schedule::<Runtime>::get().into_inner(),
-			vec![ScheduledEnclave { measurement: measurement(0xcc), activates_at: second }]
-		);
+		assert_eq!(enclave_events(), vec![canceled(0xbb, first)]);
+		assert_eq!(schedule(), vec![scheduled(0xcc, second)]);
 
 		// Retiring a scheduled measurement cancels it too.
 		next_block(vec![sudo(retire_call(0xcc))]);
@@ -331,10 +334,7 @@ fn sudo_cancels_and_retires() {
 		assert_eq!(
 			enclave_events(),
 			vec![
-				pallet_enclave_update::Event::Canceled {
-					measurement: measurement(0xcc),
-					activates_at: second
-				},
+				canceled(0xcc, second),
 				pallet_enclave_update::Event::Retired {
 					measurement: measurement(0xcc),
 					was_scheduled: true
@@ -364,17 +364,8 @@ fn council_two_thirds_cancels_and_retires() {
 		assert_eq!(Schedule::<Runtime>::get().len(), 2);
 
 		pass_council_motion(cancel_call(0xbb));
-		assert_eq!(
-			enclave_events(),
-			vec![pallet_enclave_update::Event::Canceled {
-				measurement: measurement(0xbb),
-				activates_at: first
-			}]
-		);
-		assert_eq!(
-			Schedule::<Runtime>::get().into_inner(),
-			vec![ScheduledEnclave { measurement: measurement(0xcc), activates_at: second }]
-		);
+		assert_eq!(enclave_events(), vec![canceled(0xbb, first)]);
+		assert_eq!(schedule(), vec![scheduled(0xcc, second)]);
 
 		pass_council_motion(retire_call(0xdd));
 		assert_eq!(
@@ -393,21 +384,8 @@ fn council_two_thirds_cancels_and_retires() {
 fn council_one_third_is_not_enough() {
 	new_ext().execute_with(|| {
 		// A threshold-1 motion executes at once, with a 1-of-3 origin: refused by the pallet.
-		let proposal = schedule_call(0xcc, 20);
-		let length_bound = proposal.encoded_size() as u32;
-		let propose = RuntimeCall::Council(pallet_collective::Call::propose {
-			threshold: 1,
-			proposal: Box::new(proposal),
-			length_bound,
-		});
-		assert_eq!(next_block(vec![sign(Alice, propose)]), vec![Ok(Ok(()))]);
-		assert!(System::events().iter().any(|r| matches!(
-			r.event,
-			RuntimeEvent::Council(pallet_collective::Event::Executed {
-				result: Err(DispatchError::BadOrigin),
-				..
-			})
-		)));
+		let motion = Motion::propose(Alice, 1, schedule_call(0xcc, 20));
+		assert!(motion.executed(Err(DispatchError::BadOrigin)));
 		assert!(Schedule::<Runtime>::get().is_empty());
 	});
 }
@@ -451,9 +429,9 @@ fn runtime_api_answers_match_storage() {
 		let active: Option<ActiveEnclave<BlockNumber>> =
 			call_api("EnclaveUpdateApi_active_enclave", ());
 		assert_eq!(active, Active::<Runtime>::get());
-		let schedule: Vec<ScheduledEnclave<BlockNumber>> =
+		let from_api: Vec<ScheduledEnclave<BlockNumber>> =
 			call_api("EnclaveUpdateApi_schedule", ());
-		assert_eq!(schedule, Schedule::<Runtime>::get().into_inner());
+		assert_eq!(from_api, schedule());
 		let at_cut_over: Option<Measurement> = call_api("EnclaveUpdateApi_measurement_at", at);
 		assert_eq!(at_cut_over, Some(measurement(0xbb)));
 		let before: Option<Measurement> = call_api("EnclaveUpdateApi_measurement_at", at - 1);
