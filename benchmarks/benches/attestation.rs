@@ -18,6 +18,10 @@
 //!   has no such option and refuses it as its last step, after all the work, so the bare side is
 //!   that refusal.
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
+use fixtures::{tdx_sample, TdxSample, TDX_AT};
+
 use std::{
 	path::{Path, PathBuf},
 	time::{Duration, Instant},
@@ -28,22 +32,8 @@ use criterion::{
 };
 use enclave_worker::attestation::{AttestationPolicy, Collateral, TcbStatus, Verifier};
 
-/// Inside the TDX sample's collateral window.
-const TDX_AT: u64 = 1_751_624_655;
-
-fn fixture(name: &str) -> Vec<u8> {
-	let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-		.join("../offchain-worker/tests/fixtures")
-		.join(name);
-	std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 fn verify_tdx_sample(c: &mut Criterion) {
-	let quote = fixture("tdx_quote");
-	let collateral_json = fixture("tdx_quote_collateral.json");
-	let collateral = Collateral::from_json(&collateral_json).expect("collateral");
-	let dcap_collateral: dcap_qvl::QuoteCollateralV3 =
-		serde_json::from_slice(&collateral_json).expect("collateral");
+	let TdxSample { quote, collateral, dcap_collateral } = tdx_sample();
 	let verifier = Verifier::new(AttestationPolicy::default());
 	// Both paths must accept the quote, or the comparison means nothing.
 	verifier.verify(&quote, Some(&collateral), TDX_AT, None).expect("ours accepts");

@@ -10,18 +10,18 @@
 
 #[path = "support/genesis.rs"]
 mod genesis;
+#[path = "support/wasm.rs"]
+mod wasm;
+
+use wasm::WasmRuntime;
 
 use codec::Encode;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use enclave_update_runtime::{
 	apis, sign_transaction, BalancesCall, BlockTime, Executive, Header, RuntimeCall, System,
-	UncheckedExtrinsic, WASM_BINARY,
+	UncheckedExtrinsic,
 };
-use sc_executor::WasmExecutor;
-use sp_core::{
-	storage::Storage,
-	traits::{CallContext, CodeExecutor, RuntimeCode, WrappedRuntimeCode},
-};
+use sp_core::{storage::Storage, traits::CallContext};
 use sp_io::TestExternalities;
 use sp_keyring::Sr25519Keyring::{Alice, Bob};
 use sp_runtime::{traits::Header as _, MultiAddress};
@@ -68,27 +68,14 @@ fn block_one(genesis: &Storage) -> Vec<u8> {
 fn execution(c: &mut Criterion) {
 	let genesis = genesis::development();
 	let block = block_one(&genesis);
-	let code = WASM_BINARY.expect("the benchmark needs the runtime's wasm blob");
-	let executor = WasmExecutor::<sp_io::SubstrateHostFunctions>::builder().build();
-	let wrapped = WrappedRuntimeCode(code.into());
-	let runtime_code = RuntimeCode {
-		code_fetcher: &wrapped,
-		heap_pages: None,
-		hash: sp_crypto_hashing::blake2_256(code).to_vec(),
-	};
+	let wasm = WasmRuntime::new();
+	let import = CallContext::Onchain { import: true };
 	let fresh_state = || TestExternalities::new(genesis.clone());
 
 	// Both paths execute the block once untimed; each checks the header's state root, so both
 	// reach the state the native build produced.
 	fresh_state().execute_with(|| apis::api::dispatch("Core_execute_block", &block).unwrap());
-	let (result, _) = executor.call(
-		&mut fresh_state().ext(),
-		&runtime_code,
-		"Core_execute_block",
-		&block,
-		CallContext::Onchain { import: true },
-	);
-	result.expect("the wasm runtime executes the block");
+	wasm.call(&mut fresh_state(), "Core_execute_block", &block, import);
 
 	let mut group = c.benchmark_group(format!("execute_block/{TRANSFERS}_transfers"));
 	group.bench_function("std", |b| {
@@ -101,18 +88,7 @@ fn execution(c: &mut Criterion) {
 	group.bench_function("wasm", |b| {
 		b.iter_batched(
 			fresh_state,
-			|mut ext| {
-				executor
-					.call(
-						&mut ext.ext(),
-						&runtime_code,
-						"Core_execute_block",
-						&block,
-						CallContext::Onchain { import: true },
-					)
-					.0
-					.expect("the wasm runtime executes the block")
-			},
+			|mut ext| wasm.call(&mut ext, "Core_execute_block", &block, import),
 			BatchSize::LargeInput,
 		)
 	});

@@ -15,6 +15,10 @@
 //!   the medians of the whole path and of bare `verify` over [`MEDIAN_RUNS`] interleaved runs and
 //!   their ratio (our overhead) are printed.
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
+use fixtures::{tdx_sample, TdxSample, TDX_AT};
+
 use std::{
 	net::SocketAddr,
 	sync::Arc,
@@ -39,8 +43,6 @@ use enclave_worker::{
 	testing::{view, FixedSchedule},
 };
 
-/// Inside the TDX sample's collateral window.
-const TDX_AT: u64 = 1_751_624_655;
 /// Hand-overs timed for the printed percentiles.
 const PERCENTILE_RUNS: usize = 300;
 /// Runs of each decision path timed for the printed medians.
@@ -58,13 +60,6 @@ fn schedule(active: Measurement, next: Measurement) -> VerifiedSchedule {
 	let mut view = view(active, &[(next, 100)]);
 	view.storage.timestamp_ms = TDX_AT * 1000;
 	view
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-	let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-		.join("../offchain-worker/tests/fixtures")
-		.join(name);
-	std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 struct Requester {
@@ -230,11 +225,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 fn provider_decision(c: &mut Criterion) {
-	let quote = fixture("tdx_quote");
-	let collateral_json = fixture("tdx_quote_collateral.json");
-	let collateral = Collateral::from_json(&collateral_json).expect("collateral");
-	let dcap_collateral: dcap_qvl::QuoteCollateralV3 =
-		serde_json::from_slice(&collateral_json).expect("collateral");
+	let TdxSample { quote, collateral, dcap_collateral } = tdx_sample();
 	let verifier = Verifier::new(AttestationPolicy::default());
 	let identity = verifier.verify(&quote, Some(&collateral), TDX_AT, None).expect("ours accepts");
 	// The sample TD is the scheduled successor of A; its report data is the expected binding.

@@ -9,50 +9,32 @@
 //! the executor's cache compiles the blob once, in the warm-up, as the node's does once per
 //! runtime.
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
 #[path = "support/genesis.rs"]
 mod genesis;
+#[path = "support/wasm.rs"]
+mod wasm;
 
-use std::path::Path;
+use fixtures::{tdx_sample, TdxSample, TDX_AT};
+use wasm::WasmRuntime;
 
 use codec::{Decode, Encode};
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use enclave_update_primitives::registry::AttestedEnclave;
-use enclave_update_runtime::{apis, WASM_BINARY};
-use sc_executor::WasmExecutor;
-use sp_core::traits::{CallContext, CodeExecutor, RuntimeCode, WrappedRuntimeCode};
+use enclave_update_runtime::apis;
+use sp_core::traits::CallContext;
 use sp_io::TestExternalities;
 use sp_runtime::DispatchError;
 
-/// Inside the TDX sample's collateral window.
-const TDX_AT: u64 = 1_751_624_655;
-
-fn fixture(name: &str) -> Vec<u8> {
-	let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-		.join("../offchain-worker/tests/fixtures")
-		.join(name);
-	std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 fn registry(c: &mut Criterion) {
-	let quote = fixture("tdx_quote");
-	let collateral: dcap_qvl::QuoteCollateralV3 =
-		serde_json::from_slice(&fixture("tdx_quote_collateral.json")).unwrap();
+	let TdxSample { quote, dcap_collateral: collateral, .. } = tdx_sample();
 	let args = (quote.clone(), collateral.encode(), TDX_AT).encode();
 	let genesis = genesis::development();
-	let code = WASM_BINARY.expect("the benchmark needs the runtime's wasm blob");
-	let executor = WasmExecutor::<sp_io::SubstrateHostFunctions>::builder().build();
-	let wrapped = WrappedRuntimeCode(code.into());
-	let runtime_code = RuntimeCode {
-		code_fetcher: &wrapped,
-		heap_pages: None,
-		hash: sp_crypto_hashing::blake2_256(code).to_vec(),
-	};
+	let wasm = WasmRuntime::new();
 	let method = "EnclaveRegistryApi_verify_evidence";
-	let in_wasm = |ext: &mut TestExternalities| {
-		let (result, _) =
-			executor.call(&mut ext.ext(), &runtime_code, method, &args, CallContext::Offchain);
-		result.expect("the wasm runtime answers")
-	};
+	let in_wasm =
+		|ext: &mut TestExternalities| wasm.call(ext, method, &args, CallContext::Offchain);
 	// Every side verifies the quote, untimed, before it is timed.
 	let verdict = <Result<AttestedEnclave, DispatchError>>::decode(
 		&mut &in_wasm(&mut TestExternalities::new(genesis.clone()))[..],
