@@ -11,7 +11,7 @@ use alloc::{format, string::String};
 use codec::{Decode, DecodeAll, Encode};
 use dcap_qvl::{
 	configs::RustCryptoConfig,
-	quote::{Quote, Report},
+	quote::{Quote, Report, TDReport10},
 	verify::QuoteVerifier,
 	QuoteCollateralV3,
 };
@@ -140,15 +140,7 @@ fn verify_dcap<T>(
 			sgx.report_data,
 		)
 	} else if let Some(td) = report.as_td10() {
-		let identity = TdIdentityFields {
-			mr_td: td.mr_td,
-			rt_mr: [td.rt_mr0, td.rt_mr1, td.rt_mr2, td.rt_mr3],
-			mr_config_id: td.mr_config_id,
-			mr_owner: td.mr_owner,
-			mr_owner_config: td.mr_owner_config,
-			td_attributes: td.td_attributes,
-		};
-		(EvidenceKind::Tdx, identity.measurement(), None, td.report_data)
+		(EvidenceKind::Tdx, td_identity(td).measurement(), None, td.report_data)
 	} else {
 		return Err(Error::UnsupportedQuote);
 	};
@@ -161,6 +153,19 @@ fn verify_dcap<T>(
 		report_data,
 		evidence_hash,
 	})
+}
+
+/// The identity fields of a TD's report, whose digest is its measurement
+/// ([`TdIdentityFields::measurement`]).
+pub fn td_identity(td: &TDReport10) -> TdIdentityFields {
+	TdIdentityFields {
+		mr_td: td.mr_td,
+		rt_mr: [td.rt_mr0, td.rt_mr1, td.rt_mr2, td.rt_mr3],
+		mr_config_id: td.mr_config_id,
+		mr_owner: td.mr_owner,
+		mr_owner_config: td.mr_owner_config,
+		td_attributes: td.td_attributes,
+	}
 }
 
 /// SGX ATTRIBUTES.FLAGS bit 1 (DEBUG); a TD's TD_ATTRIBUTES byte 0, every bit of which is a

@@ -8,7 +8,7 @@ use crate::{
 	Removal, TcbStatus,
 };
 use dcap_qvl::quote::Quote;
-use enclave_update_primitives::{CutOverCommitment, Measurement, TdIdentityFields};
+use enclave_update_primitives::{CutOverCommitment, Measurement};
 use frame_support::{assert_noop, assert_ok, weights::Weight, BoundedVec};
 use sp_core::Pair;
 use sp_runtime::DispatchError;
@@ -61,16 +61,7 @@ fn schedule(measurement: Measurement) {
 
 fn tdx_measurement(quote: &[u8]) -> Measurement {
 	let parsed = Quote::parse(quote).unwrap();
-	let td = parsed.report.as_td10().unwrap();
-	TdIdentityFields {
-		mr_td: td.mr_td,
-		rt_mr: [td.rt_mr0, td.rt_mr1, td.rt_mr2, td.rt_mr3],
-		mr_config_id: td.mr_config_id,
-		mr_owner: td.mr_owner,
-		mr_owner_config: td.mr_owner_config,
-		td_attributes: td.td_attributes,
-	}
-	.measurement()
+	attestation::td_identity(parsed.report.as_td10().unwrap()).measurement()
 }
 
 fn nothing_stored() {
