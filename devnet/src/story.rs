@@ -1,7 +1,7 @@
 //! The pieces of the upgrade story that the devnet command and the end-to-end tests share: a
 //! node with the chain's first worker running, shielded calls, the reference replay.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, ensure, Context, Result};
 use enclave_worker::{
 	demo::{seal_call, ExecutedState, ShieldedCall},
 	keys::KeyMaterial,
@@ -167,6 +167,28 @@ pub async fn check_against_replay(
 		);
 	}
 	Ok(state)
+}
+
+/// Checks the statuses of a cut-over at block `xyz` (`enclave-worker status --json`): the
+/// predecessor retired after its last block `xyz - 1`, the successor active, both with the same
+/// key checksum.
+pub fn check_cut_over(
+	predecessor: &serde_json::Value,
+	successor: &serde_json::Value,
+	xyz: u32,
+) -> Result<()> {
+	ensure!(predecessor["readiness"] == "Retired", "the predecessor is not retired: {predecessor}");
+	ensure!(
+		predecessor["last_processed_block"] == u64::from(xyz - 1),
+		"the predecessor's last block is not #{}: {predecessor}",
+		xyz - 1
+	);
+	ensure!(successor["readiness"] == "Active", "the successor is not active: {successor}");
+	ensure!(
+		predecessor["key_checksum"] == successor["key_checksum"],
+		"the key checksums differ: {predecessor} vs {successor}"
+	);
+	Ok(())
 }
 
 /// Waits until something accepts connections at `addr` (a worker's provisioning port).
