@@ -160,15 +160,7 @@ async fn kills_at_every_step_lose_nothing() {
 		let refused = b.request_keys(&devnet.a.provide_addr()).unwrap();
 		assert!(!refused.success, "B got keys from a dead provider");
 		devnet.a_run = Some(devnet.a.run(None).unwrap());
-		wait_until(
-			"B gets the keys from the restarted A",
-			WAIT,
-			Duration::from_millis(300),
-			|| async { Ok(b.request_keys(&devnet.a.provide_addr())?.success) },
-		)
-		.await
-		.unwrap();
-		assert_eq!(field(&b, "key_checksum"), a_checksum);
+		gets_the_keys(&b, &devnet.a, &a_checksum, "B gets the keys from the restarted A").await;
 
 		// B fetches A's final state through a relay that refuses every fetch until told
 		// otherwise.
@@ -296,6 +288,23 @@ async fn kills_at_every_step_lose_nothing() {
 /// After a fault in `b`'s hand-over: B holds no keys, or A's complete keys (`status` unseals
 /// them); a direct retry then gets A's keys, and A's are unchanged. Returns whether B held
 /// keys after the fault.
+/// `requester` asks `provider` for the keys until it has them (at most [`WAIT`]), and then holds
+/// the keys with `checksum`.
+async fn gets_the_keys(
+	requester: &Worker,
+	provider: &Worker,
+	checksum: &serde_json::Value,
+	what: &str,
+) {
+	let from = provider.provide_addr();
+	wait_until(what, WAIT, Duration::from_millis(300), || async {
+		Ok(requester.request_keys(&from)?.success)
+	})
+	.await
+	.unwrap();
+	assert_eq!(&field(requester, "key_checksum"), checksum, "{what}");
+}
+
 fn keys_whole_or_none(devnet: &Devnet, b: &Worker, a_checksum: &serde_json::Value) -> bool {
 	let held = Store::open(&b.data_dir).unwrap().has_keys();
 	if held {
@@ -382,15 +391,8 @@ async fn hand_over_faults_lose_no_key() {
 			assert_eq!(field(&b, "key_checksum"), a_checksum);
 		}
 		println!("requester during a node crash: {:?}", requester.log().lines().last());
-		wait_until(
-			"B gets the keys once A is back on the node",
-			WAIT,
-			Duration::from_millis(300),
-			|| async { Ok(b.request_keys(&devnet.a.provide_addr())?.success) },
-		)
-		.await
-		.unwrap();
-		assert_eq!(field(&b, "key_checksum"), a_checksum);
+		gets_the_keys(&b, &devnet.a, &a_checksum, "B gets the keys once A is back on the node")
+			.await;
 		assert_eq!(field(&devnet.a, "key_checksum"), a_checksum);
 	})
 	.await;
