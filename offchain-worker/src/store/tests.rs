@@ -16,6 +16,15 @@ fn setup() -> (tempfile::TempDir, Store, SealingKey, SealingKey) {
 	(dir, store, ka, kb)
 }
 
+/// A's keys written twice (`init`, then a replacement), so that the newest copy and `.prev` are
+/// both good; returns the first keys, which `.prev` holds.
+fn two_generations_of_keys(store: &Store, ka: &SealingKey) -> KeyMaterial {
+	let first = KeyMaterial::generate();
+	store.init_keys(ka, &A, &first).unwrap();
+	store.write_sealed_keys(ka, &A, &KeyMaterial::generate()).unwrap();
+	first
+}
+
 #[test]
 fn chain_progress_is_sealed_per_measurement() {
 	let (_d, store, ka, kb) = setup();
@@ -86,10 +95,7 @@ fn provisioned_keys_never_clobber_another_enclaves_file() {
 #[test]
 fn torn_newest_copy_falls_back_to_previous() {
 	let (_d, store, ka, _) = setup();
-	let first = KeyMaterial::generate();
-	store.init_keys(&ka, &A, &first).unwrap();
-	let second = KeyMaterial::generate();
-	store.write_sealed_keys(&ka, &A, &second).unwrap();
+	let first = two_generations_of_keys(&store, &ka);
 	let path = store.keys_path();
 	let bytes = std::fs::read(&path).unwrap();
 	std::fs::write(&path, &bytes[..bytes.len() - 5]).unwrap();
@@ -171,10 +177,7 @@ fn names_in(dir: &Path) -> Vec<String> {
 #[test]
 fn torn_files_are_moved_aside_at_write_time_keeping_the_good_previous_copy() {
 	let (_d, store, ka, _) = setup();
-	let first = KeyMaterial::generate();
-	store.init_keys(&ka, &A, &first).unwrap();
-	let second = KeyMaterial::generate();
-	store.write_sealed_keys(&ka, &A, &second).unwrap();
+	let first = two_generations_of_keys(&store, &ka);
 	let path = store.keys_path();
 	let torn = std::fs::read(&path).unwrap()[..50].to_vec();
 	std::fs::write(&path, &torn).unwrap();
