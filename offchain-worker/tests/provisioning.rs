@@ -576,6 +576,21 @@ fn key_request(tee: &SimTee, nonce: [u8; 32]) -> KeyRequest {
 	}
 }
 
+/// Opens a raw connection to `addr`, takes a challenge and sends a key request for it, made by
+/// `tee` and then changed by `alter`; returns the connection and the request as sent.
+async fn send_key_request(
+	addr: SocketAddr,
+	tee: &SimTee,
+	alter: impl FnOnce(&mut KeyRequest),
+) -> (Connection<TcpStream>, KeyRequest) {
+	let mut conn = raw(addr).await;
+	let (_, challenge) = challenge(&mut conn).await;
+	let mut request = key_request(tee, challenge.nonce);
+	alter(&mut request);
+	conn.send(&Message::KeyRequest(request.clone())).await.unwrap();
+	(conn, request)
+}
+
 async fn expect_refusal(conn: &mut Connection<TcpStream>) -> RefusalReason {
 	match conn.recv("refusal").await.unwrap() {
 		Message::Refused { reason } => reason,
@@ -598,10 +613,7 @@ async fn replayed_nonce_is_refused() {
 	let b = Node::new(B);
 	let (addr, server, _node) = serving(ProviderConfig::default()).await;
 	within(async {
-		let mut first = raw(addr).await;
-		let (_, challenge1) = challenge(&mut first).await;
-		let request = key_request(&b.tee, challenge1.nonce);
-		first.send(&Message::KeyRequest(request.clone())).await.unwrap();
+		let (mut first, request) = send_key_request(addr, &b.tee, |_| {}).await;
 		let response = first.recv("response").await.unwrap();
 		assert_matches!(response, Message::KeyResponse(_));
 		drop(first);
@@ -655,12 +667,11 @@ async fn evidence_not_bound_to_the_handshake_is_refused() {
 	let b = Node::new(B);
 	let (addr, server, _node) = serving(ProviderConfig::default()).await;
 	within(async {
-		let mut conn = raw(addr).await;
-		let (_, challenge) = challenge(&mut conn).await;
-		let mut request = key_request(&b.tee, challenge.nonce);
 		// The quote binds another ephemeral key than the one sent.
-		request.ephemeral_public = EphemeralKey::generate().public_key();
-		conn.send(&Message::KeyRequest(request)).await.unwrap();
+		let (mut conn, _) = send_key_request(addr, &b.tee, |request| {
+			request.ephemeral_public = EphemeralKey::generate().public_key()
+		})
+		.await;
 		assert_eq!(expect_refusal(&mut conn).await, RefusalReason::TranscriptMismatch);
 	})
 	.await;
@@ -678,11 +689,8 @@ async fn assert_provider_refuses_evidence(
 	let (running, listener) =
 		provider(A, view(A, &[(B, 100)]), ProviderConfig::default(), dev()).await;
 	let task = accept_one(running.provider.clone(), listener);
-	let mut conn = raw(running.addr).await;
-	let (_, challenge) = within(challenge(&mut conn)).await;
-	let mut request = key_request(tee, challenge.nonce);
-	alter(&mut request.evidence);
-	conn.send(&Message::KeyRequest(request)).await.unwrap();
+	let (mut conn, _) =
+		within(send_key_request(running.addr, tee, |request| alter(&mut request.evidence))).await;
 	assert_eq!(within(expect_refusal(&mut conn)).await, RefusalReason::attestation(&expected));
 	match within(task).await.unwrap().0 {
 		Err(ProvideError::Attestation(error)) => assert_eq!(error, expected),
@@ -1113,12 +1121,10 @@ async fn a_provider_does_not_hand_out_keys_that_are_not_the_chains_key_set() {
 	let (requested, provided, b) =
 		handover_to_fresh_b(material, registered(Some(chain)), registered(None)).await;
 	assert_eq!(requested.peer_refusal(), Some(&RefusalReason::NotTheChainsKeySet), "{requested:?}");
-	match provided {
-		Err(ProvideError::NotTheChainsKeySet { chain: c, held: h }) => {
-			assert_eq!((c.0, h), (chain, held));
-		},
-		other => panic!("expected NotTheChainsKeySet, got {other:?}"),
-	}
+	assert_matches!(
+		provided,
+		Err(ProvideError::NotTheChainsKeySet { chain: c, held: h }) if c.0 == chain && h == held
+	);
 	assert_no_keys(&b);
 }
 
@@ -1131,12 +1137,10 @@ async fn a_requester_refuses_keys_that_are_not_the_chains_key_set() {
 	let chain = [0xee; 32];
 	let (requested, provided, b) =
 		handover_to_fresh_b(material, registered(None), registered(Some(chain))).await;
-	match requested {
-		Err(RequestError::NotTheChainsKeySet { chain: c, got }) => {
-			assert_eq!((c.0, got), (chain, offered));
-		},
-		other => panic!("expected NotTheChainsKeySet, got {other:?}"),
-	}
+	assert_matches!(
+		requested,
+		Err(RequestError::NotTheChainsKeySet { chain: c, got }) if c.0 == chain && got == offered
+	);
 	assert_eq!(provided.peer_refusal(), Some(&RefusalReason::NotTheChainsKeySet), "{provided:?}");
 	assert_no_keys(&b);
 }
