@@ -87,13 +87,7 @@ pub(crate) fn schedule_call(byte: u8, activates_at: BlockNumber) -> RuntimeCall 
 }
 
 pub(crate) fn enclave_events() -> Vec<pallet_enclave_update::Event<Runtime>> {
-	System::events()
-		.into_iter()
-		.filter_map(|r| match r.event {
-			RuntimeEvent::EnclaveUpdate(e) => Some(e),
-			_ => None,
-		})
-		.collect()
+	System::read_events_for_pallet()
 }
 
 /// `EnclaveUpdate::Schedule`.

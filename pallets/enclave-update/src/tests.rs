@@ -19,13 +19,7 @@ fn council() -> RuntimeOrigin {
 }
 
 fn events() -> Vec<Event<Test>> {
-	System::events()
-		.into_iter()
-		.filter_map(|r| match r.event {
-			RuntimeEvent::EnclaveUpdate(e) => Some(e),
-			_ => None,
-		})
-		.collect()
+	System::read_events_for_pallet()
 }
 
 fn scheduled() -> Vec<(Measurement, u64)> {

@@ -22,13 +22,7 @@ fn calls() -> Vec<Vec<u8>> {
 }
 
 fn events() -> Vec<Event<Test>> {
-	System::events()
-		.into_iter()
-		.filter_map(|r| match r.event {
-			RuntimeEvent::ShieldedInbox(e) => Some(e),
-			_ => None,
-		})
-		.collect()
+	System::read_events_for_pallet()
 }
 
 #[test]
