@@ -5,11 +5,18 @@ use enclave_update_runtime::WASM_BINARY;
 use sc_executor::WasmExecutor;
 use sp_core::traits::{CallContext, CodeExecutor, RuntimeCode, WrappedRuntimeCode};
 use sp_io::TestExternalities;
+use std::borrow::Cow;
+
+/// The blob, for the executor to fetch (empty in a build without it: [`WasmRuntime::new`]
+/// refuses that).
+static CODE: WrappedRuntimeCode<'static> = WrappedRuntimeCode(Cow::Borrowed(match WASM_BINARY {
+	Some(code) => code,
+	None => &[],
+}));
 
 pub struct WasmRuntime {
 	executor: WasmExecutor<sp_io::SubstrateHostFunctions>,
-	code: WrappedRuntimeCode<'static>,
-	hash: Vec<u8>,
+	runtime_code: RuntimeCode<'static>,
 }
 
 impl WasmRuntime {
@@ -17,8 +24,11 @@ impl WasmRuntime {
 		let code = WASM_BINARY.expect("the benchmark needs the runtime's wasm blob");
 		Self {
 			executor: WasmExecutor::builder().build(),
-			code: WrappedRuntimeCode(code.into()),
-			hash: sp_crypto_hashing::blake2_256(code).to_vec(),
+			runtime_code: RuntimeCode {
+				code_fetcher: &CODE,
+				heap_pages: None,
+				hash: sp_crypto_hashing::blake2_256(code).to_vec(),
+			},
 		}
 	}
 
@@ -31,9 +41,8 @@ impl WasmRuntime {
 		args: &[u8],
 		context: CallContext,
 	) -> Vec<u8> {
-		let runtime_code =
-			RuntimeCode { code_fetcher: &self.code, heap_pages: None, hash: self.hash.clone() };
-		let (result, _) = self.executor.call(&mut ext.ext(), &runtime_code, method, args, context);
+		let (result, _) =
+			self.executor.call(&mut ext.ext(), &self.runtime_code, method, args, context);
 		result.unwrap_or_else(|e| panic!("the wasm runtime answers {method}: {e}"))
 	}
 }
