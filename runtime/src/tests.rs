@@ -288,11 +288,11 @@ impl Motion {
 
 	/// Whether the last block executed it with `result`.
 	fn executed(&self, result: DispatchResult) -> bool {
-		let executed =
-			pallet_collective::Event::Executed { proposal_hash: self.proposal_hash, result };
-		System::events()
-			.iter()
-			.any(|r| r.event == RuntimeEvent::Council(executed.clone()))
+		let executed = RuntimeEvent::Council(pallet_collective::Event::Executed {
+			proposal_hash: self.proposal_hash,
+			result,
+		});
+		System::events().iter().any(|r| r.event == executed)
 	}
 }
 
